@@ -1,0 +1,36 @@
+"""The ``mlsse`` command line. Each subcommand lives in its own module; heavy imports happen inside the
+command bodies so that ``mlsse --help`` answers at once."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mlsse.cli import data as data_commands
+from mlsse.errors import MlsseError
+
+app = typer.Typer(name="mlsse", no_args_is_help=True, add_completion=False,
+                  help="Predict ionic conductivity and activation energy of Li solid-state electrolytes.")
+app.add_typer(data_commands.app, name="data")
+
+
+def main() -> None:
+    """Console-script entry point: run the app; an ``MlsseError`` becomes one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except MlsseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,226 @@
+"""Merge every source into one curated table, de-duplicate it, and describe it in a data card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlsse.data.arrhenius import derive_activation_energies
+from mlsse.data.io import write_csv_atomic, write_text_atomic
+from mlsse.data.laskowski import load_laskowski
+from mlsse.data.liverpool import load_liverpool
+from mlsse.data.obelix import load_obelix
+from mlsse.data.schema import CURATED_COLUMNS, ROOM_TEMPERATURE_C, composition_key
+from mlsse.data.seed import load_seed
+from mlsse.errors import DataError
+from mlsse.paths import cache_dir
+
+CURATED_FILE = "curated.csv"
+DATA_CARD_FILE = "data_card.json"
+PROBLEMS_FILE = "problems.csv"
+#: Preference when two sources hold the same measurement and are equally complete.
+SOURCE_PRIORITY = {"seed": 0, "obelix": 1, "laskowski": 2, "liverpool": 3, "user": 4}
+#: Temperatures closer than this (°C) count as the same measurement temperature.
+SAME_TEMPERATURE_C = 2.0
+#: Fields that make a record more complete.
+_COMPLETENESS = ["sigma_S_cm", "ea_eV", "temperature_C", "space_group_number", "a", "cif", "family"]
+#: Fields a kept record takes from the duplicates it replaces when it lacks them.
+_FILLABLE = ["ea_eV", "space_group", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif", "family"]
+
+
+@dataclass
+class BuildResult:
+    """The curated table, what was dropped as duplicate, and what could not be read."""
+
+    table: pd.DataFrame
+    duplicates_removed: int
+    problems: list[DataError] = field(default_factory=list)
+    card: dict = field(default_factory=dict)
+
+
+def default_data_dir() -> Path:
+    """Return where ``mlsse data build`` writes by default: ``<MLSSE_HOME>/cache/data``."""
+    return cache_dir() / "data"
+
+
+def build_curated(external_dir: str | Path | None = None, seed_path: str | Path | None = None,
+                  extra: pd.DataFrame | None = None) -> BuildResult:
+    """Load seed, OBELiX, Liverpool (+ Arrhenius Ea) and Laskowski rows, merge and de-duplicate them.
+
+    ``extra`` (curated columns, e.g. the user's own measurements) is merged in the same way.
+    """
+    problems: list[DataError] = []
+    frames = []
+    for loader, kwargs in ((load_seed, {"path": seed_path}), (load_obelix, {"external_dir": external_dir}),
+                           (load_liverpool, {"external_dir": external_dir}),
+                           (load_laskowski, {"external_dir": external_dir})):
+        frame, found = loader(**kwargs)
+        frames.append(frame)
+        problems.extend(found)
+        if loader is load_liverpool:
+            frames.append(derive_activation_energies(frame))
+    if extra is not None and len(extra):
+        frames.append(extra[CURATED_COLUMNS])
+    frames = [f.astype(object) for f in frames if len(f)]  # uniform dtype: concat never guesses from empties
+    table = pd.concat(frames, ignore_index=True)
+    table = _with_numeric_types(table)
+    before = len(table)
+    table = deduplicate(table)
+    table = table.sort_values(["source", "source_file", "source_line", "value_origin"], kind="stable")
+    table = table.reset_index(drop=True)
+    result = BuildResult(table=table, duplicates_removed=before - len(table), problems=problems)
+    result.card = data_card(table, duplicates_removed=result.duplicates_removed, problems=problems)
+    result.card["inputs_sha256"] = inputs_fingerprint(external_dir, seed_path)
+    return result
+
+
+def _with_numeric_types(table: pd.DataFrame) -> pd.DataFrame:
+    numeric = ["sigma_S_cm", "log10_sigma", "temperature_C", "ea_eV", "space_group_number", "a", "b", "c",
+               "alpha", "beta", "gamma", "additive_wt_pct", "dopant_level", "arrhenius_r2", "source_line"]
+    for column in numeric:
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    text = [c for c in CURATED_COLUMNS if c not in numeric and c != "censored"]
+    table[text] = table[text].astype(object).where(table[text].notna(), "").astype(str)
+    table["censored"] = table["censored"].astype(bool)
+    return table
+
+
+def deduplicate(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop the same measurement held by several sources: same composition (up to scaling), same reference
+    (DOI), temperature within 2 °C, same kind of value (measured σ vs fitted Ea). The most complete record is
+    kept and takes missing fields (Ea, structure, CIF) from the ones it replaces; several records of one
+    source are all kept (they are separate measurements in that source)."""
+    work = table.copy()
+    work["_key"] = work["composition"].map(composition_key)
+    work["_fit"] = work["value_origin"].eq("arrhenius-fit")
+    work["_complete"] = sum(_present(work[c]) for c in _COMPLETENESS)
+    work["_priority"] = work["source"].map(SOURCE_PRIORITY).fillna(9)
+    work["_cluster"] = _temperature_clusters(work)
+    keep = np.ones(len(work), dtype=bool)
+    has_reference = work["reference"].str.startswith("10.")
+    groups = work[has_reference].groupby(["_key", "reference", "_fit", "_cluster"], sort=False).groups
+    for _, index in groups.items():
+        if len(index) < 2:
+            continue
+        group = work.loc[index]
+        if group["source"].nunique() < 2:
+            continue
+        best = group.sort_values(["_complete", "_priority"], ascending=[False, True]).index[0]
+        best_source = work.at[best, "source"]
+        dropped = group[group["source"] != best_source]
+        for column in _FILLABLE:
+            if not _present(work.loc[[best], column]).iloc[0]:
+                donors = dropped[_present(dropped[column])]
+                if len(donors):
+                    work.at[best, column] = donors[column].iloc[0]
+        merged = ", ".join(f"{s} line {int(l)}" for s, l in zip(dropped["source"], dropped["source_line"]))
+        work.at[best, "note"] = "; ".join(x for x in (work.at[best, "note"], f"merged duplicate: {merged}") if x)
+        keep[work.index.get_indexer(dropped.index)] = False
+    return work.loc[keep, CURATED_COLUMNS]
+
+
+def _present(values: pd.Series) -> pd.Series:
+    return values.notna() & values.astype(str).str.strip().ne("") & values.astype(str).ne("nan")
+
+
+def _temperature_clusters(work: pd.DataFrame) -> pd.Series:
+    """Label temperatures within one (composition, reference) so that values ≤ 2 °C apart share a label."""
+    clusters = pd.Series(0, index=work.index)
+    temperature = work["temperature_C"].fillna(-1000.0)
+    for _, index in work.groupby(["_key", "reference"], sort=False).groups.items():
+        ordered = temperature.loc[index].sort_values()
+        label, previous = 0, None
+        for row, value in ordered.items():
+            if previous is not None and value - previous > SAME_TEMPERATURE_C:
+                label += 1
+            clusters.at[row] = label
+            previous = value
+    return clusters
+
+
+def data_card(table: pd.DataFrame, duplicates_removed: int = 0, problems: list[DataError] | None = None) -> dict:
+    """Summarise the curated table: rows per source, with Ea, with a CIF, off room temperature, unique
+    compositions, per family, and a SHA-256 of its content (the data version)."""
+    lo, hi = ROOM_TEMPERATURE_C
+    off_rt = table["temperature_C"].notna() & ~table["temperature_C"].between(lo, hi)
+    per_source = {}
+    for source, group in table.groupby("source", sort=True):
+        per_source[source] = {
+            "rows": int(len(group)),
+            "with_sigma": int(group["sigma_S_cm"].notna().sum()),
+            "with_ea": int(group["ea_eV"].notna().sum()),
+            "with_cif": int(group["cif"].ne("").sum()),
+            "non_room_temperature": int(off_rt[group.index].sum()),
+            "censored": int(group["censored"].sum()),
+            "unique_compositions": int(group["composition"].map(composition_key).nunique()),
+        }
+    families = table["family"].replace("", "(none)").str.lower().value_counts()
+    return {
+        "data_sha256": table_sha256(table),
+        "rows": int(len(table)),
+        "unique_compositions": int(table["composition"].map(composition_key).nunique()),
+        "duplicates_removed": int(duplicates_removed),
+        "problems": len(problems or []),
+        "per_source": per_source,
+        "per_family": {k: int(v) for k, v in families.items()},
+    }
+
+
+def table_sha256(table: pd.DataFrame) -> str:
+    """Return the SHA-256 of the table's CSV text: the version of the data a model was trained on."""
+    return hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def write_build(result: BuildResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``curated.csv``, ``data_card.json`` and ``problems.csv`` into ``out_dir`` (each atomically)."""
+    out_dir = Path(out_dir)
+    problems = pd.DataFrame([{"file": str(p.path or ""), "line": p.line, "column": p.column or "",
+                              "problem": p.problem} for p in result.problems],
+                            columns=["file", "line", "column", "problem"])
+    return {
+        "curated": write_csv_atomic(result.table, out_dir / CURATED_FILE),
+        "card": write_text_atomic(json.dumps(result.card, indent=2) + "\n", out_dir / DATA_CARD_FILE),
+        "problems": write_csv_atomic(problems, out_dir / PROBLEMS_FILE),
+    }
+
+
+def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | Path | None = None) -> str:
+    """Return a SHA-256 over the input files and the package version: a cached table built from other
+    inputs is stale."""
+    from mlsse import __version__
+    from mlsse.data.laskowski import LASKOWSKI_DOI_FILE, LASKOWSKI_FILE
+    from mlsse.data.liverpool import LIVERPOOL_FILE
+    from mlsse.data.obelix import OBELIX_CIF_ARCHIVE, OBELIX_FILE
+    from mlsse.data.seed import SEED_FILE
+    from mlsse.paths import DATASETS_DIR, external_data_dir
+
+    directory = external_data_dir(external_dir)
+    paths = [Path(seed_path) if seed_path else DATASETS_DIR / SEED_FILE] + [
+        directory / name for name in (OBELIX_FILE, OBELIX_CIF_ARCHIVE, LIVERPOOL_FILE, LASKOWSKI_FILE,
+                                      LASKOWSKI_DOI_FILE)]
+    digest = hashlib.sha256(__version__.encode())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    return digest.hexdigest()
+
+
+def load_curated(data_dir: str | Path | None = None, external_dir: str | Path | None = None) -> pd.DataFrame:
+    """Return the curated table cached in ``data_dir`` (default: the user cache), rebuilding and caching it
+    when it is absent or was built from other input files."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    path = data_dir / CURATED_FILE
+    fingerprint = inputs_fingerprint(external_dir)
+    card_path = data_dir / DATA_CARD_FILE
+    cached = card_path.is_file() and json.loads(card_path.read_text()).get("inputs_sha256") == fingerprint
+    if not (cached and path.is_file()):
+        result = build_curated(external_dir=external_dir)
+        write_build(result, data_dir)
+        return result.table
+    return _with_numeric_types(pd.read_csv(path, dtype=str, keep_default_na=False).assign(
+        censored=lambda f: f["censored"].eq("True")))

@@ -1,0 +1,129 @@
+"""Columns of the unified (curated) table and helpers every loader uses to fill them.
+
+Units are in the names or fixed here: conductivities in S/cm, activation energies in eV, temperatures in °C,
+lattice lengths ``a, b, c`` in ångström and angles ``alpha, beta, gamma`` in degrees.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Composition, Element
+
+from mlsse.errors import DataError
+
+#: Column order of ``curated.csv``. Every loader returns a frame with exactly these columns.
+CURATED_COLUMNS: list[str] = [
+    "composition",          # pymatgen-parsable formula, normalised (see normalise_formula)
+    "material",             # label as printed by the source
+    "sigma_S_cm",           # Li-ion conductivity, S/cm (for censored rows: the detection limit)
+    "log10_sigma",          # log10 of sigma_S_cm
+    "temperature_C",        # measurement temperature, °C
+    "ea_eV",                # activation energy, eV
+    "censored",             # True when sigma is only known to be below sigma_S_cm ("<1E-10")
+    "space_group",          # Hermann–Mauguin symbol as given
+    "space_group_number",   # 1–230
+    "a", "b", "c", "alpha", "beta", "gamma",
+    "cif",                  # path to a CIF (inside an archive: archive.tar.gz::member) or empty
+    "family",               # structural / chemical family as the source names it
+    "source",               # seed / obelix / liverpool / laskowski / user
+    "reference",            # DOI, or seed file + location
+    "value_origin",         # table / text / figure / derived / extrapolated-from-Arrhenius / arrhenius-fit
+    "sigma_kind",           # total / bulk / grain-boundary / ionic, when stated
+    "synthesis",
+    "additive", "additive_wt_pct",
+    "dopant", "dopant_site", "dopant_level", "dopant_level_unit",
+    "arrhenius_r2",         # R² of the Arrhenius fit behind an arrhenius-fit Ea
+    "source_file",          # file the row was read from
+    "source_line",          # 1-based line in that file (header = line 1)
+    "note",
+]
+
+#: Temperature range (°C) counted as room temperature.
+ROOM_TEMPERATURE_C = (15.0, 35.0)
+#: The temperature assumed when a source says "room temperature" without a number, °C.
+ASSUMED_ROOM_TEMPERATURE_C = 25.0
+
+
+def parse_composition(formula: str | Composition) -> Composition:
+    """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.
+
+    pymatgen turns an unknown symbol such as ``Xx`` into a dummy species; here that is an error.
+    Raises ``ValueError`` with a message naming the problem (unknown element, no atoms, negative amount).
+    """
+    if isinstance(formula, Composition):
+        comp = formula
+    else:
+        text = clean_formula_text(formula)
+        if not text:
+            raise ValueError("empty formula")
+        try:
+            comp = Composition(text)
+        except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
+            raise ValueError(f"cannot parse formula {str(formula)!r}: {exc}") from None
+    unknown = [str(sp) for sp in comp.elements if not isinstance(sp, Element)]
+    if unknown:
+        symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
+        raise ValueError(f"unknown element {symbols} in {str(formula)!r}")
+    if comp.num_atoms <= 0 or any(amount < 0 for amount in comp.values()):
+        raise ValueError(f"formula {str(formula)!r} has no atoms or a negative amount")
+    return comp
+
+
+def normalise_formula(formula: str | Composition) -> str:
+    """Return a compact, pymatgen-parsable formula for ``formula`` (e.g. ``Li2.3Zr1Cl5.85N0.15``).
+
+    Raises ``ValueError`` if pymatgen cannot parse it, it names an unknown element, or it holds no atoms.
+    """
+    return parse_composition(formula).formula.replace(" ", "")
+
+
+def clean_formula_text(text: str) -> str:
+    """Strip what sources wrap formulas in (quotes, white space between groups) so pymatgen can parse them.
+
+    ``'"(Li2S)0.5 ((P2S5)0.4 (Sb2S3)0.6)0.5"'`` → ``(Li2S)0.5((P2S5)0.4(Sb2S3)0.6)0.5``.
+    """
+    return "".join(str(text).split()).strip("\"'")
+
+
+def composition_key(formula: str, decimals: int = 4) -> str:
+    """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5)."""
+    frac = Composition(formula).fractional_composition
+    return " ".join(f"{el.symbol}{amt:.{decimals}f}" for el, amt in sorted(frac.items(), key=lambda kv: kv[0].symbol))
+
+
+def empty_curated_frame() -> pd.DataFrame:
+    """Return an empty frame with the curated columns."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in CURATED_COLUMNS})
+
+
+def to_curated_frame(records: list[dict]) -> pd.DataFrame:
+    """Build a frame with exactly the curated columns (missing ones empty) from a list of dicts."""
+    frame = pd.DataFrame.from_records(records) if records else empty_curated_frame()
+    for column in CURATED_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan
+    frame = frame[CURATED_COLUMNS].copy()
+    if frame["log10_sigma"].isna().any():
+        sigma = pd.to_numeric(frame["sigma_S_cm"], errors="coerce")
+        frame["log10_sigma"] = frame["log10_sigma"].fillna(np.log10(sigma.where(sigma > 0)))
+    frame["censored"] = frame["censored"].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else False).astype(bool)
+    return frame
+
+
+def parse_float(text: object, *, path=None, line=None, column=None) -> float:
+    """Parse a number from a data cell; empty → NaN; anything else unparsable → ``DataError`` naming the cell.
+
+    Accepts the Unicode minus sign (U+2212) and stray combining overlines (U+0305) that PDF extraction leaves.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return math.nan
+    s = str(text).replace("\u0305", "").replace("\u2212", "-").strip()
+    if s == "":
+        return math.nan
+    try:
+        return float(s)
+    except ValueError:
+        raise DataError(f"{s!r} is not a number", path=path, line=line, column=column) from None

@@ -1,0 +1,38 @@
+"""Exceptions with messages a user can act on: they name the file, the line and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MlsseError(Exception):
+    """Base class of every error mlsse raises on purpose; the CLI prints it as one line and exits 2."""
+
+
+class DataError(MlsseError):
+    """A problem in an input data file, located by file, line and column where known.
+
+    ``line`` is the 1-based line number in the file as a text editor shows it (the header is line 1).
+    """
+
+    def __init__(self, problem: str, path: str | Path | None = None, line: int | None = None,
+                 column: str | None = None):
+        self.problem = problem
+        self.path = None if path is None else Path(path)
+        self.line = line
+        self.column = column
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return (", ".join(where) + ": " if where else "") + self.problem
+
+
+class ModelError(MlsseError):
+    """A saved model is missing, incomplete, or was made by an incompatible version."""

@@ -1,0 +1,84 @@
+"""Applicability domain: is a query composition like what the model was trained on?"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import check_is_fitted
+
+
+class ApplicabilityDomain(BaseEstimator):
+    """Flags queries outside the training data.
+
+    A query is out of domain when it contains an element absent from every training composition, or when its
+    nearest training neighbour (Euclidean distance on robust-scaled features, NaN → training median) is farther
+    than the ``percentile``-th percentile of the training rows' own nearest-neighbour distances.
+
+    ``fit(X, elements)`` takes the feature matrix and, per row, the set of element symbols.
+    """
+
+    def __init__(self, percentile: float = 95.0):
+        self.percentile = percentile
+
+    def fit(self, X, elements):
+        """Learn the scaling, the neighbour index, the distance threshold and the known elements."""
+        X = np.asarray(X, dtype=float)
+        self.center_ = np.nanmedian(X, axis=0)
+        self.center_ = np.where(np.isnan(self.center_), 0.0, self.center_)
+        q75, q25 = np.nanpercentile(X, 75, axis=0), np.nanpercentile(X, 25, axis=0)
+        scale = np.where(np.isnan(q75 - q25) | (q75 - q25 <= 0), 1.0, q75 - q25)
+        self.scale_ = scale
+        self.train_points_ = self._scaled(X).astype(np.float32)
+        self.elements_ = sorted({el for row in elements for el in row})
+        # Distance of each training row to its nearest *other* training row (column 0 is the row itself).
+        distances, _ = NearestNeighbors(n_neighbors=2).fit(self.train_points_).kneighbors(self.train_points_)
+        self.threshold_ = float(np.percentile(distances[:, 1], self.percentile))
+        return self
+
+    def _scaled(self, X):
+        X = np.where(np.isnan(X), self.center_, X)
+        return (X - self.center_) / self.scale_
+
+    def nearest_distance(self, X) -> np.ndarray:
+        """Return each query's distance to its nearest training row (scaled feature units)."""
+        check_is_fitted(self)
+        index = NearestNeighbors(n_neighbors=1).fit(self.train_points_)
+        distances, _ = index.kneighbors(self._scaled(np.asarray(X, dtype=float)).astype(np.float32))
+        return distances[:, 0]
+
+    def assess(self, X, elements) -> tuple[np.ndarray, list[str]]:
+        """Return ``(in_domain, reason)`` per query; ``reason`` is '' when in domain."""
+        distance = self.nearest_distance(X)
+        known = set(self.elements_)
+        inside, reasons = [], []
+        for d, row in zip(distance, elements):
+            unknown = sorted(set(row) - known)
+            if unknown:
+                inside.append(False)
+                reasons.append(f"element(s) {', '.join(unknown)} absent from training data")
+            elif d > self.threshold_:
+                inside.append(False)
+                reasons.append(f"far from training data (nearest-neighbour distance {d:.2f} > {self.threshold_:.2f})")
+            else:
+                inside.append(True)
+                reasons.append("")
+        return np.array(inside, dtype=bool), reasons
+
+    def to_dict(self) -> dict:
+        """Return the fitted state as JSON-serialisable data (no pickles in saved models)."""
+        check_is_fitted(self)
+        return {"percentile": self.percentile, "center": self.center_.tolist(), "scale": self.scale_.tolist(),
+                "threshold": self.threshold_, "elements": self.elements_,
+                "train_points": np.round(self.train_points_, 4).tolist()}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> "ApplicabilityDomain":
+        """Rebuild a fitted domain from :meth:`to_dict` output."""
+        domain = cls(percentile=state["percentile"])
+        domain.center_ = np.asarray(state["center"], dtype=float)
+        domain.scale_ = np.asarray(state["scale"], dtype=float)
+        domain.threshold_ = float(state["threshold"])
+        domain.elements_ = list(state["elements"])
+        domain.train_points_ = np.asarray(state["train_points"], dtype=np.float32)
+        return domain

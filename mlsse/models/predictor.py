@@ -1,0 +1,179 @@
+"""The trained predictor: σ and Ea models, applicability domain, and how they are saved and loaded.
+
+A saved model is a directory: ``sigma.json`` and ``ea.json`` (XGBoost's native JSON), ``metadata.json``
+(feature names, interval widths, domain state, library versions, data hash, seed, metrics) and
+``MODEL_CARD.md``. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlsse.data.arrhenius import BOLTZMANN_EV_K, KELVIN_OFFSET
+from mlsse.data.io import atomic_path, write_text_atomic
+from mlsse.errors import ModelError
+from mlsse.models.domain import ApplicabilityDomain
+
+#: Version of the saved-model layout; loading refuses other major versions.
+MODEL_FORMAT = "mlsse-model/1"
+#: The temperature σ_RT refers to, °C.
+REFERENCE_TEMPERATURE_C = 25.0
+#: Ea is floored here when extrapolating σ in temperature, so that σ(T) = (A/T)·exp(−Ea/k_BT) rises with T
+#: over the whole range users ask for (it does whenever Ea > k_B·T; 0.1 eV holds up to ~900 °C).
+MIN_EA_FOR_TEMPERATURE_EV = 0.1
+
+OUTPUT_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
+                  "in_domain", "note"]
+
+
+def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=REFERENCE_TEMPERATURE_C):
+    """Shift log10 σ (S/cm) from ``reference_c`` to ``temperature_c`` (°C) with σT = A·exp(−Ea/k_BT).
+
+    Ea (eV) is floored at ``MIN_EA_FOR_TEMPERATURE_EV`` so the result is monotone increasing in T.
+    """
+    ea = np.maximum(np.asarray(ea_ev, dtype=float), MIN_EA_FOR_TEMPERATURE_EV)
+    t = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
+    t_ref = float(reference_c) + KELVIN_OFFSET
+    return (np.asarray(log10_sigma_ref, dtype=float) + math.log10(t_ref) - np.log10(t)
+            - ea / (BOLTZMANN_EV_K * math.log(10.0)) * (1.0 / t - 1.0 / t_ref))
+
+
+@dataclass
+class Predictor:
+    """Fitted σ (log10 S/cm at 25 °C) and Ea (eV) regressors sharing one feature list and domain."""
+
+    sigma_model: object          # ConformalBoostedRegressor-like: predict, interval_half_width_, model_
+    ea_model: object
+    feature_names: list[str]
+    domain: ApplicabilityDomain
+    domain_features: list[str]
+    metadata: dict = field(default_factory=dict)
+
+    # -- prediction -------------------------------------------------------------------------------------
+    def predict_features(self, features: pd.DataFrame, elements: list[set[str]],
+                         temperature_c=None) -> pd.DataFrame:
+        """Predict from a feature frame (columns ⊇ ``feature_names``); returns the ``OUTPUT_COLUMNS`` frame.
+
+        ``temperature_c``: None (σ at 25 °C), a number, or one value per row (°C).
+        """
+        X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
+        sigma_rt = self.sigma_model.predict(X)
+        ea = self.ea_model.predict(X)
+        sigma_hw, ea_hw = self.sigma_model.interval_half_width_, self.ea_model.interval_half_width_
+        out = pd.DataFrame(index=features.index)
+        if temperature_c is None:
+            temperature = np.full(len(X), REFERENCE_TEMPERATURE_C)
+        else:
+            temperature = np.broadcast_to(np.asarray(temperature_c, dtype=float), (len(X),)).copy()
+            temperature = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
+        log10_sigma = log10_sigma_at(sigma_rt, ea, temperature)
+        # Away from 25 °C the Ea uncertainty adds to the σ interval: |ΔEa|/(k_B ln10)·|1/T − 1/T_ref|.
+        t, t_ref = temperature + KELVIN_OFFSET, REFERENCE_TEMPERATURE_C + KELVIN_OFFSET
+        extra = ea_hw / (BOLTZMANN_EV_K * math.log(10.0)) * np.abs(1.0 / t - 1.0 / t_ref)
+        out["log10_sigma"] = log10_sigma
+        out["log10_sigma_lo"] = log10_sigma - sigma_hw - extra
+        out["log10_sigma_hi"] = log10_sigma + sigma_hw + extra
+        out["sigma_S_cm"] = 10.0 ** log10_sigma
+        out["ea_eV"] = ea
+        out["ea_lo"] = ea - ea_hw
+        out["ea_hi"] = ea + ea_hw
+        inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
+                                             elements)
+        out["in_domain"] = inside
+        out["note"] = reasons
+        return out
+
+    # -- persistence ------------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the model directory (each file atomically) and return its path."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, model in (("sigma", self.sigma_model), ("ea", self.ea_model)):
+            with atomic_path(directory / f"{name}.json") as tmp:
+                model.model_.save_model(tmp.with_suffix(".json"))
+                tmp.with_suffix(".json").replace(tmp)
+        metadata = dict(self.metadata)
+        metadata.update({
+            "format": MODEL_FORMAT,
+            "feature_names": self.feature_names,
+            "domain_features": self.domain_features,
+            "domain": self.domain.to_dict(),
+            "sigma_interval_half_width": self.sigma_model.interval_half_width_,
+            "ea_interval_half_width": self.ea_model.interval_half_width_,
+            "sigma_params": self.sigma_model.get_params(),
+            "ea_params": self.ea_model.get_params(),
+        })
+        write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
+        write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Predictor":
+        """Load a model directory written by :meth:`save`; a clear ``ModelError`` if it is missing, incomplete
+        or was written by an incompatible version."""
+        from xgboost import XGBRegressor
+
+        from mlsse.models.estimator import ConformalBoostedRegressor
+
+        directory = Path(directory)
+        meta_path = directory / "metadata.json"
+        if not meta_path.is_file():
+            raise ModelError(f"no model at {directory} (metadata.json missing)")
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        if metadata.get("format") != MODEL_FORMAT:
+            raise ModelError(f"model at {directory} has format {metadata.get('format')!r}; this mlsse reads "
+                             f"{MODEL_FORMAT!r}: retrain it with this version (mlsse train)")
+        from mlsse.features import FEATURIZER_VERSION
+
+        if metadata.get("featurizer_version") != FEATURIZER_VERSION:
+            raise ModelError(f"model at {directory} was trained on features {metadata.get('featurizer_version')!r}, "
+                             f"this mlsse computes {FEATURIZER_VERSION!r}: retrain it (mlsse train)")
+        models = {}
+        for name in ("sigma", "ea"):
+            path = directory / f"{name}.json"
+            if not path.is_file():
+                raise ModelError(f"model at {directory} is incomplete: {path.name} missing")
+            estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
+            estimator.model_ = XGBRegressor()
+            estimator.model_.load_model(path)
+            estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
+            estimator.n_features_in_ = len(metadata["feature_names"])
+            models[name] = estimator
+        return cls(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
+                   domain=ApplicabilityDomain.from_dict(metadata["domain"]),
+                   domain_features=metadata["domain_features"], metadata=metadata)
+
+
+def model_card(metadata: dict) -> str:
+    """Return the Markdown model card for a saved model's metadata."""
+    metrics = metadata.get("metrics", {})
+    lines = [
+        f"# mlsse model card: {metadata.get('name', 'model')}",
+        "",
+        f"- created by mlsse {metadata.get('mlsse_version')} with seed {metadata.get('seed')}; "
+        f"features `{metadata.get('featurizer_version')}` ({len(metadata.get('feature_names', []))} columns)",
+        f"- data: SHA-256 `{metadata.get('data_sha256', '')[:16]}…`, {metadata.get('n_sigma_rows')} σ rows "
+        f"({metadata.get('n_sigma_groups')} papers), {metadata.get('n_ea_rows')} Ea rows "
+        f"({metadata.get('n_ea_groups')} papers)",
+        f"- libraries: {', '.join(f'{k} {v}' for k, v in sorted(metadata.get('library_versions', {}).items()))}",
+        "- σ at temperature T: predicted log10 σ(25 °C) and Ea combined through σT = A·exp(−Ea/k_BT) "
+        f"(Ea floored at {MIN_EA_FOR_TEMPERATURE_EV} eV, so σ rises with T)",
+        "- censored σ (<1E-10) trained at 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)",
+        "",
+        "## Paper-grouped cross-validation (no paper on both sides of a split)",
+        "",
+        "| target | rows | MAE | RMSE | R² | Spearman ρ | 80 % interval coverage |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for target, m in metrics.items():
+        lines.append(f"| {target} | {m.get('n')} | {m.get('mae', float('nan')):.3f} | {m.get('rmse', float('nan')):.3f} "
+                     f"| {m.get('r2', float('nan')):.3f} | {m.get('spearman', float('nan')):.3f} "
+                     f"| {m.get('coverage', float('nan')):.3f} |")
+    lines += ["", "Units: log10 σ in log10(S/cm); Ea in eV.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""Loaders for the seed transcription, OBELiX and Liverpool, on the real files and on bad input."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import Composition
+
+from mlsse.data.arrhenius import BOLTZMANN_EV_K, derive_activation_energies, fit_arrhenius, sigma_at_temperature
+from mlsse.data.io import read_table
+from mlsse.data.liverpool import LIVERPOOL_FILE, load_liverpool
+from mlsse.data.obelix import OBELIX_FILE, load_obelix, read_cif_structure
+from mlsse.data.schema import CURATED_COLUMNS, composition_key, normalise_formula
+from mlsse.data.seed import SEED_COLUMNS, load_seed, read_seed_table
+from mlsse.errors import DataError
+
+
+def test_seed_table_has_every_series_point_with_explicit_composition():
+    seed = read_seed_table()
+    assert list(seed.columns) == SEED_COLUMNS
+    lzc = seed[seed["dopant"].eq("N") & seed["dopant_site"].eq("Cl")].sort_values("dopant_level")
+    assert lzc["dopant_level"].tolist() == [0.0, 0.05, 0.1, 0.15, 0.2, 0.25]
+    for x, formula in zip(lzc["dopant_level"], lzc["composition"]):
+        expected = Composition({"Li": 2 + 2 * x, "Zr": 1, "Cl": 6 - x, "N": x})
+        assert Composition(formula).almost_equals(expected), formula
+    best = lzc.loc[lzc["sigma_S_cm"].idxmax()]
+    assert best["dopant_level"] == 0.15 and math.isclose(best["sigma_S_cm"], 1.5e-3)
+    bto = seed[seed["additive"].eq("BaTiO3")]
+    assert set(bto["additive_wt_pct"]) >= {0.0, 5.0}
+    assert (bto["composition"] == "Li2.5Y0.5Zr0.5Cl6").all()
+
+
+def test_seed_rows_carry_provenance_and_units():
+    seed = read_seed_table()
+    assert seed["source"].str.match(r"^00[024]_[0-9a-f]+\.txt ").all()
+    assert seed["value_origin"].isin({"table", "text", "figure", "derived", "extrapolated-from-Arrhenius"}).all()
+    assert (seed["sigma_S_cm"].dropna() > 0).all() and (seed["sigma_S_cm"].dropna() < 1).all()
+    assert seed["ea_eV"].dropna().between(0, 2.5).all()
+    for formula in seed["composition"][seed["composition"].ne("")]:
+        Composition(formula)  # raises if pymatgen cannot parse it
+
+
+def test_seed_review_tables_are_all_present():
+    seed = read_seed_table()
+    review = seed[seed["source"].str.startswith("002_")]
+    for table in ("Table 1", "Table 2", "Table 3", "Table 4"):
+        assert review["source"].str.contains(table).sum() >= 4, table
+    assert review["synthesis"].ne("").mean() > 0.5
+
+
+def test_seed_loader_keeps_only_measured_rows_with_compositions():
+    frame, skipped = load_seed()
+    assert list(frame.columns) == CURATED_COLUMNS
+    assert frame["composition"].ne("").all() and frame["source"].eq("seed").all()
+    reasons = " ".join(p.problem for p in skipped)
+    assert "no composition for 'LiBPON'" in reasons
+    assert "calculation value" in reasons
+    assert all(p.line is not None for p in skipped)
+
+
+def test_seed_bad_cell_is_reported_with_line_and_column(tmp_path):
+    seed = read_table(__import__("mlsse.paths", fromlist=["x"]).DATASETS_DIR / "seed_literature.csv")
+    seed.loc[3, "sigma_S_cm"] = "1.2e-3 S/cm"
+    path = tmp_path / "seed.csv"
+    seed.to_csv(path, index=False)
+    with pytest.raises(DataError) as info:
+        read_seed_table(path)
+    assert str(info.value) == f"{path}, line 5, column 'sigma_S_cm': '1.2e-3 S/cm' is not a number"
+
+
+def test_obelix_loader_reads_all_rows_with_censoring_and_cifs(external_dir):
+    frame, problems = load_obelix(external_dir)
+    assert problems == []
+    assert len(frame) == 478
+    assert frame["censored"].sum() == 29
+    assert sorted(frame.loc[frame["censored"], "sigma_S_cm"].value_counts().items()) == [(1e-10, 28), (1e-08, 1)]
+    assert frame["cif"].ne("").sum() == 254
+    assert frame["reference"].str.startswith("10.").all()
+    first = frame.iloc[0]
+    assert first["composition"] == "Li7Bi1O6" and first["space_group_number"] == 2
+    assert math.isclose(first["log10_sigma"], math.log10(1.58489e-06))
+
+
+def test_obelix_cif_parses_with_pymatgen(external_dir):
+    frame, _ = load_obelix(external_dir)
+    row = frame[frame["cif"].ne("")].iloc[0]
+    structure = read_cif_structure(row["cif"])
+    assert structure.composition.reduced_composition.almost_equals(Composition(row["composition"]).reduced_composition)
+
+
+def test_liverpool_loader_parses_every_row_including_mixtures(external_dir):
+    frame, problems = load_liverpool(external_dir)
+    assert problems == []
+    assert len(frame) == 670
+    mixture = frame[frame["source_line"] == 52].iloc[0]
+    expected = Composition("Li2S") * 0.5 + (Composition("P2S5") * 0.4 + Composition("Sb2S3") * 0.6) * 0.5
+    assert Composition(mixture["composition"]).almost_equals(expected)
+    assert frame["temperature_C"].max() > 200  # temperature-resolved
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(DataError, match=r"obelix_train.csv: file not found"):
+        load_obelix(tmp_path)
+
+
+def test_malformed_csv_names_file_and_line(tmp_path, external_dir):
+    lines = (external_dir / LIVERPOOL_FILE).read_text(encoding="utf-8").splitlines()
+    lines[9] = lines[9] + ",extra,cells"
+    (tmp_path / LIVERPOOL_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_liverpool(tmp_path)
+    assert info.value.line == 10 and "malformed CSV" in info.value.problem
+
+
+def test_non_numeric_conductivity_is_reported_not_dropped(tmp_path, external_dir):
+    raw = pd.read_csv(external_dir / LIVERPOOL_FILE, dtype=str, keep_default_na=False)
+    raw.loc[4, "target"] = "high"
+    raw.to_csv(tmp_path / LIVERPOOL_FILE, index=False)
+    frame, problems = load_liverpool(tmp_path)
+    assert len(frame) == 669
+    assert [str(p) for p in problems] == [f"{tmp_path / LIVERPOOL_FILE}, line 6, column 'target': 'high' is not a number"]
+
+
+def test_non_utf8_file_is_refused_with_a_clear_message(tmp_path, external_dir):
+    text = (external_dir / OBELIX_FILE).read_text(encoding="utf-8")
+    (tmp_path / OBELIX_FILE).write_bytes(text.replace("Li7BiO6", "Li7BiO6\u00e9").encode("latin-1", "replace"))
+    with pytest.raises(DataError, match="not UTF-8"):
+        load_obelix(tmp_path)
+
+
+def test_arrhenius_fit_recovers_a_known_activation_energy():
+    temperature = np.array([25.0, 60.0, 100.0, 150.0])
+    sigma = sigma_at_temperature(0.42, 5.0, temperature)
+    ea, log10_a, r2 = fit_arrhenius(temperature, sigma)
+    assert math.isclose(ea, 0.42, abs_tol=1e-9) and math.isclose(log10_a, 5.0, abs_tol=1e-9)
+    assert math.isclose(r2, 1.0, abs_tol=1e-12)
+    # independent check of the slope: two points of log10(σT) vs 1/T
+    t = temperature + 273.15
+    slope = (np.log10(sigma[1] * t[1]) - np.log10(sigma[0] * t[0])) / (1 / t[1] - 1 / t[0])
+    assert math.isclose(-slope * BOLTZMANN_EV_K * math.log(10), 0.42, rel_tol=1e-9)
+
+
+def test_liverpool_materials_with_three_temperatures_get_fitted_ea(external_dir):
+    frame, _ = load_liverpool(external_dir)
+    fits = derive_activation_energies(frame)
+    keys = frame.assign(k=frame["composition"].map(composition_key))
+    expected = (keys.groupby(["k", "reference"])["temperature_C"].nunique() >= 3).sum()
+    assert len(fits) == expected > 40
+    assert fits["value_origin"].eq("arrhenius-fit").all()
+    assert fits["arrhenius_r2"].between(-1, 1).all()
+    assert fits["ea_eV"].median() == pytest.approx(0.44, abs=0.1)
+
+
+def test_normalise_formula_handles_quotes_spaces_and_scaling():
+    assert normalise_formula('"(LiCl)0.5 (P2O5)0.5"') == normalise_formula("(LiCl)0.5(P2O5)0.5")
+    assert composition_key("FeO") == composition_key("Fe2O2") == composition_key("Fe0.5O0.5")
+    with pytest.raises(ValueError):
+        normalise_formula("Xx2O")
