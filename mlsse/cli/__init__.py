@@ -8,11 +8,17 @@ import sys
 import typer
 
 from mlsse.cli import data as data_commands
+from mlsse.cli.evaluate import evaluate_command
+from mlsse.cli.predict import predict_command
+from mlsse.cli.train import train_command
 from mlsse.errors import MlsseError
 
 app = typer.Typer(name="mlsse", no_args_is_help=True, add_completion=False,
                   help="Predict ionic conductivity and activation energy of Li solid-state electrolytes.")
 app.add_typer(data_commands.app, name="data")
+app.command("predict")(predict_command)
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
 
 
 def main() -> None:

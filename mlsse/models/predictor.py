@@ -89,6 +89,28 @@ class Predictor:
         out["note"] = reasons
         return out
 
+    def contributions(self, features: pd.DataFrame, target: str = "log10_sigma") -> pd.DataFrame:
+        """Return per-row SHAP contributions (XGBoost's exact TreeSHAP) to ``target`` with a ``bias`` column;
+        each row sums to the prediction."""
+        from xgboost import DMatrix
+
+        model = self.sigma_model if target == "log10_sigma" else self.ea_model
+        X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
+        values = model.model_.get_booster().predict(DMatrix(X, missing=np.nan), pred_contribs=True)
+        return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
+
+    def top_contributions(self, formulas, k: int = 3, target: str = "log10_sigma") -> list[list[tuple[str, float]]]:
+        """For each formula, the ``k`` features with the largest |SHAP contribution| to ``target``."""
+        from mlsse.features import featurize_table
+
+        features = featurize_table(pd.DataFrame({"composition": list(formulas)}))
+        contributions = self.contributions(features, target).drop(columns="bias")
+        ranked = []
+        for _, row in contributions.iterrows():
+            order = row.abs().sort_values(ascending=False, kind="stable").index[:k]
+            ranked.append([(name, float(row[name])) for name in order])
+        return ranked
+
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write the model directory (each file atomically) and return its path."""

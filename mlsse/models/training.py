@@ -85,10 +85,12 @@ def usable_feature_names(features: pd.DataFrame) -> list[str]:
 
 
 def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, storage: str | None = None,
-                    name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None):
+                    name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None,
+                    tune_targets=("log10_sigma", "ea_eV")):
     """Train σ and Ea models on the curated ``table`` and return a :class:`~mlsse.models.predictor.Predictor`
     with its grouped-CV metrics in ``metadata['metrics']``.
 
+    ``trials`` Optuna trials tune each target in ``tune_targets``; the others use ``DEFAULT_PARAMS``.
     ``progress``: optional callable taking a message, for the CLI.
     """
     from mlsse.features import FEATURIZER_VERSION
@@ -105,8 +107,9 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     for target, rows, features in (("log10_sigma", sigma_rows, sigma_features), ("ea_eV", ea_rows, ea_features)):
         X = features.reindex(columns=names).to_numpy(dtype=float)
         y, groups = rows["target"].to_numpy(dtype=float), rows["group"].to_numpy()
-        say(f"tuning {target}: {trials} trials, {len(np.unique(groups))} papers")
-        params = tune(X, y, groups, trials=trials, seed=seed, storage=storage, n_splits=n_splits,
+        n_trials = trials if target in tune_targets else 0
+        say(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
+        params = tune(X, y, groups, trials=n_trials, seed=seed, storage=storage, n_splits=n_splits,
                       study_name=f"{name}-{target}-{data_sha256[:12]}-seed{seed}")
         model = ConformalBoostedRegressor(**params, random_state=seed, n_splits=n_splits).fit(X, y, groups)
         fitted[target] = model
@@ -128,6 +131,7 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
 
     metadata = {
         "name": name, "mlsse_version": __version__, "seed": seed, "trials": trials,
+        "tuned_targets": list(tune_targets), "params": {t: m.get_params() for t, m in fitted.items()},
         "featurizer_version": FEATURIZER_VERSION, "library_versions": library_versions(),
         "data_sha256": data_sha256, "n_sigma_rows": int(len(sigma_rows)), "n_ea_rows": int(len(ea_rows)),
         "n_sigma_groups": metrics["log10_sigma"]["groups"], "n_ea_groups": metrics["ea_eV"]["groups"],

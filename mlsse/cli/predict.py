@@ -1,0 +1,68 @@
+"""``mlsse predict``: σ, Ea, intervals and the in-domain flag for one formula or a CSV of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def predict_command(
+    formula: Annotated[str | None, typer.Argument(help="Composition, e.g. Li2.3ZrCl5.85N0.15.")] = None,
+    temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
+                                                        "(default 25 °C).")] = None,
+    input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a 'composition' column (and "
+                                                   "optionally temperature_C, space_group_number, a..gamma, cif).")] = None,
+    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions CSV.")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+) -> None:
+    """Predict log10 σ (S/cm), σ at a temperature, and Ea (eV) with 80 % intervals and an in-domain flag."""
+    from mlsse.errors import MlsseError
+
+    if (formula is None) == (input_csv is None):
+        raise MlsseError("give either a FORMULA or --input CSV (with --output CSV)")
+    if input_csv is not None:
+        _predict_csv(input_csv, output_csv, temperature_c, model)
+    else:
+        _predict_one(formula, temperature_c, model)
+
+
+def _predict_one(formula: str, temperature_c: float | None, model: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.errors import MlsseError
+    from mlsse.models.predict import load_predictor, predict
+
+    row = predict(formula, temperature_c=temperature_c, model=model).iloc[0]
+    if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
+        raise MlsseError(f"{formula}: {row['note']}")
+    t = 25.0 if temperature_c is None else temperature_c
+    table = Table(title=f"{formula} at {t:g} °C", show_header=True)
+    for column in ("quantity", "prediction", "80 % interval"):
+        table.add_column(column)
+    table.add_row("σ (S/cm)", f"{row['sigma_S_cm']:.3g}",
+                  f"{10 ** row['log10_sigma_lo']:.2g} – {10 ** row['log10_sigma_hi']:.2g}")
+    table.add_row("log10 σ", f"{row['log10_sigma']:.2f}", f"{row['log10_sigma_lo']:.2f} – {row['log10_sigma_hi']:.2f}")
+    table.add_row("Ea (eV)", f"{row['ea_eV']:.3f}", f"{row['ea_lo']:.3f} – {row['ea_hi']:.3f}")
+    table.add_row("in domain", "yes" if row["in_domain"] else "NO", row["note"] or "")
+    console = Console()
+    console.print(table)
+    reasons = load_predictor(model).top_contributions([formula], k=3)[0]
+    console.print("features that pushed log10 σ most: " + "; ".join(f"{name} ({value:+.2f})" for name, value in reasons))
+
+
+def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
+    from mlsse.data.io import read_table, write_csv_atomic
+    from mlsse.errors import MlsseError
+    from mlsse.models.predict import predict
+
+    if output_csv is None:
+        raise MlsseError("--input needs --output CSV")
+    query = read_table(input_csv, required=["composition"])
+    result = predict(query, temperature_c=temperature_c, model=model)
+    write_csv_atomic(result, output_csv)
+    failed = int(result["log10_sigma"].isna().sum())
+    typer.echo(f"predicted {len(result) - failed} of {len(result)} rows -> {output_csv}"
+               + (f" ({failed} rows not predicted: see 'note')" if failed else ""))

@@ -1,0 +1,38 @@
+"""End-to-end training: curated data → trained, saved model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsse.paths import home_dir
+
+
+def optuna_storage() -> str:
+    """Return the Optuna SQLite storage URL under ``$MLSSE_HOME`` (resumable, optuna-dashboard readable)."""
+    path = home_dir() / "optuna.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: int = 0, trials: int = 0,
+                   tune_targets=("log10_sigma", "ea_eV"), storage: str | None = "default", name: str | None = None,
+                   progress=None) -> Path:
+    """Build (or reuse) the curated table, train both models and save them; return the model directory.
+
+    ``storage="default"`` keeps Optuna studies in ``$MLSSE_HOME/optuna.db``; ``None`` keeps them in memory.
+    """
+    from datetime import datetime, timezone
+
+    from mlsse.data.build import load_curated, table_sha256
+    from mlsse.models.training import train_predictor
+
+    table = load_curated(external_dir=external_dir)
+    data_hash = table_sha256(table)
+    if out is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        out = home_dir() / "models" / (name or f"model-{stamp}")
+    out = Path(out)
+    predictor = train_predictor(table, seed=seed, trials=trials, name=name or out.name, data_sha256=data_hash,
+                                storage=optuna_storage() if storage == "default" else storage,
+                                tune_targets=tune_targets, progress=progress)
+    return predictor.save(out)

@@ -1,0 +1,90 @@
+"""The model layer's parts on synthetic data: estimator contract, conformal intervals, domain, Arrhenius."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mlsse.data.arrhenius import BOLTZMANN_EV_K
+from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.estimator import ConformalBoostedRegressor, conformal_quantile, grouped_folds
+from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
+from mlsse.models.predictor import MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
+
+
+@parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3)])
+def test_estimator_follows_scikit_learn_contract(estimator, check):
+    check(estimator)
+
+
+def _synthetic(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    y = 2 * X[:, 0] - X[:, 1] + rng.normal(scale=0.5, size=n)
+    groups = np.repeat(np.arange(n // 10), 10)
+    return X, y, groups
+
+
+def test_same_seed_gives_identical_predictions():
+    X, y, groups = _synthetic()
+    a = ConformalBoostedRegressor(n_estimators=50, random_state=3).fit(X, y, groups)
+    b = ConformalBoostedRegressor(n_estimators=50, random_state=3).fit(X, y, groups)
+    assert np.array_equal(a.predict(X), b.predict(X))
+    assert a.interval_half_width_ == b.interval_half_width_
+
+
+def test_grouped_folds_never_split_a_group():
+    groups = np.repeat(np.arange(12), 7)
+    for train, test in grouped_folds(len(groups), groups, 5, 0):
+        assert not set(groups[train]) & set(groups[test])
+
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    residuals = np.arange(1, 11, dtype=float)  # n = 10: rank ceil(11 * 0.8) = 9
+    assert conformal_quantile(residuals, 0.8) == 9.0
+    assert conformal_quantile(-residuals, 0.5) == 6.0
+
+
+def test_interval_coverage_on_held_out_groups_is_near_nominal():
+    X, y, groups = _synthetic(n=600, seed=1)
+    model = ConformalBoostedRegressor(n_estimators=80, random_state=0).fit(X, y, groups)
+    coverage = grouped_interval_coverage(y, model.oof_prediction_, groups, 0.8)
+    assert 0.72 <= coverage <= 0.88
+    lo, hi = model.predict_interval(X[:5])
+    assert np.allclose(hi - lo, 2 * model.interval_half_width_)
+
+
+def test_regression_metrics_match_hand_computation():
+    m = regression_metrics([0.0, 1.0, 2.0, 3.0], [0.5, 1.0, 2.0, 2.0])
+    assert m["mae"] == pytest.approx(0.375)
+    assert m["rmse"] == pytest.approx(math.sqrt((0.25 + 1.0) / 4))
+    assert m["r2"] == pytest.approx(1 - 1.25 / 5.0)
+
+
+def test_domain_flags_unknown_elements_and_far_points():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    domain = ApplicabilityDomain().fit(X, [{"Li", "O"}] * 200)
+    inside, reasons = domain.assess(np.array([[0.0, 0.0, 0.0], [40.0, 40.0, 40.0], [0.0, 0.0, 0.0]]),
+                                    [{"Li", "O"}, {"Li", "O"}, {"Li", "Pu"}])
+    assert inside.tolist() == [True, False, False]
+    assert reasons[1].startswith("far from training data")
+    assert reasons[2] == "element(s) Pu absent from training data"
+    again = ApplicabilityDomain.from_dict(domain.to_dict())
+    assert again.assess(np.zeros((1, 3)), [{"Li"}])[0].tolist() == [True]
+
+
+def test_sigma_rises_with_temperature_and_matches_arrhenius():
+    temperatures = np.linspace(-50, 600, 60)
+    for ea in (0.02, 0.1, 0.3, 0.8):
+        values = log10_sigma_at(-3.0, ea, temperatures)
+        assert np.all(np.diff(values) > 0), ea
+    # independent: σT ratio between 25 °C and 100 °C for Ea = 0.3 eV
+    t1, t2 = 298.15, 373.15
+    expected = -3.0 + math.log10(t1 / t2) + 0.3 / BOLTZMANN_EV_K * (1 / t1 - 1 / t2) / math.log(10)
+    assert log10_sigma_at(-3.0, 0.3, 100.0) == pytest.approx(expected)
+    assert log10_sigma_at(-3.0, 0.3, 25.0) == pytest.approx(-3.0)
+    assert MIN_EA_FOR_TEMPERATURE_EV > BOLTZMANN_EV_K * (600 + 273.15)
