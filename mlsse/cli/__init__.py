@@ -8,6 +8,7 @@ import sys
 import typer
 
 from mlsse.cli import data as data_commands
+from mlsse.cli.dope import dope_command
 from mlsse.cli.evaluate import evaluate_command
 from mlsse.cli.predict import predict_command
 from mlsse.cli.train import train_command
@@ -19,6 +20,7 @@ app.add_typer(data_commands.app, name="data")
 app.command("predict")(predict_command)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
+app.command("dope")(dope_command)
 
 
 def main() -> None:

@@ -1,0 +1,50 @@
+"""``mlsse dope``: scan dopants × levels on a host, rank them, explain why, write CSV/JSON and a plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlsse.doping.substitution import Compensation
+
+
+def dope_command(
+    host: Annotated[str, typer.Argument(help="Host composition, e.g. Li2ZrCl6.")],
+    site: Annotated[str, typer.Option(help="Element whose site is doped, e.g. Cl or Zr.")],
+    dopants: Annotated[str, typer.Option(help="Comma-separated dopants, e.g. N,F or Y,In,Sc (or N3-, Y3+).")],
+    levels: Annotated[str, typer.Option(help="start:stop:step or a comma list, per formula unit.")] = "0:0.3:0.05",
+    compensation: Annotated[Compensation, typer.Option(help="Charge compensation.")] = Compensation.li,
+    additive: Annotated[str | None, typer.Option(help="Composite additive, e.g. BaTiO3.")] = None,
+    wt: Annotated[str | None, typer.Option(help="Additive wt% range start:stop:step, e.g. 0:20:2.5.")] = None,
+    temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Also predict σ at this °C.")] = None,
+    output: Annotated[Path, typer.Option(help="Ranked candidates, .csv or .json.")] = Path("scan.csv"),
+    plot: Annotated[Path | None, typer.Option(help="PNG of σ and Ea vs level (default: beside --output).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+) -> None:
+    """Rank candidate dopings of HOST: which dopant, at which level, and which features say why."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.data.io import write_csv_atomic, write_text_atomic
+    from mlsse.doping.plot import plot_scan
+    from mlsse.doping.scan import scan
+
+    result = scan(host, site, [d.strip() for d in dopants.split(",") if d.strip()], levels, compensation,
+                  additive, wt, temperature_c, model)
+    if output.suffix.lower() == ".json":
+        write_text_atomic(result.to_json(orient="records", indent=1), output)
+    else:
+        write_csv_atomic(result, output)
+    plot_path = plot_scan(result, plot or output.with_suffix(".png"))
+    table = Table(title=f"doping scan of {host} ({site} site), best candidate per dopant")
+    for column in ("rank", "dopant", "level", "composition", "log10 σ (80 %)", "Ea eV", "in domain", "why (vs host)"):
+        table.add_column(column)
+    best = result.sort_values("rank").groupby("dopant", sort=False).head(1)
+    for _, row in best.iterrows():
+        table.add_row(str(row["dopant_rank"]), row["dopant"], f"{row['level']:g}", row["composition"],
+                      f"{row['log10_sigma']:.2f} ({row['log10_sigma_lo']:.2f}…{row['log10_sigma_hi']:.2f})",
+                      f"{row['ea_eV']:.3f}", "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
+    Console().print(table)
+    typer.echo(f"wrote {output} ({len(result)} candidates) and {plot_path}")

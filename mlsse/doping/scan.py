@@ -1,0 +1,104 @@
+"""Doping scans: candidate compositions for a host, predicted, ranked, and explained against the host."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Composition
+
+from mlsse.doping.substitution import Compensation, DopingError, dope
+
+#: How many SHAP features are listed as reasons, each way.
+N_REASONS = 3
+
+
+def parse_levels(spec: str) -> list[float]:
+    """Parse ``start:stop:step`` (inclusive of stop) or a comma list into levels, rounded to 10 decimals."""
+    spec = spec.strip()
+    try:
+        if ":" in spec:
+            start, stop, step = (float(part) for part in spec.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            return [round(start + i * step, 10) for i in range(count)]
+        return [round(float(part), 10) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise DopingError(f"cannot read levels {spec!r}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
+                          f"(0.05,0.1)") from None
+
+
+def candidate_table(host: str, site: str, dopants: list[str], levels: list[float],
+                    compensation: Compensation | str = Compensation.li, additive: str | None = None,
+                    wt_pcts: list[float] | None = None) -> pd.DataFrame:
+    """Return one row per (dopant, level, additive wt%) with its charge-balanced composition.
+
+    The undoped host (level 0) is included once per dopant so each curve starts at the host. Any impossible
+    request raises ``DopingError`` before anything is predicted.
+    """
+    from mlsse.data.schema import parse_composition
+
+    try:
+        host_comp = parse_composition(host)
+    except ValueError as exc:
+        raise DopingError(f"host: {exc}") from None
+    if additive:
+        try:
+            parse_composition(additive)
+        except ValueError as exc:
+            raise DopingError(f"additive: {exc}") from None
+    wt_values = wt_pcts if (additive and wt_pcts) else [np.nan]
+    rows = []
+    for dopant in dopants:
+        for level in sorted(set([0.0, *levels])):
+            composition = dope(host_comp, site, dopant, level, compensation)
+            for wt in wt_values:
+                rows.append({"host": host_comp.formula.replace(" ", ""), "site": site, "dopant": dopant,
+                             "level": level, "compensation": Compensation(compensation).value,
+                             "composition": composition.formula.replace(" ", ""),
+                             "additive": additive or "", "additive_wt_pct": wt})
+    return pd.DataFrame(rows)
+
+
+def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
+         compensation: Compensation | str = Compensation.li, additive: str | None = None,
+         wt_pcts: list[float] | str | None = None, temperature_c: float | None = None, model=None) -> pd.DataFrame:
+    """Predict and rank every candidate doping of ``host``.
+
+    Returns one row per candidate with ``composition, dopant, level, additive_wt_pct, log10_sigma`` (25 °C,
+    log10 S/cm) and its interval, ``log10_sigma_at_T`` when ``temperature_c`` is given, ``ea_eV`` and interval,
+    ``in_domain``, ``rank`` (by predicted σ, 1 = best), ``rank_in_dopant``, ``dopant_rank`` (dopants ordered by
+    their best candidate) and ``reasons_up`` / ``reasons_down``: the features whose SHAP contribution to
+    log10 σ rose / fell most relative to the undoped host.
+    """
+    from mlsse.features import featurize_table
+    from mlsse.models.predict import load_predictor
+    from mlsse.models.predictor import log10_sigma_at
+
+    if isinstance(levels, str):
+        levels = parse_levels(levels)
+    if isinstance(wt_pcts, str):
+        wt_pcts = parse_levels(wt_pcts)
+    candidates = candidate_table(host, site, dopants, levels, compensation, additive, wt_pcts)
+    predictor = load_predictor(model)
+    features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])
+    elements = [{el.symbol for el in Composition(c).elements} for c in candidates["composition"]]
+    predicted = predictor.predict_features(features, elements)
+    out = pd.concat([candidates, predicted.drop(columns=["sigma_S_cm"])], axis=1)
+    if temperature_c is not None:
+        out["temperature_C"] = temperature_c
+        out["log10_sigma_at_T"] = log10_sigma_at(out["log10_sigma"], out["ea_eV"], temperature_c)
+    out["rank"] = out["log10_sigma"].rank(ascending=False, method="min").astype(int)
+    out["rank_in_dopant"] = out.groupby("dopant")["log10_sigma"].rank(ascending=False, method="min").astype(int)
+    best = out.groupby("dopant")["log10_sigma"].max().rank(ascending=False, method="min").astype(int)
+    out["dopant_rank"] = out["dopant"].map(best)
+    contributions = predictor.contributions(features).drop(columns="bias")
+    host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
+    reference = contributions.loc[host_index[0]] if len(host_index) else contributions.iloc[0]
+    up, down = [], []
+    for i in out.index:
+        delta = (contributions.loc[i] - reference).sort_values(kind="stable")
+        up.append("; ".join(f"{name} {value:+.2f}" for name, value in delta[::-1][:N_REASONS].items() if value > 1e-6))
+        down.append("; ".join(f"{name} {value:+.2f}" for name, value in delta[:N_REASONS].items() if value < -1e-6))
+    out["reasons_up"], out["reasons_down"] = up, down
+    return out.sort_values(["dopant_rank", "dopant", "rank_in_dopant", "level"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,116 @@
+"""Charge-balanced doped compositions, built by pymatgen ``Composition`` arithmetic from oxidation states."""
+
+from __future__ import annotations
+
+import itertools
+from enum import Enum
+
+from pymatgen.core import Composition, Element, Species
+
+from mlsse.errors import MlsseError
+
+#: Amounts below this count as zero (formula units).
+TOLERANCE = 1e-9
+
+
+class DopingError(MlsseError):
+    """A doping request that cannot be built (absent site, level too high, no charge balance)."""
+
+
+class Compensation(str, Enum):
+    """How the charge a dopant brings is balanced."""
+
+    li = "li"            # Li+ added (dopant more negative / less positive) or removed
+    vacancy = "vacancy"  # anion vacancies (charge too negative) or vacancies on the doped cation site
+
+
+def host_oxidation_states(host: Composition) -> dict[str, float]:
+    """Return one oxidation state per element that makes ``host`` neutral, the anions being more
+    electronegative than every cation; prefers each element's most common states. Raises ``DopingError``."""
+    elements = [Element(e) for e in host.get_el_amt_dict()]
+    options = [el.common_oxidation_states or el.oxidation_states for el in elements]
+    best, best_rank = None, None
+    for combo in itertools.product(*options):
+        charge = sum(q * host[el] for q, el in zip(combo, elements))
+        if abs(charge) > 1e-6 or not any(q < 0 for q in combo):
+            continue
+        anion_x = min(el.X for q, el in zip(combo, elements) if q < 0)
+        if any(q > 0 and el.X >= anion_x for q, el in zip(combo, elements)):
+            continue
+        rank = sum(opts.index(q) for q, opts in zip(combo, options))
+        if best_rank is None or rank < best_rank:
+            best, best_rank = combo, rank
+    if best is None:
+        raise DopingError(f"no charge-balanced oxidation states found for host {host.formula.replace(' ', '')}")
+    return {el.symbol: float(q) for q, el in zip(best, elements)}
+
+
+def dopant_species(dopant: str, anion: bool) -> tuple[str, float]:
+    """Return ``(symbol, oxidation state)`` for a dopant given as ``N`` (its common anion or cation state is
+    taken, by the site it goes on) or explicitly as ``N3-`` / ``Y3+``."""
+    try:
+        if dopant[-1] in "+-":
+            species = Species.from_str(dopant)
+            return species.symbol, float(species.oxi_state)
+        element = Element(dopant)
+    except (ValueError, KeyError):
+        raise DopingError(f"unknown dopant {dopant!r}") from None
+    states = [q for q in (element.common_oxidation_states or element.oxidation_states) if (q < 0) == anion and q != 0]
+    if not states:
+        kind = "anion (negative)" if anion else "cation (positive)"
+        raise DopingError(f"dopant {dopant} has no common {kind} oxidation state; give it explicitly, e.g. {dopant}{'3-' if anion else '3+'}")
+    return element.symbol, float(states[0])
+
+
+def dope(host: Composition | str, site: str, dopant: str, level: float,
+         compensation: Compensation | str = Compensation.li) -> Composition:
+    """Return ``host`` with ``level`` formula units of ``site`` replaced by ``dopant``, charge balanced.
+
+    Li compensation: N³⁻ on Cl⁻ in Li2ZrCl6 gives Li(2+2x)ZrCl(6−x)N(x); M³⁺ on Zr⁴⁺ gives Li(2+x)Zr(1−x)M(x)Cl6;
+    an isovalent dopant changes nothing else. Vacancy compensation removes host anions when the dopant leaves
+    the formula too negative, and removes more of the site's cation when it leaves it too positive.
+    Raises ``DopingError`` for an absent site, a level beyond the site's amount, or no charge balance.
+    """
+    host = host if isinstance(host, Composition) else Composition(host)
+    compensation = Compensation(compensation)
+    formula = host.formula.replace(" ", "")
+    if site not in host.get_el_amt_dict():
+        raise DopingError(f"site {site} is not in host {formula}")
+    if level < 0:
+        raise DopingError(f"level {level} is negative")
+    if level > host[site] + TOLERANCE:
+        raise DopingError(f"level {level:g} exceeds the {host[site]:g} {site} per formula unit of {formula}")
+    states = host_oxidation_states(host)
+    site_charge = states[site]
+    symbol, dopant_charge = dopant_species(dopant, anion=site_charge < 0)
+    if (dopant_charge < 0) != (site_charge < 0):
+        raise DopingError(f"{dopant} ({dopant_charge:+g}) cannot sit on the {site} site ({site_charge:+g})")
+    doped = host - Composition({site: level}) + Composition({symbol: level}) if level > 0 else host
+    excess = level * (dopant_charge - site_charge)  # charge the substitution adds, e
+    if abs(excess) > TOLERANCE:
+        doped = _compensate(doped, excess, compensation, site, states, formula)
+    return Composition({el: amt for el, amt in doped.get_el_amt_dict().items() if amt > TOLERANCE})
+
+
+def _compensate(doped: Composition, excess: float, compensation: Compensation, site: str,
+                states: dict[str, float], formula: str) -> Composition:
+    if compensation is Compensation.li:
+        if "Li" not in states and excess > 0:
+            raise DopingError(f"no Li in {formula} to remove for charge balance")
+        change = Composition({"Li": abs(excess)})
+        doped = doped + change if excess < 0 else _subtract(doped, change, formula)
+        return doped
+    if excess < 0:
+        anions = [el for el, q in states.items() if q < 0]
+        anion = max(anions, key=lambda el: doped[el])
+        return _subtract(doped, Composition({anion: -excess / -states[anion]}), formula)
+    if states[site] <= 0:
+        raise DopingError(f"vacancy compensation of a positive excess on anion site {site} is not defined; use li")
+    return _subtract(doped, Composition({site: excess / states[site]}), formula)
+
+
+def _subtract(doped: Composition, removed: Composition, formula: str) -> Composition:
+    for el, amount in removed.get_el_amt_dict().items():
+        if doped[el] + TOLERANCE < amount:
+            raise DopingError(f"charge balance would need {amount:g} {el} removed from {formula}: not enough {el}")
+    return Composition({el: doped[el] - removed[el] for el in doped.get_el_amt_dict()})

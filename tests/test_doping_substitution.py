@@ -1,0 +1,72 @@
+"""Charge-balanced doped compositions for the seed papers' schemes, and refused impossible requests."""
+
+from __future__ import annotations
+
+import pytest
+from pymatgen.core import Composition
+
+from mlsse.doping.scan import candidate_table, parse_levels
+from mlsse.doping.substitution import DopingError, dope, host_oxidation_states
+
+
+@pytest.mark.parametrize("x", [0.0, 0.05, 0.1, 0.15, 0.2, 0.25])
+def test_nitrogen_on_chlorine_gives_the_lzc_nx_series(x):
+    expected = Composition({"Li": 2 + 2 * x, "Zr": 1, "Cl": 6 - x, "N": x})
+    assert dope("Li2ZrCl6", "Cl", "N", x).almost_equals(expected, rtol=0, atol=1e-9)
+
+
+def test_lzc_n015_is_exactly_li23zrcl585n015():
+    doped = dope("Li2ZrCl6", "Cl", "N", 0.15)
+    assert doped.almost_equals(Composition("Li2.3ZrCl5.85N0.15"), rtol=0, atol=1e-12)
+    assert abs(sum(q * doped[el] for el, q in {"Li": 1, "Zr": 4, "Cl": -1, "N": -3}.items())) < 1e-12
+
+
+def test_trivalent_cation_on_zirconium_adds_lithium():
+    assert dope("Li2ZrCl6", "Zr", "Y", 0.5).almost_equals(Composition("Li2.5Y0.5Zr0.5Cl6"), rtol=0, atol=1e-12)
+    assert dope("Li2ZrCl6", "Zr", "In3+", 0.3).almost_equals(Composition("Li2.3Zr0.7In0.3Cl6"), rtol=0, atol=1e-12)
+
+
+def test_isovalent_and_supervalent_substitutions():
+    assert dope("Li2ZrCl6", "Zr", "Hf", 0.4).almost_equals(Composition("Li2Zr0.6Hf0.4Cl6"), rtol=0, atol=1e-12)
+    assert dope("Li2ZrCl6", "Cl", "Br", 1).almost_equals(Composition("Li2ZrCl5Br"), rtol=0, atol=1e-12)
+    llzo = dope("Li7La3Zr2O12", "Zr", "Ta", 0.6)
+    assert llzo.almost_equals(Composition("Li6.4La3Zr1.4Ta0.6O12"), rtol=0, atol=1e-12)
+
+
+def test_vacancy_compensation():
+    # In3+ on Zr4+ leaves the formula 0.2 e too negative: 0.2 Cl- vacancies
+    assert dope("Li2ZrCl6", "Zr", "In", 0.2, "vacancy").almost_equals(Composition("Li2Zr0.8In0.2Cl5.8"), rtol=0,
+                                                                       atol=1e-12)
+    # Ta5+ on Zr4+ leaves it 0.6 e too positive: 0.15 extra Zr4+ vacancies
+    assert dope("Li7La3Zr2O12", "Zr", "Ta", 0.6, "vacancy").almost_equals(
+        Composition("Li7La3Zr1.25Ta0.6O12"), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("Li2ZrCl6", "Br", "N", 0.1), "site Br is not in host Li2Zr1Cl6"),
+    (("Li2ZrCl6", "Zr", "Y", 1.5), "level 1.5 exceeds the 1 Zr per formula unit of Li2Zr1Cl6"),
+    (("Li2ZrCl6", "Cl", "Y", 0.1), "dopant Y has no common anion (negative) oxidation state; give it explicitly, "
+                                   "e.g. Y3-"),
+    (("Li2ZrCl6", "Zr", "Xx", 0.1), "unknown dopant 'Xx'"),
+    (("Li2ZrCl6", "Zr", "N3-", 0.1), "N3- (-3) cannot sit on the Zr site (+4)"),
+    (("LiCl", "Li", "Mg", 0.6), "charge balance would need 0.6 Li removed from Li1Cl1: not enough Li"),
+])
+def test_impossible_requests_are_refused_with_a_clear_message(args, message):
+    with pytest.raises(DopingError) as info:
+        dope(*args)
+    assert str(info.value) == message
+
+
+def test_host_without_charge_balance_is_refused():
+    with pytest.raises(DopingError, match="no charge-balanced oxidation states"):
+        host_oxidation_states(Composition("Li3Cl"))
+
+
+def test_levels_and_candidates():
+    assert parse_levels("0:0.3:0.05") == [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+    assert parse_levels("0.1,0.2") == [0.1, 0.2]
+    with pytest.raises(DopingError, match="cannot read levels"):
+        parse_levels("0:a:1")
+    table = candidate_table("Li2.5Y0.5Zr0.5Cl6", "Cl", ["F"], [], additive="BaTiO3", wt_pcts=[0, 5, 10])
+    assert table["additive_wt_pct"].tolist() == [0, 5, 10]
+    assert (table["composition"] == "Li2.5Y0.5Zr0.5Cl6").all()
