@@ -9,6 +9,7 @@ import typer
 
 from mlsse.cli import data as data_commands
 from mlsse.cli.dope import dope_command
+from mlsse.cli import models as models_commands
 from mlsse.cli.evaluate import evaluate_command
 from mlsse.cli.predict import predict_command
 from mlsse.cli.train import train_command
@@ -21,6 +22,8 @@ app.command("predict")(predict_command)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("dope")(dope_command)
+app.command("retrain")(models_commands.retrain_command)
+app.add_typer(models_commands.app, name="models")
 
 
 def main() -> None:

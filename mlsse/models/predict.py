@@ -20,9 +20,9 @@ OPTIONAL_INPUT_COLUMNS = ["temperature_C", "space_group_number", "a", "b", "c", 
 def default_model_dir() -> Path:
     """Return the directory of the model used when none is named: the user's active version if one is
     selected, else the shipped ``models/default``."""
-    from mlsse.paths import SHIPPED_MODELS_DIR
+    from mlsse.models.registry import active_model_name, model_dir
 
-    return SHIPPED_MODELS_DIR / "default"
+    return model_dir(active_model_name())
 
 
 @lru_cache(maxsize=4)

@@ -23,10 +23,13 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     """
     from datetime import datetime, timezone
 
-    from mlsse.data.build import load_curated, table_sha256
+    from mlsse.data.build import build_curated, load_curated, table_sha256
+    from mlsse.data.store import committed_user_rows
     from mlsse.models.training import train_predictor
 
-    table = load_curated(external_dir=external_dir)
+    user_rows = committed_user_rows()
+    table = (build_curated(external_dir=external_dir, extra=user_rows).table if len(user_rows)
+             else load_curated(external_dir=external_dir))
     data_hash = table_sha256(table)
     if out is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")

@@ -1,0 +1,74 @@
+"""``mlsse retrain`` and ``mlsse models``: add lab data safely; list, switch and roll back model versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="List, select and roll back model versions.")
+
+
+def retrain_command(
+    data: Annotated[Path, typer.Option(help="Lab CSV: composition, sigma_S_cm or log10_sigma; optional "
+                                            "temperature_C (°C), ea_eV, space_group_number, a..gamma, cif, reference.")],
+    name: Annotated[str | None, typer.Option(help="Name of the new model version.")] = None,
+    trials: Annotated[int, typer.Option(min=0, help="Optuna trials per model (0: default parameters).")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    external: Annotated[Path | None, typer.Option(help="Directory with the public data files.")] = None,
+) -> None:
+    """Validate DATA, append it to your data store, retrain, compare old vs new, and activate the new version."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.models.retrain import retrain
+
+    report = retrain(data, name=name, trials=trials, seed=seed, external_dir=external, progress=typer.echo)
+    console = Console()
+    table = Table(title="paper-grouped CV on the same folds: previous vs new model")
+    for column in ("target", "model", "rows", "MAE", "RMSE", "R²", "Spearman ρ"):
+        table.add_column(column)
+    for target, pair in report.comparison.items():
+        for which, m in pair.items():
+            table.add_row(target, which, str(m["n"]), f"{m['mae']:.3f}", f"{m['rmse']:.3f}", f"{m['r2']:.3f}",
+                          f"{m['spearman']:.3f}")
+    console.print(table)
+    shifts = Table(title="predictions for the new rows, before → after")
+    for column in ("composition", "measured log10 σ", "before", "after", "measured Ea", "before Ea", "after Ea"):
+        shifts.add_column(column)
+    for _, row in report.new_row_predictions.iterrows():
+        shifts.add_row(row["composition"], *(f"{row[c]:.2f}" if row[c] == row[c] else "-" for c in
+                       ("measured_log10_sigma", "before_log10_sigma", "after_log10_sigma", "measured_ea_eV",
+                        "before_ea_eV", "after_ea_eV")))
+    console.print(shifts)
+    typer.echo(f"added batch {report.batch_id} ({report.rows_added} rows); active model is now {report.name} "
+               f"('mlsse models rollback' restores the previous one)")
+
+
+@app.command("list")
+def list_command() -> None:
+    """List model versions; * marks the active one."""
+    from mlsse.models.registry import list_models
+
+    for entry in list_models():
+        mark = "*" if entry["active"] else " "
+        batches = ", ".join(entry.get("batches", [])) or "-"
+        typer.echo(f"{mark} {entry['name']:<24} {entry['created']:<10} batches: {batches}")
+
+
+@app.command("use")
+def use_command(name: Annotated[str, typer.Argument(help="Model version to activate.")]) -> None:
+    """Make NAME the active model."""
+    from mlsse.models.registry import use_model
+
+    use_model(name)
+    typer.echo(f"active model: {name}")
+
+
+@app.command("rollback")
+def rollback_command() -> None:
+    """Re-activate the previously active model."""
+    from mlsse.models.registry import rollback_model
+
+    typer.echo(f"active model: {rollback_model()}")

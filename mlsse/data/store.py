@@ -1,0 +1,96 @@
+"""The user's versioned, append-only data store and the one state file that commits every change.
+
+Layout under ``$MLSSE_HOME``::
+
+    state.json            # the single commit point: batches, model versions, the active model, its history
+    store/batches/*.csv   # immutable batch files (curated columns); never rewritten once committed
+    staging/              # work in progress; anything here not referenced by state.json is an orphan
+
+A change (new batch, new model) is prepared in ``staging/``, moved to its final name, and only then becomes
+real when ``state.json`` is replaced atomically. A process killed at any point leaves ``state.json`` — and so
+the data and the active model it names — exactly as before.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from mlsse.data.io import write_text_atomic
+from mlsse.errors import MlsseError
+from mlsse.paths import home_dir
+
+STATE_FILE = "state.json"
+LOCK_FILE = "state.lock"
+
+
+class BusyError(MlsseError):
+    """Another process holds the store lock (e.g. a second retrain)."""
+
+
+def read_state(home: Path | None = None) -> dict:
+    """Return the committed state (empty structure if nothing was ever committed)."""
+    path = (home or home_dir()) / STATE_FILE
+    if not path.is_file():
+        return {"batches": [], "models": [], "active": None, "history": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_state(state: dict, home: Path | None = None) -> None:
+    """Commit ``state`` by replacing ``state.json`` atomically."""
+    write_text_atomic(json.dumps(state, indent=1, sort_keys=True) + "\n", (home or home_dir()) / STATE_FILE)
+
+
+@contextmanager
+def store_lock(home: Path | None = None):
+    """Hold the store's lock; a second holder gets ``BusyError`` at once instead of waiting or corrupting."""
+    from filelock import FileLock, Timeout
+
+    home = home or home_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(home / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BusyError(f"another mlsse retrain is running (lock {home / LOCK_FILE}); wait for it to finish") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def staging_dir(home: Path | None = None) -> Path:
+    """Return an empty staging directory (orphans of interrupted runs are removed first; call under the lock)."""
+    path = (home or home_dir()) / "staging"
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def stage_batch(rows: pd.DataFrame, batch_id: str, home: Path | None = None) -> Path:
+    """Write a batch's rows to their final, not yet committed, file name and return it."""
+    from mlsse.data.io import write_csv_atomic
+
+    path = (home or home_dir()) / "store" / "batches" / f"{batch_id}.csv"
+    if path.exists():
+        raise MlsseError(f"batch {batch_id} exists already; batches are never rewritten")
+    return write_csv_atomic(rows, path)
+
+
+def committed_user_rows(home: Path | None = None) -> pd.DataFrame:
+    """Return all committed batches' rows in commit order (empty frame if none)."""
+    from mlsse.data.schema import empty_curated_frame
+
+    home = home or home_dir()
+    frames = [pd.read_csv(home / "store" / "batches" / b["file"], dtype=str, keep_default_na=False)
+              for b in read_state(home)["batches"]]
+    if not frames:
+        return empty_curated_frame()
+    rows = pd.concat(frames, ignore_index=True)
+    rows["censored"] = rows["censored"].eq("True")
+    return rows

@@ -1,0 +1,126 @@
+"""Retraining on a user's lab measurements: validate, append, retrain, compare, and commit — or change nothing."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlsse.data.lab import validate_lab_file
+from mlsse.data.store import committed_user_rows, read_state, stage_batch, staging_dir, store_lock, write_state
+from mlsse.models.estimator import ConformalBoostedRegressor, grouped_folds
+from mlsse.models.metrics import regression_metrics
+from mlsse.models.training import DEFAULT_PARAMS, feature_matrix, train_predictor
+from mlsse.models.training_data import ea_training_rows, sigma_training_rows
+from mlsse.paths import home_dir
+
+
+@dataclass
+class RetrainReport:
+    """What a retrain did: the new version, the metrics of old and new on the same folds, prediction shifts."""
+
+    name: str
+    batch_id: str
+    rows_added: int
+    comparison: dict = field(default_factory=dict)
+    new_row_predictions: pd.DataFrame | None = None
+
+
+def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, seed: int = 0,
+            external_dir=None, progress=None) -> RetrainReport:
+    """Add the lab file's rows to the store and train a new model version on everything.
+
+    The file is validated first (``ValidationError`` → nothing written anywhere). The new batch, the new model
+    and the switch of the active model are committed together by one atomic write of ``state.json``; an
+    interruption before that leaves the previous data and model as they were.
+    """
+    from mlsse.data.build import build_curated, table_sha256
+    from mlsse.models.predict import load_predictor
+    from mlsse.models.registry import active_model_name, model_dir
+
+    say = progress or (lambda message: None)
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    earlier = committed_user_rows()
+    base = build_curated(external_dir=external_dir, extra=earlier).table
+    batch = validate_lab_file(data_path, existing=base, today=today)
+    say(f"{Path(data_path).name}: {len(batch.rows)} valid rows (sha256 {batch.sha256[:12]})")
+    with store_lock():
+        state = read_state()
+        names = {m["name"] for m in state["models"]} | {"default"}
+        name = name or f"v{len(state['models']) + 1}-{today}"
+        if name in names:
+            from mlsse.errors import MlsseError
+
+            raise MlsseError(f"model version {name!r} exists already; choose another --name")
+        staging = staging_dir()
+        batch_id = f"{len(state['batches']) + 1:04d}-{batch.sha256[:12]}"
+        rows = batch.rows.copy()
+        rows["note"] = rows["note"].where(rows["note"].ne(""), "") + f"; batch {batch_id} sha256 {batch.sha256}"
+        new_table = build_curated(external_dir=external_dir,
+                                  extra=pd.concat([earlier, rows], ignore_index=True)).table
+        previous = active_model_name()
+        old_predictor = load_predictor(model_dir(previous))
+        say(f"training {name} on {len(new_table)} rows ({trials} trials per model)")
+        predictor = train_predictor(new_table, seed=seed, trials=trials, name=name,
+                                    data_sha256=table_sha256(new_table), progress=say)
+        predictor.metadata["batches"] = [b["id"] for b in state["batches"]] + [batch_id]
+        predictor.save(staging / "model")
+        comparison = compare_on_same_folds(new_table, batch_id, old_predictor.metadata.get("params", {}),
+                                           predictor.metadata["params"], seed=seed)
+        shifts = _prediction_shift(rows, old_predictor, predictor)
+        # Move the prepared files to their final names; they stay invisible until state.json names them.
+        batch_file = stage_batch(rows, batch_id)
+        final_dir = home_dir() / "models" / name
+        if final_dir.exists():
+            shutil.rmtree(final_dir)  # an orphan of an interrupted run: never referenced by state.json
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        (staging / "model").rename(final_dir)
+        state["batches"].append({"id": batch_id, "file": batch_file.name, "source_file": Path(data_path).name,
+                                 "sha256": batch.sha256, "date": today, "rows": int(len(rows))})
+        state["models"].append({"name": name, "dir": name, "created": today, "batches": predictor.metadata["batches"],
+                                "metrics": predictor.metadata["metrics"]})
+        state["history"].append(previous)
+        state["active"] = name
+        write_state(state)  # the commit point
+        shutil.rmtree(staging, ignore_errors=True)
+    return RetrainReport(name=name, batch_id=batch_id, rows_added=len(rows), comparison=comparison,
+                         new_row_predictions=shifts)
+
+
+def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, new_params: dict,
+                          seed: int = 0, n_splits: int = 5) -> dict:
+    """Grouped-CV metrics, on the same folds of the new table, of the old model (its parameters, trained
+    without the new batch) and the new model (its parameters, trained with it)."""
+    report = {}
+    for target, rows in (("log10_sigma", sigma_training_rows(table)), ("ea_eV", ea_training_rows(table))):
+        features = feature_matrix(rows).select_dtypes(include=[np.number, bool])
+        X, y = features.to_numpy(dtype=float), rows["target"].to_numpy(dtype=float)
+        is_new = rows["note"].str.contains(f"batch {batch_id}", regex=False).to_numpy()
+        predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
+        for train, test in grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed):
+            for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
+                hyper = {k: v for k, v in (params.get(target) or DEFAULT_PARAMS).items() if k in DEFAULT_PARAMS}
+                booster = ConformalBoostedRegressor(**hyper, random_state=seed)._booster()
+                predictions[which][test] = booster.fit(X[train_rows], y[train_rows]).predict(X[test])
+        report[target] = {which: regression_metrics(y, p) for which, p in predictions.items()}
+    return report
+
+
+def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
+    """Predictions for the new rows by the previous and the new model, beside the measured values."""
+    from mlsse.features import featurize_table
+    from mlsse.models.training import composition_elements
+
+    features = featurize_table(rows)
+    elements = [composition_elements(c) for c in rows["composition"]]
+    before = old.predict_features(features, elements)
+    after = new.predict_features(features, elements)
+    return pd.DataFrame({
+        "composition": rows["composition"], "measured_log10_sigma": np.log10(rows["sigma_S_cm"].astype(float)),
+        "before_log10_sigma": before["log10_sigma"], "after_log10_sigma": after["log10_sigma"],
+        "measured_ea_eV": rows["ea_eV"], "before_ea_eV": before["ea_eV"], "after_ea_eV": after["ea_eV"],
+    })
