@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -125,9 +126,9 @@ def featurize_compositions(compositions: Iterable[Any], *, errors: str = "raise"
             store.add({keys[i]: computed[j] for j, i in enumerate(missing)}, labels)
     position = {key: i for i, key in enumerate(keys)}
     index = np.array([position.get(key, -1) if key is not None else -1 for key in row_keys], dtype=np.intp)
-    values = table[index] if len(index) else np.empty((0, len(labels)))
-    if len(index):
-        values[index < 0] = np.nan
+    values = np.full((len(index), len(labels)), np.nan)
+    good = index >= 0
+    values[good] = table[index[good]]
     frame = pd.DataFrame(values, columns=labels)
     if errors == "nan":
         frame["error"] = row_errors
@@ -149,6 +150,14 @@ class ElementTables:
     anion_polarizability: np.ndarray  # DemlData "electric_pol" (1e-24 cm^3 = A^3), NaN where missing (H)
     anion_radius: np.ndarray       # pymatgen Species(symbol, charge).ionic_radius, NaN where missing (H-)
     oxidation_states: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def atomic_numbers() -> dict[str, int]:
+    """Element symbol -> atomic number for Z = 1..118 (pymatgen), without loading matminer's tables."""
+    from pymatgen.core import Element
+
+    return {Element.from_Z(z).symbol: z for z in range(1, 119)}
 
 
 @lru_cache(maxsize=1)
@@ -191,13 +200,42 @@ def element_tables() -> ElementTables:
 
 @dataclass(frozen=True)
 class ParsedComposition:
-    """One distinct composition: element symbols, atomic numbers and amounts as given, and the Composition."""
+    """One distinct composition: element symbols (sorted), atomic numbers and amounts as given."""
 
     key: str
     symbols: tuple[str, ...]
     zs: np.ndarray
     amounts: np.ndarray
-    composition: Any
+    given: Any = None  # the Composition passed in, if any
+
+    @property
+    def composition(self):
+        """The pymatgen ``Composition`` (built on demand when the input was a string)."""
+        if self.given is not None:
+            return self.given
+        from pymatgen.core import Composition
+
+        return Composition(dict(zip(self.symbols, self.amounts.tolist())))
+
+
+#: Formulas that are just element symbols and plain decimal amounts ("Li6.4La3Zr1.4Ta0.6O12") are split with this
+#: instead of pymatgen's general parser; the amounts are pymatgen's to the bit (float() of the same digits, duplicates
+#: summed left to right, amounts below pymatgen's 1e-8 tolerance dropped). Anything else goes through pymatgen.
+_SIMPLE_FORMULA = re.compile(r"(?:[A-Z][a-z]?(?:\d+(?:\.\d*)?|\.\d+)?)+")
+_SIMPLE_GROUP = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d*)?|\.\d+)?")
+_AMOUNT_TOLERANCE = 1e-8
+
+
+def _simple_amounts(text: str) -> dict[str, float] | None:
+    if not _SIMPLE_FORMULA.fullmatch(text):
+        return None
+    amounts: dict[str, float] = {}
+    for symbol, number in _SIMPLE_GROUP.findall(text):
+        amounts[symbol] = amounts.get(symbol, 0.0) + (float(number) if number else 1.0)
+    z_of = atomic_numbers()
+    if any(symbol not in z_of for symbol in amounts):
+        return None  # let pymatgen decide (isotopes such as D, or an unknown symbol)
+    return {symbol: a for symbol, a in amounts.items() if abs(a) >= _AMOUNT_TOLERANCE}
 
 
 def parse_composition(item: Any) -> ParsedComposition:
@@ -206,20 +244,23 @@ def parse_composition(item: Any) -> ParsedComposition:
 
     from mlsse.data.schema import clean_formula_text
 
+    given = None
     if isinstance(item, Composition):
-        comp = item
+        given = item
+        amounts = item.get_el_amt_dict()
     else:
         if item is None or (isinstance(item, float) and math.isnan(item)) or item is pd.NA:
             raise ValueError("empty formula")
         text = clean_formula_text(item)
         if not text:
             raise ValueError("empty formula")
-        try:
-            comp = Composition(text)
-        except Exception as exc:  # pymatgen raises ValueError, KeyError, CompositionError ... for bad formulas
-            raise ValueError(f"cannot parse formula ({exc})") from None
-    amounts = comp.get_el_amt_dict()
-    z_of = element_tables().z_of
+        amounts = _simple_amounts(text)
+        if amounts is None:
+            try:
+                amounts = Composition(text).get_el_amt_dict()
+            except Exception as exc:  # pymatgen raises ValueError, KeyError, CompositionError ... for bad formulas
+                raise ValueError(f"cannot parse formula ({exc})") from None
+    z_of = atomic_numbers()
     for symbol in amounts:
         if symbol not in z_of:
             raise ValueError(f"unknown element {symbol!r}")
@@ -231,7 +272,7 @@ def parse_composition(item: Any) -> ParsedComposition:
         symbols=symbols,
         zs=np.array([z_of[s] for s in symbols], dtype=np.intp),
         amounts=np.array([float(amounts[s]) for s in symbols]),
-        composition=comp,
+        given=given,
     )
 
 
@@ -360,7 +401,6 @@ def _ionic_block(Z, W, tables, entries) -> np.ndarray:
 
 
 def _lithium_block(Z, W, tables, entries) -> np.ndarray:
-    k = len(Z)
     total = W.sum(axis=1)
     li = (W * (Z == 3)).sum(axis=1)
     amounts = np.column_stack([(W * (Z == z)).sum(axis=1) for z in tables.anion_z])   # (k, 9) ANIONS order
@@ -380,14 +420,19 @@ def _lithium_block(Z, W, tables, entries) -> np.ndarray:
             means.append(np.where(wsum > 0, (w * np.nan_to_num(values)[None, :]).sum(axis=1) / wsum, np.nan))
     li_per_fu = np.array([_li_per_formula_unit(e) for e in entries])
     return np.column_stack([li / total, li_per_fu, li_per_anion, amounts / total[:, None],
-                            n_anions, n_cations, means[0], means[1]]).reshape(k, -1)
+                            n_anions, n_cations, means[0], means[1]])
 
 
 def _li_per_formula_unit(entry: ParsedComposition) -> float:
+    """Li amount in pymatgen's reduced composition. pymatgen reduces only all-integer formulas, so a fractional
+    one (the common case when screening) needs no pymatgen call."""
     if "Li" not in entry.symbols:
         return 0.0
+    li = float(entry.amounts[entry.symbols.index("Li")])
+    if not all(abs(a - round(a)) < _AMOUNT_TOLERANCE for a in entry.amounts.tolist()):
+        return li
     _, factor = entry.composition.get_reduced_composition_and_factor()
-    return float(entry.composition.get_el_amt_dict()["Li"] / factor)
+    return li / factor
 
 
 _KERNELS = {"magpie": _magpie_block, "stoichiometry": _stoichiometry_block, "valence": _valence_block,
@@ -457,6 +502,5 @@ class FeatureCache:
                     np.savez(handle, keys=np.array(keys, dtype=str), labels=np.array(labels, dtype=str),
                              values=values)
                 os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            finally:
+                Path(tmp).unlink(missing_ok=True)  # only left behind if the write failed

@@ -1,0 +1,310 @@
+"""Composition and process featurizers with matminer's contract (featurize, feature_labels, citations, implementors).
+
+The numbers come from the vectorised kernels in :mod:`mlsse.features.fast`, so a featurizer here and
+:func:`mlsse.features.featurize_compositions` always agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matminer.featurizers.base import BaseFeaturizer
+
+from mlsse.errors import DataError
+from mlsse.features.fast import (
+    ANIONS, BLOCK_LABELS, MAGPIE_PROPERTIES, compute_features, element_tables, featurize_one, parse_composition,
+)
+
+#: Charge balance is searched on the smallest integer multiple of a fractional formula: amounts are rounded to
+#: fractions with denominators up to this (relative tolerance 2e-3, so 0.3333 counts as 1/3) ...
+DEFAULT_MAX_DENOMINATOR = 1000
+#: ... and skipped (NaN) when that multiple has more atoms than this.
+DEFAULT_MAX_SITES = 5000
+
+_WARD_2016 = (
+    "@article{ward_agrawal_choudary_wolverton_2016, title={A general-purpose machine learning framework for "
+    "predicting properties of inorganic materials}, volume={2}, DOI={10.1038/npjcompumats.2017.28}, number={1}, "
+    "journal={npj Computational Materials}, author={Ward, Logan and Agrawal, Ankit and Choudhary, Alok and "
+    "Wolverton, Christopher}, year={2016}}"
+)
+_DEML_2016 = (
+    "@article{deml_ohayre_wolverton_stevanovic_2016, title={Predicting density functional theory total energies "
+    "and enthalpies of formation of metal-nonmetal compounds by linear regression}, volume={93}, "
+    "DOI={10.1103/PhysRevB.93.085142}, journal={Physical Review B}, author={Deml, Ann M. and O'Hayre, Ryan and "
+    "Wolverton, Chris and Stevanovic, Vladan}, year={2016}}"
+)
+_SHANNON_1976 = (
+    "@article{shannon_1976, title={Revised effective ionic radii and systematic studies of interatomic distances "
+    "in halides and chalcogenides}, volume={32}, DOI={10.1107/S0567739476001551}, number={5}, "
+    "journal={Acta Crystallographica Section A}, author={Shannon, R. D.}, year={1976}, pages={751--767}}"
+)
+_IMPLEMENTORS = ["mlsse developers"]
+
+
+class LiElectrolyteFeaturizer(BaseFeaturizer):
+    """Lithium and anion descriptors of a composition, for Li-ion conductors.
+
+    Features (see :data:`mlsse.features.fast.LITHIUM_LABELS`):
+
+    - ``Li fraction``: atomic fraction of Li.
+    - ``Li per formula unit``: Li amount in pymatgen's reduced composition (Li4O2 -> 2; a fractional formula is not
+      reduced, so Li0.5O0.25 -> 0.5: this one depends on how the formula is written).
+    - ``Li per anion``: Li amount over the total anion amount (NaN without anions).
+    - ``N/O/S/Se/F/Cl/Br/I/H fraction``: atomic fractions of the anion-forming elements.
+    - ``anion species count`` (mixed-anion count) and ``non-Li cation species count`` (mixed-cation count).
+    - ``mean anion polarizability (A^3)``: anion-amount-weighted mean of matminer's DemlData ``electric_pol``
+      (CRC neutral-atom dipole polarizabilities, 1e-24 cm^3 = A^3).
+    - ``mean anion radius (A)``: same weighting of Shannon radii, pymatgen ``Species(symbol, charge).ionic_radius``
+      with N3-, O2-, S2-, Se2-, F-, Cl-, Br-, I-, H-.
+
+    Anions are the elements of :data:`mlsse.features.fast.ANIONS` by convention (not from oxidation states);
+    H is a hydride anion only without O (with O it is taken as OH-/H2O and counted as neither). H has neither a
+    DemlData polarizability nor a Shannon radius: the two means use the anions that have one (NaN if none).
+    """
+
+    def __init__(self):
+        pass
+
+    def featurize(self, comp: Any) -> list[float]:
+        """Return the Li/anion features of ``comp`` (pymatgen Composition or formula string)."""
+        return featurize_one(comp, ["lithium"])
+
+    def feature_labels(self) -> list[str]:
+        return list(BLOCK_LABELS["lithium"])
+
+    def citations(self) -> list[str]:
+        return [_DEML_2016, _SHANNON_1976]
+
+    def implementors(self) -> list[str]:
+        return list(_IMPLEMENTORS)
+
+
+class OxidationStateFeaturizer(BaseFeaturizer):
+    """matminer ``IonProperty``'s three features, bounded so fractional formulas never hang or crash.
+
+    - ``compound possible``: 1 if the element amounts can be charge balanced with the oxidation states matminer's
+      IonProperty uses (pymatgen ``common_oxidation_states``, falling back to ``icsd_oxidation_states``), 0 if not,
+      NaN if the search was not possible. For integer formulas this is exactly matminer's
+      ``len(comp.oxi_state_guesses(oxi_states_override=...)) > 0``; fractional formulas (where matminer raises) are
+      scaled to their smallest integer multiple (amounts rounded to fractions with denominator
+      <= ``max_denominator``); NaN when that has more than ``max_sites`` atoms. A single element gives 1, as in
+      matminer.
+    - ``max ionic char``, ``avg ionic char``: as matminer, from pymatgen Pauling electronegativities.
+    - ``oxidation states guessed``: 1 if a charge-balanced assignment was found, else 0 (impossible or not
+      searched).
+
+    The search does not call pymatgen's ``oxi_state_guesses``: that enumerates every multiset of oxidation states
+    per element and scores each, which for fractional formulas scaled to integers (e.g. Cl117 with Cl's five
+    common states) did not finish in 15 minutes on the curated set. The same yes/no question is answered
+    exactly by tracking the set of reachable total charges site by site as a bitset (``charge_balance``).
+    """
+
+    def __init__(self, max_sites: int = DEFAULT_MAX_SITES, max_denominator: int = DEFAULT_MAX_DENOMINATOR):
+        self.max_sites = max_sites
+        self.max_denominator = max_denominator
+
+    def featurize(self, comp: Any) -> list[float]:
+        """Return [compound possible, max ionic char, avg ionic char, oxidation states guessed]."""
+        try:
+            entry = parse_composition(comp)
+        except ValueError as exc:
+            raise DataError(f"composition {comp!r}: {exc}") from None
+        values = compute_features([entry], ["ionic"])[0].tolist()
+        values[0], values[3] = charge_balance(entry.symbols, tuple(entry.amounts.tolist()), self.max_sites,
+                                              self.max_denominator)
+        return values
+
+    def feature_labels(self) -> list[str]:
+        return list(BLOCK_LABELS["ionic"])
+
+    def citations(self) -> list[str]:
+        return [_WARD_2016]
+
+    def implementors(self) -> list[str]:
+        return list(_IMPLEMENTORS)
+
+
+def integer_amounts(amounts: tuple[float, ...], max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> list[int] | None:
+    """Return the amounts as integers: unchanged if already integers (pymatgen's 1e-8 tolerance), else the
+    smallest integer multiple after rounding each to a fraction with denominator <= ``max_denominator``;
+    ``None`` if an amount is not close (relative 2e-3) to such a fraction."""
+    if all(abs(a - round(a)) < 1e-8 for a in amounts):
+        return [int(round(a)) for a in amounts]
+    fractions = []
+    for a in amounts:
+        f = Fraction(a).limit_denominator(max_denominator)
+        if f <= 0 or abs(float(f) - a) > 2e-3 * a:
+            return None
+        fractions.append(f)
+    lcm = 1
+    for f in fractions:
+        lcm = lcm * f.denominator // math.gcd(lcm, f.denominator)
+    return [int(f * lcm) for f in fractions]
+
+
+@lru_cache(maxsize=65536)
+def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sites: int = DEFAULT_MAX_SITES,
+                   max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> tuple[float, float]:
+    """Return (compound possible, oxidation states guessed) for element ``symbols`` with ``amounts``.
+
+    Each site of element e takes one of e's oxidation states; the reachable totals are kept as bits of a Python
+    integer (bit i = total ``offset + i``), shifted by each state per site. Exact, and linear in the number of
+    sites times states.
+    """
+    ints = integer_amounts(amounts, max_denominator)
+    if ints is None or sum(ints) > max_sites:
+        found = math.nan
+    else:
+        states_of = element_tables().oxidation_states
+        reachable, offset = 1, 0
+        for symbol, n in zip(symbols, ints):
+            states = states_of.get(symbol, ())
+            if not states:
+                reachable = 0
+                break
+            low = min(states)
+            shifts = sorted({s - low for s in states})
+            offset += n * low
+            for _ in range(n):
+                step = 0
+                for shift in shifts:
+                    step |= reachable << shift
+                reachable = step
+        found = float(offset <= 0 and reachable != 0 and (reachable >> -offset) & 1 == 1)
+    guessed = 0.0 if math.isnan(found) else found
+    possible = 1.0 if len(symbols) == 1 else found  # matminer: a single element is always "possible"
+    return possible, guessed
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Process / composite descriptors
+
+_ROUTES: dict[str, re.Pattern] = {
+    "route: ball milling": re.compile(
+        r"ball[- ]?mill|mechanical(ly)?[- ]mill|mechano-?chemi|high[- ]energy mill|planetary mill|\bmill(ed|ing)\b",
+        re.I),
+    "route: solid-state reaction": re.compile(
+        r"solid[- ]state|sinter|calcin|hot[- ]press|spark[- ]plasma|\bSPS\b|anneal|heat[- ]treat", re.I),
+    "route: melt quench / glass": re.compile(r"melt[- ]?quench|quench|splat|twin[- ]roll|\bglass", re.I),
+    "route: thin-film deposition": re.compile(
+        r"sputter|pulsed[- ]laser|\bPLD\b|atomic[- ]layer|\bALD\b|vapou?r deposition|\b[CP]VD\b|thin[- ]film"
+        r"|evaporat|e-beam", re.I),
+    "route: wet chemistry": re.compile(
+        r"sol[- ]gel|solution|wet[- ]chem|co-?precipitat|hydrothermal|solvothermal|pechini|liquid[- ]phase|citrate",
+        re.I),
+}
+_AMORPHOUS = re.compile(r"amorphous|glass(?![- ]?ceramic)|vitreous", re.I)
+_CRYSTALLINE = re.compile(r"crystalline|single[- ]crystal|polycrystal|glass[- ]?ceramic|\bsinter", re.I)
+_THIN_FILM = re.compile(r"thin[- ]film|sputter|pulsed[- ]laser|\bPLD\b|\bALD\b|vapou?r deposition", re.I)
+_BULK = re.compile(r"pellet|powder|single[- ]crystal|\bbulk\b|sinter|ceramic", re.I)
+_GLASS_FAMILY = re.compile(r"glass", re.I)
+PROCESS_LABELS: list[str] = (
+    ["additive wt%", "has additive", "additive mean electronegativity (Pauling)"]
+    + list(_ROUTES) + ["amorphous/glass", "thin film"]
+)
+#: The curated columns :class:`CompositeProcessFeaturizer` reads, in its argument order.
+PROCESS_COLUMNS: list[str] = ["additive", "additive_wt_pct", "synthesis", "note", "family"]
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(_text(value)) if _text(value) else math.nan
+    except ValueError:
+        return math.nan
+
+
+class CompositeProcessFeaturizer(BaseFeaturizer):
+    """Process and composite descriptors from the free-text and additive columns of a curated row.
+
+    Reads (arguments in this order, i.e. ``featurize_dataframe(df, PROCESS_COLUMNS)``):
+
+    - ``additive`` (a formula such as ``BaTiO3``) and ``additive_wt_pct``: ``additive wt%`` as given;
+      ``has additive`` = 1 if wt% > 0 (or an additive is named without wt%), 0 if wt% = 0, NaN if neither is given;
+      ``additive mean electronegativity (Pauling)`` = fraction-weighted Magpie electronegativity of the additive's
+      formula when it is present (NaN if absent or not a formula).
+    - ``synthesis``: the five ``route: ...`` flags, each 1/0 by keyword (ball/mechanical milling; solid-state,
+      sintering, calcination, hot pressing, annealing; melt quench or glass; sputtering, PLD, ALD, vapour
+      deposition, thin film; sol-gel, solution, co-precipitation, hydrothermal). All NaN when ``synthesis`` is
+      empty, except that a ``family`` naming a glass sets the glass route to 1.
+    - ``synthesis`` + ``note`` + ``family`` (the seed table's structure description is the first part of ``note``):
+      ``amorphous/glass`` = 1 when the text says amorphous/glass/vitreous, 0 when it says crystalline, single
+      crystal, polycrystalline, glass-ceramic or sintered, 0.5 when it says both (partly amorphous), NaN when
+      neither; ``thin film`` = 1 for thin film/sputtering/PLD/ALD/vapour deposition, 0 for pellet/powder/single
+      crystal/bulk/sintered/ceramic, NaN otherwise.
+
+    Keyword rules are coarse and documented here on purpose; unknown stays NaN (XGBoost routes NaN itself).
+    """
+
+    def __init__(self):
+        pass
+
+    def featurize(self, additive: Any = "", additive_wt_pct: Any = math.nan, synthesis: Any = "", note: Any = "",
+                  family: Any = "") -> list[float]:
+        """Return the process features of one row (see the class documentation)."""
+        additive, synthesis, note, family = _text(additive), _text(synthesis), _text(note), _text(family)
+        wt = _number(additive_wt_pct)
+        if not math.isnan(wt):
+            has = 1.0 if wt > 0 else 0.0
+        else:
+            has = 1.0 if additive else math.nan
+        electronegativity = _additive_electronegativity(additive) if has == 1.0 else math.nan
+        glass_family = bool(_GLASS_FAMILY.search(family)) and not re.search(r"ceramic", family, re.I)
+        routes = []
+        for name, pattern in _ROUTES.items():
+            if synthesis:
+                flag = 1.0 if pattern.search(synthesis) else 0.0
+            else:
+                flag = math.nan
+            if name == "route: melt quench / glass" and _GLASS_FAMILY.search(family):
+                flag = 1.0
+            routes.append(flag)
+        text = " ; ".join(t for t in (synthesis, note, family) if t)
+        amorphous, crystalline = bool(_AMORPHOUS.search(text)), bool(_CRYSTALLINE.search(text))
+        if glass_family:
+            amorphous = True
+        amorphous_flag = 0.5 if amorphous and crystalline else 1.0 if amorphous else 0.0 if crystalline else math.nan
+        film = 1.0 if _THIN_FILM.search(text) else 0.0 if _BULK.search(text) else math.nan
+        return [wt, has, electronegativity, *routes, amorphous_flag, film]
+
+    def feature_labels(self) -> list[str]:
+        return list(PROCESS_LABELS)
+
+    def citations(self) -> list[str]:
+        return [_WARD_2016]
+
+    def implementors(self) -> list[str]:
+        return list(_IMPLEMENTORS)
+
+
+@lru_cache(maxsize=1024)
+def _additive_electronegativity(additive: str) -> float:
+    try:
+        entry = parse_composition(additive)
+    except ValueError:
+        return math.nan
+    values = element_tables().magpie[entry.zs, MAGPIE_PROPERTIES.index("Electronegativity")]
+    return float(np.average(values, weights=entry.amounts))
+
+
+def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the process block for every row of ``frame`` (curated columns; missing columns count as empty)."""
+    featurizer = CompositeProcessFeaturizer()
+    columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
+    rows = [featurizer.featurize(*values) for values in zip(*columns)] if len(frame) else []
+    return pd.DataFrame(np.array(rows, dtype=float).reshape(len(frame), len(PROCESS_LABELS)), columns=PROCESS_LABELS)
+
+
+__all__ = ["ANIONS", "CompositeProcessFeaturizer", "LiElectrolyteFeaturizer", "OxidationStateFeaturizer",
+           "PROCESS_COLUMNS", "PROCESS_LABELS", "charge_balance", "featurize_process_frame", "integer_amounts"]
