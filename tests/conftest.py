@@ -24,3 +24,23 @@ def external_dir():
         return external_data_dir()
     except DataError as exc:
         pytest.skip(f"public data not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory, external_dir):
+    """A quickly trained model (60 trees per target, default parameters) on the real curated data."""
+    import os
+
+    from mlsse.models.workflow import train_and_save
+
+    home = tmp_path_factory.mktemp("small_model_home")
+    previous = os.environ.get("MLSSE_HOME")
+    os.environ["MLSSE_HOME"] = str(home)
+    try:
+        return train_and_save(out=home / "small", seed=0, trials=0, storage=None,
+                              base_params={"n_estimators": 60})
+    finally:
+        if previous is None:
+            os.environ.pop("MLSSE_HOME", None)
+        else:
+            os.environ["MLSSE_HOME"] = previous

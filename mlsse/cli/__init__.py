@@ -11,6 +11,7 @@ from mlsse.cli import data as data_commands
 from mlsse.cli.dope import dope_command
 from mlsse.cli import models as models_commands
 from mlsse.cli.evaluate import evaluate_command
+from mlsse.cli.explain import explain_command
 from mlsse.cli.predict import predict_command
 from mlsse.cli.train import train_command
 from mlsse.errors import MlsseError
@@ -22,6 +23,7 @@ app.command("predict")(predict_command)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("dope")(dope_command)
+app.command("explain")(explain_command)
 app.command("retrain")(models_commands.retrain_command)
 app.add_typer(models_commands.app, name="models")
 

@@ -18,13 +18,15 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     half-width is the finite-sample conformal quantile of the absolute out-of-fold residuals at ``coverage``.
 
     Parameters are XGBoost's (``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
-    ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``reg_alpha``) plus ``coverage``,
+    ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``reg_alpha``, ``objective``: the default
+    absolute-error objective fits the median, which measured lower grouped-CV MAE than squared error on both
+    targets because literature labels have heavy-tailed errors) plus ``coverage``,
     ``n_splits`` and ``random_state``. NaN features are allowed (XGBoost routes them natively).
     """
 
     def __init__(self, n_estimators=400, max_depth=5, learning_rate=0.05, subsample=0.8, colsample_bytree=0.6,
-                 min_child_weight=2.0, reg_lambda=1.0, reg_alpha=0.0, coverage=0.8, n_splits=5, random_state=0,
-                 n_jobs=2):
+                 min_child_weight=2.0, reg_lambda=1.0, reg_alpha=0.001, objective="reg:absoluteerror", coverage=0.8,
+                 n_splits=5, random_state=0, n_jobs=2):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -33,6 +35,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         self.min_child_weight = min_child_weight
         self.reg_lambda = reg_lambda
         self.reg_alpha = reg_alpha
+        self.objective = objective
         self.coverage = coverage
         self.n_splits = n_splits
         self.random_state = random_state
@@ -45,7 +48,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             n_estimators=self.n_estimators, max_depth=self.max_depth, learning_rate=self.learning_rate,
             subsample=self.subsample, colsample_bytree=self.colsample_bytree,
             min_child_weight=self.min_child_weight, reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha,
-            random_state=self.random_state, n_jobs=self.n_jobs, tree_method="hist", missing=np.nan,
+            objective=self.objective, random_state=self.random_state, n_jobs=self.n_jobs, tree_method="hist", missing=np.nan,
         )
 
     def fit(self, X, y, groups=None):

@@ -102,13 +102,14 @@ class Predictor:
     def top_contributions(self, formulas, k: int = 3, target: str = "log10_sigma") -> list[list[tuple[str, float]]]:
         """For each formula, the ``k`` features with the largest |SHAP contribution| to ``target``."""
         from mlsse.features import featurize_table
+        from mlsse.features.names import readable_name
 
         features = featurize_table(pd.DataFrame({"composition": list(formulas)}))
         contributions = self.contributions(features, target).drop(columns="bias")
         ranked = []
         for _, row in contributions.iterrows():
             order = row.abs().sort_values(ascending=False, kind="stable").index[:k]
-            ranked.append([(name, float(row[name])) for name in order])
+            ranked.append([(readable_name(name), float(row[name])) for name in order])
         return ranked
 
     # -- persistence ------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 N_DOMAIN_FEATURES = 20
 #: Default hyper-parameters when no tuning trials are run.
 DEFAULT_PARAMS = {"n_estimators": 400, "max_depth": 5, "learning_rate": 0.05, "subsample": 0.8,
-                  "colsample_bytree": 0.6, "min_child_weight": 2.0, "reg_lambda": 1.0, "reg_alpha": 0.0}
+                  "colsample_bytree": 0.6, "min_child_weight": 2.0, "reg_lambda": 1.0, "reg_alpha": 0.001,
+                  "objective": "reg:absoluteerror"}
 
 
 def suggest_params(trial) -> dict:
@@ -32,6 +33,7 @@ def suggest_params(trial) -> dict:
         "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
         "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
         "reg_alpha": trial.suggest_float("reg_alpha", 1e-3, 10.0, log=True),
+        "objective": trial.suggest_categorical("objective", ["reg:absoluteerror", "reg:squarederror"]),
     }
 
 
@@ -86,11 +88,12 @@ def usable_feature_names(features: pd.DataFrame) -> list[str]:
 
 def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, storage: str | None = None,
                     name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None,
-                    tune_targets=("log10_sigma", "ea_eV")):
+                    tune_targets=("log10_sigma", "ea_eV"), base_params: dict | None = None):
     """Train σ and Ea models on the curated ``table`` and return a :class:`~mlsse.models.predictor.Predictor`
     with its grouped-CV metrics in ``metadata['metrics']``.
 
-    ``trials`` Optuna trials tune each target in ``tune_targets``; the others use ``DEFAULT_PARAMS``.
+    ``trials`` Optuna trials tune each target in ``tune_targets``; the others use ``DEFAULT_PARAMS`` updated
+    with ``base_params`` (e.g. fewer trees for a quick test model).
     ``progress``: optional callable taking a message, for the CLI.
     """
     from mlsse.features import FEATURIZER_VERSION
@@ -111,6 +114,8 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         say(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
         params = tune(X, y, groups, trials=n_trials, seed=seed, storage=storage, n_splits=n_splits,
                       study_name=f"{name}-{target}-{data_sha256[:12]}-seed{seed}")
+        if n_trials == 0 and base_params:
+            params.update(base_params)
         model = ConformalBoostedRegressor(**params, random_state=seed, n_splits=n_splits).fit(X, y, groups)
         fitted[target] = model
         metrics[target] = regression_metrics(y, model.oof_prediction_)

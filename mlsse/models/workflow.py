@@ -16,7 +16,7 @@ def optuna_storage() -> str:
 
 def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: int = 0, trials: int = 0,
                    tune_targets=("log10_sigma", "ea_eV"), storage: str | None = "default", name: str | None = None,
-                   progress=None) -> Path:
+                   progress=None, base_params: dict | None = None) -> Path:
     """Build (or reuse) the curated table, train both models and save them; return the model directory.
 
     ``storage="default"`` keeps Optuna studies in ``$MLSSE_HOME/optuna.db``; ``None`` keeps them in memory.
@@ -37,5 +37,5 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     out = Path(out)
     predictor = train_predictor(table, seed=seed, trials=trials, name=name or out.name, data_sha256=data_hash,
                                 storage=optuna_storage() if storage == "default" else storage,
-                                tune_targets=tune_targets, progress=progress)
+                                tune_targets=tune_targets, progress=progress, base_params=base_params)
     return predictor.save(out)

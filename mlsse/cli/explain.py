@@ -1,0 +1,73 @@
+"""``mlsse explain``: why the model predicts what it does, for one formula or globally."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class ExplainTarget(str, Enum):
+    sigma = "sigma"
+    ea = "ea"
+
+
+def explain_command(
+    formula: Annotated[str | None, typer.Argument(help="Composition to explain.")] = None,
+    target: Annotated[ExplainTarget, typer.Option(help="Which prediction to explain.")] = ExplainTarget.sigma,
+    global_: Annotated[bool, typer.Option("--global", help="The model's global picture on its training data.")] = False,
+    out: Annotated[Path, typer.Option(help="Directory for the CSV and PNG files.")] = Path("."),
+    model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+) -> None:
+    """SHAP attributions: a table of the top contributions and a waterfall PNG (or --global beeswarm/bar)."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.data.io import write_csv_atomic
+    from mlsse.errors import MlsseError
+    from mlsse.explain.shap_values import (TARGETS, explain_features, global_importance, global_pngs,
+                                           grouped_contributions, waterfall_png)
+    from mlsse.features import featurize_table
+    from mlsse.models.predict import load_predictor
+
+    predictor = load_predictor(model)
+    out.mkdir(parents=True, exist_ok=True)
+    if global_:
+        from mlsse.data.build import load_curated
+        from mlsse.models.training_data import ea_training_rows, sigma_training_rows
+
+        table = load_curated()
+        rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
+        explanation = explain_features(predictor, featurize_table(rows), target.value)
+        importance = global_importance(explanation, predictor.feature_names)
+        csv = write_csv_atomic(importance, out / f"shap_global_{target.value}.csv")
+        pngs = global_pngs(explanation, importance, out, target.value)
+        typer.echo(f"wrote {csv}, " + ", ".join(str(p) for p in pngs))
+        return
+    if formula is None:
+        raise MlsseError("give a FORMULA or --global")
+    from mlsse.data.schema import parse_composition
+
+    try:
+        parse_composition(formula)
+    except ValueError as exc:
+        raise MlsseError(f"{formula}: {exc}") from None
+    explanation = explain_features(predictor, featurize_table(pd.DataFrame({"composition": [formula]})), target.value)
+    groups = grouped_contributions(explanation, 0, predictor.feature_names)
+    stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
+    csv = write_csv_atomic(groups, out / f"explain_{stem}_{target.value}.csv")
+    label = TARGETS[target.value][1]
+    prediction = float(explanation.base_values[0] + explanation.values[0].sum())
+    png = waterfall_png(explanation, 0, out / f"explain_{stem}_{target.value}.png", f"{formula}: {label}")
+    table = Table(title=f"{formula}: predicted {label} = {prediction:.3f} (base value "
+                        f"{float(explanation.base_values[0]):.3f})")
+    for column in ("feature group", "contribution", "leading feature", "its value"):
+        table.add_column(column)
+    for _, row in groups.head(10).iterrows():
+        table.add_row(row["group"], f"{row['contribution']:+.3f}", row["leading_feature"], f"{row['leading_value']:.4g}")
+    Console().print(table)
+    typer.echo(f"wrote {csv} and {png}")

@@ -1,0 +1,104 @@
+"""SHAP (TreeExplainer) attributions of predictions, grouped and named for chemists, with plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlsse.features.names import feature_group, readable_name
+
+TARGETS = {"sigma": ("log10_sigma", "log10 σ at 25 °C (S/cm)"), "ea": ("ea_eV", "Ea (eV)")}
+
+
+def _model(predictor, target: str):
+    return predictor.sigma_model if TARGETS[target][0] == "log10_sigma" else predictor.ea_model
+
+
+def explain_features(predictor, features: pd.DataFrame, target: str = "sigma"):
+    """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's)."""
+    import shap
+
+    X = features.reindex(columns=predictor.feature_names)
+    explainer = shap.TreeExplainer(_model(predictor, target).model_)
+    explanation = explainer(X)
+    explanation.feature_names = [readable_name(n) for n in predictor.feature_names]
+    return explanation
+
+
+def grouped_contributions(explanation, row: int = 0, raw_names: list[str] | None = None) -> pd.DataFrame:
+    """Sum one row's SHAP values by feature group; returns group, contribution, the leading feature in the
+    group and its value, sorted by |contribution|."""
+    names = raw_names or list(explanation.feature_names)
+    values, data = explanation.values[row], explanation.data[row]
+    frame = pd.DataFrame({"feature": [readable_name(n) for n in names], "group": [feature_group(n) for n in names],
+                          "shap": values, "value": data})
+    frame["abs"] = frame["shap"].abs()
+    lead = frame.sort_values("abs", ascending=False, kind="stable").groupby("group", sort=False).head(1)
+    summed = frame.groupby("group", sort=False)["shap"].sum()
+    out = lead.set_index("group")[["feature", "value"]].join(summed.rename("contribution"))
+    out = out.reset_index().rename(columns={"feature": "leading_feature", "value": "leading_value"})
+    order = out["contribution"].abs().sort_values(ascending=False, kind="stable").index
+    return out.loc[order, ["group", "contribution", "leading_feature", "leading_value"]].reset_index(drop=True)
+
+
+def waterfall_png(explanation, row: int, path: str | Path, title: str, max_display: int = 12) -> Path:
+    """Draw SHAP's waterfall plot of one prediction to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shap
+
+    from mlsse.data.io import atomic_path
+
+    shap.plots.waterfall(explanation[row], max_display=max_display, show=False)
+    figure = plt.gcf()
+    figure.suptitle(title, fontsize=10)
+    figure.set_size_inches(9, 6)
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
+    plt.close(figure)
+    return Path(path)
+
+
+def global_importance(explanation, raw_names: list[str]) -> pd.DataFrame:
+    """Mean |SHAP| per feature and per group over the rows of ``explanation``."""
+    mean_abs = np.abs(explanation.values).mean(axis=0)
+    frame = pd.DataFrame({"feature": [readable_name(n) for n in raw_names],
+                          "group": [feature_group(n) for n in raw_names], "mean_abs_shap": mean_abs})
+    return frame.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, target: str) -> list[Path]:
+    """Write a beeswarm and a mean-|SHAP| bar chart (top 20 features) into ``out_dir``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shap
+
+    from mlsse.data.io import atomic_path
+
+    out_dir = Path(out_dir)
+    written = []
+    shap.plots.beeswarm(explanation, max_display=20, show=False)
+    figure = plt.gcf()
+    figure.set_size_inches(10, 8)
+    figure.tight_layout()
+    with atomic_path(out_dir / f"shap_beeswarm_{target}.png") as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+    written.append(out_dir / f"shap_beeswarm_{target}.png")
+    top = importance.head(20).iloc[::-1]
+    figure, ax = plt.subplots(figsize=(9, 7))
+    ax.barh(top["feature"], top["mean_abs_shap"])
+    ax.set_xlabel(f"mean |SHAP| on {TARGETS[target][1]}")
+    figure.tight_layout()
+    with atomic_path(out_dir / f"shap_bar_{target}.png") as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+    written.append(out_dir / f"shap_bar_{target}.png")
+    return written

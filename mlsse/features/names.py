@@ -1,0 +1,48 @@
+"""Feature names a chemist reads, and the groups SHAP attributions are summed over."""
+
+from __future__ import annotations
+
+import re
+
+_STATS = {"mean": "mean", "avg_dev": "spread of", "maximum": "max", "minimum": "min", "range": "range of",
+          "mode": "majority-element"}
+_PROPERTIES = {
+    "Electronegativity": "electronegativity", "CovalentRadius": "covalent radius", "GSvolume_pa": "elemental volume",
+    "MendeleevNumber": "Mendeleev number", "AtomicWeight": "atomic weight", "Number": "atomic number",
+    "Row": "periodic row", "Column": "periodic group", "MeltingT": "elemental melting point",
+    "GSbandgap": "elemental band gap", "GSmagmom": "elemental magnetic moment",
+    "SpaceGroupNumber": "elemental space group", "NValence": "valence electrons", "NUnfilled": "unfilled orbitals",
+    "NsValence": "s valence electrons", "NpValence": "p valence electrons", "NdValence": "d valence electrons",
+    "NfValence": "f valence electrons", "NsUnfilled": "unfilled s orbitals", "NpUnfilled": "unfilled p orbitals",
+    "NdUnfilled": "unfilled d orbitals", "NfUnfilled": "unfilled f orbitals",
+}
+_MAGPIE = re.compile(r"^MagpieData (\w+) (\w+)$")
+
+
+def readable_name(feature: str) -> str:
+    """Return a chemist's name for a feature column (``MagpieData mean Electronegativity`` → ``mean
+    electronegativity``); names that already read well are returned unchanged."""
+    match = _MAGPIE.match(feature)
+    if match and match.group(1) in _STATS:
+        return f"{_STATS[match.group(1)]} {_PROPERTIES.get(match.group(2), match.group(2))}"
+    if re.fullmatch(r"\d+-norm", feature):
+        return f"stoichiometry {feature}"
+    return feature
+
+
+def feature_group(feature: str) -> str:
+    """Return the group a feature's attribution is summed into: one group per elemental property across its
+    statistics (e.g. every electronegativity statistic → ``electronegativity``), the stoichiometry norms
+    together, the valence-orbital columns together; other features are their own group."""
+    match = _MAGPIE.match(feature)
+    if match:
+        return _PROPERTIES.get(match.group(2), match.group(2))
+    if re.fullmatch(r"\d+-norm", feature):
+        return "stoichiometry (number and balance of elements)"
+    if "valence electrons" in feature and feature.startswith(("avg ", "frac ")):
+        return "valence-orbital occupancy"
+    if feature.startswith("route: "):
+        return "synthesis route"
+    if feature.startswith("structure ") or "Li-Li" in feature or "Li-anion" in feature or "Li coordination" in feature:
+        return feature
+    return feature

@@ -1,0 +1,75 @@
+"""The command line, run as a user would, in a temporary directory: exit codes, files written, contents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+
+def run(args, cwd, home, check_code=0):
+    env = {**os.environ, "MLSSE_HOME": str(home), "COLUMNS": "200"}
+    result = subprocess.run([sys.executable, "-m", "mlsse", *args], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == check_code, result.stdout + result.stderr
+    return result
+
+
+def test_help_lists_the_commands(tmp_path):
+    out = run(["--help"], tmp_path, tmp_path).stdout
+    for command in ("predict", "train", "evaluate", "dope", "retrain", "models", "data"):
+        assert command in out
+
+
+def test_predict_one_formula_prints_the_table(small_model, tmp_path):
+    out = run(["predict", "Li2.3ZrCl5.85N0.15", "--temperature-c", "60", "--model", str(small_model)], tmp_path,
+              tmp_path).stdout
+    assert "Li2.3ZrCl5.85N0.15 at 60 °C" in out
+    for label in ("σ (S/cm)", "log10 σ", "Ea (eV)", "in domain", "features that pushed log10 σ most"):
+        assert label in out
+
+
+def test_predict_csv_keeps_columns_and_notes_bad_rows(small_model, tmp_path):
+    pd.DataFrame({"composition": ["Li3N", "LiQq", "Li6PS5Cl"], "temperature_C": [25, 25, 80],
+                  "id": [1, 2, 3]}).to_csv(tmp_path / "in.csv", index=False)
+    result = run(["predict", "--input", "in.csv", "--output", "out.csv", "--model", str(small_model)], tmp_path,
+                 tmp_path)
+    assert "predicted 2 of 3 rows" in result.stdout
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out.columns.tolist() == ["composition", "temperature_C", "id", "log10_sigma", "log10_sigma_lo",
+                                    "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi", "in_domain", "note"]
+    assert out["log10_sigma"].isna().tolist() == [False, True, False]
+    assert out.loc[1, "note"] == "unknown element 'Qq' in 'LiQq'"
+
+
+def test_predict_csv_without_composition_column_fails_cleanly(small_model, tmp_path):
+    pd.DataFrame({"formula": ["Li3N"]}).to_csv(tmp_path / "in.csv", index=False)
+    result = run(["predict", "--input", "in.csv", "--output", "out.csv", "--model", str(small_model)], tmp_path,
+                 tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: in.csv, line 1: missing column(s) 'composition'; found ['formula']"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_unparsable_formula_on_the_command_line(small_model, tmp_path):
+    result = run(["predict", "Li2Xx", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: Li2Xx: unknown element 'Xx' in 'Li2Xx'"
+
+
+def test_data_build_writes_table_card_and_problems(tmp_path, external_dir):
+    result = run(["data", "build", "--out", "built"], tmp_path, tmp_path)
+    assert "curated data:" in result.stdout
+    table = pd.read_csv(tmp_path / "built" / "curated.csv")
+    assert set(table["source"]) == {"seed", "obelix", "liverpool", "laskowski"}
+    assert table["reference"].notna().all() and table["value_origin"].notna().all()
+    problems = pd.read_csv(tmp_path / "built" / "problems.csv")
+    assert problems["line"].notna().all()
+
+
+def test_data_build_with_missing_directory_fails_cleanly(tmp_path):
+    result = run(["data", "build", "--external", "nowhere", "--out", "built"], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: external data directory not found: nowhere (pass --external DIR or set " \
+                                    "MLSSE_EXTERNAL_DIR)"
+    assert not (tmp_path / "built").exists()

@@ -1,0 +1,104 @@
+"""Training, saving, loading and predicting: determinism, monotone-in-T, bad rows, the model card."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlsse.errors import ModelError
+from mlsse.models.predict import predict
+from mlsse.models.predictor import OUTPUT_COLUMNS, Predictor
+
+QUERIES = ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl", "Li7La3Zr2O12", "Li3N", "Li2.5Y0.5Zr0.5Cl6"]
+
+
+def test_same_data_and_seed_give_identical_models(small_model, tmp_path):
+    from mlsse.models.workflow import train_and_save
+
+    again = train_and_save(out=tmp_path / "again", seed=0, trials=0, storage=None, base_params={"n_estimators": 60})
+    assert (again / "sigma.json").read_bytes() == (small_model / "sigma.json").read_bytes()
+    assert (again / "ea.json").read_bytes() == (small_model / "ea.json").read_bytes()
+    a = predict(QUERIES, model=small_model)
+    b = predict(QUERIES, model=again)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_prediction_columns_and_intervals(small_model):
+    out = predict(QUERIES, model=small_model)
+    assert list(out.columns) == ["composition", *OUTPUT_COLUMNS]
+    assert out["log10_sigma"].notna().all()
+    assert (out["log10_sigma_lo"] < out["log10_sigma"]).all() and (out["log10_sigma"] < out["log10_sigma_hi"]).all()
+    assert (out["ea_lo"] < out["ea_eV"]).all() and (out["ea_eV"] < out["ea_hi"]).all()
+    assert np.allclose(out["sigma_S_cm"], 10 ** out["log10_sigma"])
+    assert out["in_domain"].all()
+
+
+def test_sigma_rises_with_temperature(small_model):
+    temperatures = [-20, 0, 25, 60, 100, 200, 400]
+    frame = pd.DataFrame({"composition": [q for q in QUERIES for _ in temperatures],
+                          "temperature_C": temperatures * len(QUERIES)})
+    out = predict(frame, model=small_model)
+    for _, group in out.groupby("composition"):
+        assert np.all(np.diff(group["log10_sigma"].to_numpy()) > 0)
+        assert group["ea_eV"].nunique() == 1  # Ea does not depend on the query temperature
+    rt = out[out["temperature_C"] == 25]["log10_sigma"].to_numpy()
+    assert np.allclose(rt, predict(QUERIES, model=small_model)["log10_sigma"])
+
+
+def test_bad_rows_get_a_note_and_the_rest_are_predicted(small_model):
+    frame = pd.DataFrame({"composition": ["Li3N", "LiXx2", "Li2O-", "Li6PS5Cl", "Li3YCl6"],
+                          "temperature_C": [25, 25, 25, 800, 60], "sample": ["a", "b", "c", "d", "e"]})
+    out = predict(frame, model=small_model)
+    assert out["sample"].tolist() == ["a", "b", "c", "d", "e"]
+    assert out["log10_sigma"].notna().tolist() == [True, False, False, False, True]
+    assert out.loc[1, "note"] == "unknown element 'Xx' in 'LiXx2'"
+    assert out.loc[2, "note"].startswith("cannot parse formula 'Li2O-'")
+    assert out.loc[3, "note"] == "temperature 800 °C outside -100–600 °C (kelvin? give °C)"
+
+
+def test_out_of_domain_element_is_flagged(small_model):
+    out = predict(["Li2PuCl6"], model=small_model)
+    assert not out.loc[0, "in_domain"]
+    assert "Pu" in out.loc[0, "note"]
+
+
+def test_model_card_and_metadata(small_model):
+    metadata = json.loads((small_model / "metadata.json").read_text())
+    for key in ("data_sha256", "seed", "library_versions", "featurizer_version", "metrics", "feature_names"):
+        assert key in metadata
+    assert metadata["metrics"]["log10_sigma"]["mae"] < metadata["metrics"]["log10_sigma"]["median_baseline_mae"]
+    card = (small_model / "MODEL_CARD.md").read_text()
+    assert "Paper-grouped cross-validation" in card and metadata["data_sha256"][:16] in card
+
+
+def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_model, copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["featurizer_version"] = "mlsse-1999.01"
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match="trained on features 'mlsse-1999.01'"):
+        Predictor.load(copy)
+    metadata["format"] = "mlsse-model/0"
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match="has format 'mlsse-model/0'"):
+        Predictor.load(copy)
+    (copy / "sigma.json").unlink()
+    with pytest.raises(ModelError):
+        Predictor.load(copy)
+    with pytest.raises(ModelError, match="metadata.json missing"):
+        Predictor.load(tmp_path / "nowhere")
+
+
+def test_shap_contributions_sum_to_the_prediction(small_model):
+    from mlsse.features import featurize_table
+
+    predictor = Predictor.load(small_model)
+    features = featurize_table(pd.DataFrame({"composition": QUERIES}))
+    contributions = predictor.contributions(features)
+    X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
+    assert np.allclose(contributions.sum(axis=1), predictor.sigma_model.predict(X), atol=1e-5)
