@@ -31,7 +31,7 @@ class RetrainReport:
 
 
 def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, seed: int = 0,
-            external_dir=None, progress=None) -> RetrainReport:
+            external_dir=None, progress=None, base_params: dict | None = None) -> RetrainReport:
     """Add the lab file's rows to the store and train a new model version on everything.
 
     The file is validated first (``ValidationError`` → nothing written anywhere). The new batch, the new model
@@ -61,14 +61,15 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         rows = batch.rows.copy()
         rows["note"] = rows["note"].where(rows["note"].ne(""), "") + f"; batch {batch_id} sha256 {batch.sha256}"
         new_table = build_curated(external_dir=external_dir,
-                                  extra=pd.concat([earlier, rows], ignore_index=True)).table
+                                  extra=pd.concat([f for f in (earlier, rows) if len(f)], ignore_index=True)).table
         previous = active_model_name()
         old_predictor = load_predictor(model_dir(previous))
         say(f"training {name} on {len(new_table)} rows ({trials} trials per model)")
         predictor = train_predictor(new_table, seed=seed, trials=trials, name=name,
-                                    data_sha256=table_sha256(new_table), progress=say)
+                                    data_sha256=table_sha256(new_table), progress=say, base_params=base_params)
         predictor.metadata["batches"] = [b["id"] for b in state["batches"]] + [batch_id]
         predictor.save(staging / "model")
+        say("comparing previous and new model on the same folds")
         comparison = compare_on_same_folds(new_table, batch_id, old_predictor.metadata.get("params", {}),
                                            predictor.metadata["params"], seed=seed)
         shifts = _prediction_shift(rows, old_predictor, predictor)

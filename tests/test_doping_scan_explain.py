@@ -1,0 +1,70 @@
+"""Doping scans and SHAP explanations on a small trained model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlsse.doping.scan import scan
+from mlsse.features import featurize_table
+from mlsse.models.predictor import Predictor
+
+
+def test_scan_ranks_every_candidate_and_gives_reasons(small_model):
+    result = scan("Li2ZrCl6", "Zr", ["Y", "In", "Sc"], "0:0.3:0.1", temperature_c=80, model=small_model)
+    assert len(result) == 3 * 4
+    assert set(result["dopant"]) == {"Y", "In", "Sc"}
+    y = result[(result["dopant"] == "Y") & (result["level"] == 0.3)].iloc[0]
+    assert y["composition"] == "Li2.3Y0.3Zr0.7Cl6"
+    assert sorted(result["rank"].unique())[0] == 1
+    best = result.loc[result["log10_sigma"].idxmax()]
+    assert best["rank"] == 1 and best["dopant_rank"] == 1
+    for _, group in result.groupby("dopant"):
+        assert group.sort_values("rank_in_dopant")["log10_sigma"].is_monotonic_decreasing
+    assert (result["log10_sigma_at_T"] > result["log10_sigma"]).all()
+    doped = result[result["level"] > 0]
+    assert (doped["reasons_up"].ne("") | doped["reasons_down"].ne("")).all()
+    host = result[result["level"] == 0]
+    assert (host["reasons_up"] == "").all() and (host["reasons_down"] == "").all()
+
+
+def test_scan_with_composite_additive(small_model):
+    result = scan("Li2.5Y0.5Zr0.5Cl6", "Zr", ["Hf"], [0.1], additive="BaTiO3", wt_pcts="0:20:5", model=small_model)
+    assert sorted(result["additive_wt_pct"].unique()) == [0, 5, 10, 15, 20]
+    assert len(result) == 2 * 5
+
+
+def test_shap_attributions_sum_to_prediction_minus_base(small_model):
+    from mlsse.explain.shap_values import explain_features, grouped_contributions
+
+    predictor = Predictor.load(small_model)
+    features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl"]}))
+    for target, model in (("sigma", predictor.sigma_model), ("ea", predictor.ea_model)):
+        explanation = explain_features(predictor, features, target)
+        prediction = model.predict(features.reindex(columns=predictor.feature_names).to_numpy(dtype=float))
+        assert np.allclose(explanation.values.sum(axis=1), prediction - explanation.base_values, atol=1e-6)
+        grouped = grouped_contributions(explanation, 0, predictor.feature_names)
+        assert grouped["contribution"].sum() == pytest.approx(explanation.values[0].sum(), abs=1e-6)
+        assert "electronegativity" in set(grouped["group"])
+
+
+def test_dope_and_explain_commands_write_their_files(small_model, tmp_path):
+    from tests.test_cli import run
+
+    result = run(["dope", "Li2ZrCl6", "--site", "Cl", "--dopants", "N,F", "--levels", "0:0.25:0.05",
+                  "--output", "scan.csv", "--model", str(small_model)], tmp_path, tmp_path)
+    assert "wrote scan.csv (12 candidates)" in result.stdout
+    table = pd.read_csv(tmp_path / "scan.csv")
+    for column in ("composition", "dopant", "level", "log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "ea_eV",
+                   "ea_lo", "ea_hi", "in_domain", "rank", "reasons_up", "reasons_down"):
+        assert column in table.columns
+    assert "Li2.3Zr1N0.15Cl5.85" in set(table["composition"])
+    assert (tmp_path / "scan.png").stat().st_size > 10_000
+    refused = run(["dope", "Li2ZrCl6", "--site", "Br", "--dopants", "N", "--model", str(small_model)], tmp_path,
+                  tmp_path, check_code=2)
+    assert refused.stderr.strip() == "error: site Br is not in host Li2Zr1Cl6"
+    run(["explain", "Li3N", "--out", "ex", "--model", str(small_model)], tmp_path, tmp_path)
+    assert (tmp_path / "ex" / "explain_Li3N_sigma.png").stat().st_size > 10_000
+    assert pd.read_csv(tmp_path / "ex" / "explain_Li3N_sigma.csv").columns.tolist() == [
+        "group", "contribution", "leading_feature", "leading_value"]

@@ -1,0 +1,167 @@
+"""Retraining on lab data: every bad input refused with its message and nothing written; a good batch
+appended with a new model version; rollback; a killed retrain changes nothing; a second retrain is refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlsse.data.lab import ValidationError, validate_lab_file
+from mlsse.data.store import BusyError, read_state, store_lock
+
+QUICK = {"n_estimators": 40}
+GOOD = "composition,sigma_S_cm,temperature_C,ea_eV,reference\n" \
+       "Li2.3ZrCl5.85N0.15,1.6e-3,25,0.25,lab notebook 7\n" \
+       "Li2.2ZrCl5.9N0.1,1.2e-3,25,,lab notebook 7\n" \
+       "Li3.1Y0.9Zr0.1Cl6,9.0e-4,30,0.31,lab notebook 8\n"
+
+
+@pytest.fixture
+def shipped(small_model, tmp_path, monkeypatch):
+    """Make the small model play the shipped read-only base model."""
+    import mlsse.models.registry as registry
+
+    base = tmp_path / "shipped"
+    shutil.copytree(small_model, base / "default")
+    monkeypatch.setattr(registry, "SHIPPED_MODELS_DIR", base)
+    return base
+
+
+def snapshot(home: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file()
+            and "cache" not in p.parts}
+
+
+def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("formula,sigma_S_cm\nLi3N,1e-3\n", "line 1, column ... missing column 'composition'"),
+    ("composition,temperature_C\nLi3N,25\n", "line 1: missing column 'sigma_S_cm' or 'log10_sigma'"),
+    ("composition,sigma_S_cm\nLi3Qq,1e-3\n", "line 2, column 'composition': unknown element 'Qq' in 'Li3Qq'"),
+    ("composition,sigma_S_cm\nLi3N(,1e-3\n", "line 2, column 'composition': cannot parse formula 'Li3N('"),
+    ("composition,sigma_S_cm\nNaCl,1e-3\n", "line 2, column 'composition': 'NaCl' contains no Li"),
+    ("composition,sigma_S_cm\nLi3N,-1e-3\n", "line 2, column 'sigma_S_cm': conductivity -0.001 S/cm outside 0 < σ ≤ 1 S/cm"),
+    ("composition,sigma_S_cm\nLi3N,5\n", "line 2, column 'sigma_S_cm': conductivity 5 S/cm outside 0 < σ ≤ 1 S/cm"),
+    ("composition,sigma_S_cm,ea_eV\nLi3N,1e-3,3.1\n", "line 2, column 'ea_eV': Ea 3.1 eV outside 0–2.5 eV"),
+    ("composition,sigma_S_cm\nLi3N,high\n", "line 2, column 'sigma_S_cm': 'high' is not a number"),
+    ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,298\nLi3P,1e-4,300\n",
+     "line 1, column 'temperature_C': every temperature is above 200 °C (e.g. 298): this looks like kelvin"),
+    ("composition,sigma_S_cm\nLi3N,1e-3\nLi3N,1e-3\n", "line 3: duplicate of line 2"),
+    ("composition,log10_sigma\nLi3N,-3\n", None),
+])
+def test_bad_input_matrix(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    if expected is None:
+        batch = validate_lab_file(path)
+        assert batch.rows.loc[0, "sigma_S_cm"] == pytest.approx(1e-3)
+        return
+    with pytest.raises(ValidationError) as info:
+        validate_lab_file(path)
+    messages = [str(p) for p in info.value.problems]
+    needle = expected.replace("line 1, column ... ", "line 1: ")
+    assert any(needle in m for m in messages), messages
+    assert all(m.startswith(str(path)) for m in messages)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    path = write(tmp_path, "composition,sigma_S_cm,ea_eV\nLi3Qq,1e-3,0.3\nLi3N,-1,0.3\nLi3P,1e-4,9\n")
+    with pytest.raises(ValidationError) as info:
+        validate_lab_file(path)
+    assert [p.line for p in info.value.problems] == [2, 3, 4]
+    assert str(info.value).splitlines()[0] == f"{path}: 3 problem(s); nothing was written"
+
+
+def test_wrong_encoding_is_refused(tmp_path):
+    path = write(tmp_path, "composition,sigma_S_cm,note\nLi3N,1e-3,synthèse à 500 °C\n", encoding="latin-1")
+    with pytest.raises(ValidationError, match="not UTF-8"):
+        validate_lab_file(path)
+
+
+def test_exact_duplicate_of_existing_data_is_refused(tmp_path):
+    existing = pd.DataFrame({"composition": ["Li3N1"], "sigma_S_cm": [1e-3], "ea_eV": [float("nan")],
+                             "temperature_C": [25.0]})
+    path = write(tmp_path, "composition,sigma_S_cm\nLi6N2,1e-3\n")
+    with pytest.raises(ValidationError, match="exact duplicate of a row already in the data"):
+        validate_lab_file(path, existing=existing)
+
+
+def test_refused_batch_leaves_the_store_byte_identical(shipped, tmp_path, isolated_home):
+    from mlsse.models.retrain import retrain
+
+    retrain(write(tmp_path, GOOD), name="first", base_params=QUICK)
+    before = snapshot(isolated_home)
+    with pytest.raises(ValidationError):
+        retrain(write(tmp_path, "composition,sigma_S_cm\nLi3N,-1\n", "bad.csv"), base_params=QUICK)
+    assert snapshot(isolated_home) == before
+
+
+def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tmp_path, isolated_home):
+    from mlsse.models.predict import predict
+    from mlsse.models.registry import active_model_name, list_models, rollback_model, use_model
+    from mlsse.models.retrain import retrain
+
+    queries = ["Li2.3ZrCl5.85N0.15", "Li3YCl6", "Li6PS5Cl"]
+    before = predict(queries)
+    report = retrain(write(tmp_path, GOOD), name="lab-1", base_params=QUICK)
+    assert report.rows_added == 3 and active_model_name() == "lab-1"
+    state = read_state()
+    assert state["batches"][0]["sha256"] == __import__("hashlib").sha256(GOOD.encode()).hexdigest()
+    batch = pd.read_csv(isolated_home / "store" / "batches" / state["batches"][0]["file"])
+    assert (batch["source"] == "user").all() and batch["source_file"].eq("lab.csv").all()
+    assert set(report.comparison) == {"log10_sigma", "ea_eV"}
+    assert set(report.comparison["log10_sigma"]) == {"old", "new"}
+    assert report.new_row_predictions["before_log10_sigma"].notna().all()
+    assert [m["name"] for m in list_models()] == ["default", "lab-1"]
+    after = predict(queries)
+    assert not after["log10_sigma"].equals(before["log10_sigma"])
+    assert rollback_model() == "default"
+    pd.testing.assert_frame_equal(predict(queries), before)
+    use_model("lab-1")
+    pd.testing.assert_frame_equal(predict(queries), after)
+    # earlier data is kept: a second batch keeps the first one
+    retrain(write(tmp_path, "composition,sigma_S_cm\nLi3InCl6,1.2e-3\n", "lab2.csv"), name="lab-2", base_params=QUICK)
+    assert [b["source_file"] for b in read_state()["batches"]] == ["lab.csv", "lab2.csv"]
+
+
+def test_a_second_retrain_at_once_is_refused(isolated_home):
+    with store_lock():
+        with pytest.raises(BusyError, match="another mlsse retrain is running"):
+            with store_lock():
+                pass
+
+
+def test_killed_retrain_leaves_data_and_model_as_they_were(shipped, tmp_path, isolated_home):
+    from mlsse.models.predict import predict
+
+    before_predictions = predict(["Li2.3ZrCl5.85N0.15"])
+    before = snapshot(isolated_home)
+    lab = write(tmp_path, GOOD)
+    code = ("import mlsse.models.registry as r, pathlib; r.SHIPPED_MODELS_DIR = pathlib.Path(%r); "
+            "from mlsse.models.retrain import retrain; retrain(%r, name='killed', base_params={'n_estimators': 40})"
+            % (str(shipped), str(lab)))
+    process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "MLSSE_HOME": str(isolated_home)})
+    # wait until the retrain has started writing (its staging directory exists), then kill it hard
+    deadline = time.time() + 120
+    while not (isolated_home / "staging").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    after = {k: v for k, v in snapshot(isolated_home).items() if not k.startswith(("staging", "store", "models"))
+             and not k.endswith(".lock")}
+    assert after == {k: v for k, v in before.items() if not k.endswith(".lock")}
+    assert read_state()["batches"] == [] and read_state()["active"] is None
+    pd.testing.assert_frame_equal(predict(["Li2.3ZrCl5.85N0.15"]), before_predictions)
