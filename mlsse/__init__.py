@@ -5,3 +5,18 @@ structure. Heavy libraries load on first use so that ``import mlsse`` and ``mlss
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["predict", "__version__"]
+
+
+def __getattr__(name):
+    # Lazy so that `import mlsse` stays light: pymatgen, matminer and xgboost load on first prediction.
+    if name == "predict":
+        from mlsse.models.predict import predict
+
+        return predict
+    if name == "doping":
+        import importlib
+
+        return importlib.import_module("mlsse.doping")
+    raise AttributeError(f"module 'mlsse' has no attribute {name!r}")

@@ -1,0 +1,50 @@
+"""Optuna tuning: grouped CV objective, SQLite storage that resumes, and (slow) the full training run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlsse.models.training import DEFAULT_PARAMS, tune
+
+
+def _data(seed=0, n=240):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, X[:, 0] * 2 + rng.normal(scale=0.3, size=n), np.repeat(np.arange(n // 8), 8)
+
+
+def test_tuning_study_is_stored_and_resumed(tmp_path):
+    import optuna
+
+    X, y, groups = _data()
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    params = tune(X, y, groups, trials=2, seed=0, study_name="t", storage=storage, n_splits=3)
+    assert set(params) == set(DEFAULT_PARAMS)
+    study = optuna.load_study(study_name="t", storage=storage)
+    assert len(study.trials) == 2 and study.trials[0].params["max_depth"] == DEFAULT_PARAMS["max_depth"]
+    tune(X, y, groups, trials=3, seed=0, study_name="t", storage=storage, n_splits=3)
+    assert len(optuna.load_study(study_name="t", storage=storage).trials) == 3
+
+
+def test_tuning_is_deterministic_for_a_seed():
+    X, y, groups = _data(1)
+    first = tune(X, y, groups, trials=2, seed=7, study_name="a", n_splits=3)
+    assert first == tune(X, y, groups, trials=2, seed=7, study_name="b", n_splits=3)
+
+
+def test_zero_trials_gives_the_defaults():
+    X, y, groups = _data(2)
+    assert tune(X, y, groups, trials=0, seed=0, study_name="z") == DEFAULT_PARAMS
+
+
+@pytest.mark.slow
+def test_full_training_beats_the_baselines(tmp_path, external_dir):
+    from mlsse.models.predictor import Predictor
+    from mlsse.models.workflow import train_and_save
+
+    model = Predictor.load(train_and_save(out=tmp_path / "full", trials=10, seed=0, storage=None))
+    metrics = model.metadata["metrics"]
+    assert metrics["log10_sigma"]["mae"] < 0.7 * metrics["log10_sigma"]["median_baseline_mae"]
+    assert metrics["ea_eV"]["mae"] < metrics["ea_eV"]["median_baseline_mae"]
+    assert 0.75 <= metrics["log10_sigma"]["coverage"] <= 0.85
