@@ -102,3 +102,16 @@ def test_shap_contributions_sum_to_the_prediction(small_model):
     contributions = predictor.contributions(features)
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
     assert np.allclose(contributions.sum(axis=1), predictor.sigma_model.predict(X), atol=1e-5)
+
+
+def test_composition_far_from_training_is_flagged(small_model):
+    out = predict(["Li40O", "Li2.3ZrCl5.85N0.15"], model=small_model)
+    assert out["in_domain"].tolist() == [False, True]
+    assert out.loc[0, "note"].startswith("far from training data (nearest-neighbour distance")
+
+
+def test_python_api_is_exposed_lazily(small_model):
+    import mlsse
+
+    out = mlsse.predict("Li3N", temperature_c=100, model=small_model)
+    assert len(out) == 1 and out.loc[0, "log10_sigma"] > predict("Li3N", model=small_model).loc[0, "log10_sigma"]

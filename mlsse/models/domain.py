@@ -13,7 +13,9 @@ class ApplicabilityDomain(BaseEstimator):
 
     A query is out of domain when it contains an element absent from every training composition, or when its
     nearest training neighbour (Euclidean distance on robust-scaled features, NaN → training median) is farther
-    than the ``percentile``-th percentile of the training rows' own nearest-neighbour distances.
+    than the ``percentile``-th percentile of the distinct training points' own nearest-neighbour distances.
+    Give it features every query has (composition features), so that a query without a structure is not
+    far from everything merely for lacking one.
 
     ``fit(X, elements)`` takes the feature matrix and, per row, the set of element symbols.
     """
@@ -29,9 +31,11 @@ class ApplicabilityDomain(BaseEstimator):
         q75, q25 = np.nanpercentile(X, 75, axis=0), np.nanpercentile(X, 25, axis=0)
         scale = np.where(np.isnan(q75 - q25) | (q75 - q25 <= 0), 1.0, q75 - q25)
         self.scale_ = scale
-        self.train_points_ = self._scaled(X).astype(np.float32)
+        # Repeated measurements of one material would make every nearest-neighbour distance 0 and the
+        # threshold meaningless: the distances are taken between distinct training points.
+        self.train_points_ = np.unique(np.round(self._scaled(X), 4).astype(np.float32), axis=0)
         self.elements_ = sorted({el for row in elements for el in row})
-        # Distance of each training row to its nearest *other* training row (column 0 is the row itself).
+        # Distance of each training point to its nearest *other* point (column 0 is the point itself).
         distances, _ = NearestNeighbors(n_neighbors=2).fit(self.train_points_).kneighbors(self.train_points_)
         self.threshold_ = float(np.percentile(distances[:, 1], self.percentile))
         return self

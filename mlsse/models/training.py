@@ -14,7 +14,7 @@ from mlsse.models.training_data import ea_training_rows, sigma_training_rows
 
 log = logging.getLogger(__name__)
 
-#: Features the applicability domain measures distance on (the σ model's most important ones).
+#: Features the applicability domain measures distance on (the σ model's most important composition ones).
 N_DOMAIN_FEATURES = 20
 #: Default hyper-parameters when no tuning trials are run.
 DEFAULT_PARAMS = {"n_estimators": 400, "max_depth": 5, "learning_rate": 0.05, "subsample": 0.8,
@@ -126,8 +126,12 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         say(f"{target}: grouped-CV MAE {metrics[target]['mae']:.3f} "
             f"(median baseline {metrics[target]['median_baseline_mae']:.3f}), "
             f"80% interval coverage {metrics[target]['coverage']:.2f}")
+    from mlsse.features import featurize_compositions
+
     importance = fitted["log10_sigma"].model_.feature_importances_
-    domain_features = [names[i] for i in np.argsort(-importance, kind="stable")[:N_DOMAIN_FEATURES]]
+    composition_columns = set(featurize_compositions(["Li3N"]).columns)
+    ranked = [names[i] for i in np.argsort(-importance, kind="stable") if names[i] in composition_columns]
+    domain_features = ranked[:N_DOMAIN_FEATURES]
     all_rows = pd.concat([sigma_features, ea_features], ignore_index=True)
     all_compositions = pd.concat([sigma_rows["composition"], ea_rows["composition"]], ignore_index=True)
     domain = ApplicabilityDomain().fit(all_rows.reindex(columns=domain_features).to_numpy(dtype=float),
