@@ -50,11 +50,13 @@ def test_sigma_rises_with_temperature(small_model):
 
 
 def test_bad_rows_get_a_note_and_the_rest_are_predicted(small_model):
-    frame = pd.DataFrame({"composition": ["Li3N", "LiXx2", "Li2O-", "Li6PS5Cl", "Li3YCl6"],
-                          "temperature_C": [25, 25, 25, 800, 60], "sample": ["a", "b", "c", "d", "e"]})
+    frame = pd.DataFrame({"composition": ["Li3N", "LiXx2", "Li2O-", "Li6PS5Cl", "Li3YCl6", "Li3N"],
+                          "temperature_C": ["25", "25", "25", "800", "60", "warm"],
+                          "sample": ["a", "b", "c", "d", "e", "f"]})
     out = predict(frame, model=small_model)
-    assert out["sample"].tolist() == ["a", "b", "c", "d", "e"]
-    assert out["log10_sigma"].notna().tolist() == [True, False, False, False, True]
+    assert out["sample"].tolist() == ["a", "b", "c", "d", "e", "f"]
+    assert out["log10_sigma"].notna().tolist() == [True, False, False, False, True, False]
+    assert out.loc[5, "note"] == "temperature_C 'warm' is not a number"
     assert out.loc[1, "note"] == "unknown element 'Xx' in 'LiXx2'"
     assert out.loc[2, "note"].startswith("cannot parse formula 'Li2O-'")
     assert out.loc[3, "note"] == "temperature 800 °C outside -100–600 °C (kelvin? give °C)"

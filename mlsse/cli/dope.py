@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+from enum import Enum
+
 import typer
 
-from mlsse.doping.substitution import Compensation
+
+class Compensation(str, Enum):
+    """Mirrors ``mlsse.doping.substitution.Compensation`` without importing pymatgen at start-up."""
+
+    li = "li"
+    vacancy = "vacancy"
 
 
 def dope_command(
@@ -31,7 +38,7 @@ def dope_command(
     from mlsse.doping.plot import plot_scan
     from mlsse.doping.scan import scan
 
-    result = scan(host, site, [d.strip() for d in dopants.split(",") if d.strip()], levels, compensation,
+    result = scan(host, site, [d.strip() for d in dopants.split(",") if d.strip()], levels, compensation.value,
                   additive, wt, temperature_c, model)
     if output.suffix.lower() == ".json":
         write_text_atomic(result.to_json(orient="records", indent=1), output)

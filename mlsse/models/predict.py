@@ -67,8 +67,14 @@ def predict(data, temperature_c=None, model: str | Path | None = None) -> pd.Dat
     n = len(query)
     temperature = _temperatures(query, temperature_c)
     notes = [""] * n
+    if temperature_c is None and "temperature_C" in query.columns:
+        for i, cell in enumerate(query["temperature_C"]):
+            if np.isnan(temperature[i]) and str(cell).strip() not in ("", "nan", "None", "<NA>"):
+                notes[i] = f"temperature_C {str(cell).strip()!r} is not a number"
     elements: list[set[str] | None] = [None] * n
     for i, formula in enumerate(query["composition"].astype(str)):
+        if notes[i]:
+            continue
         try:
             elements[i] = {el.symbol for el in parse_composition(formula).elements}
         except ValueError as exc:
