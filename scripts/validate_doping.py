@@ -41,8 +41,8 @@ def predictions(model) -> dict[str, pd.DataFrame]:
 
 
 def compare(measured: pd.DataFrame, predicted: pd.DataFrame, x_column: str) -> dict:
-    merged = measured.assign(x=measured[x_column].astype(float).round(6)).merge(
-        predicted.assign(x=predicted["x"].astype(float).round(6)), on="x")
+    merged = pd.DataFrame({"x": measured[x_column].astype(float).round(6), "sigma_S_cm": measured["sigma_S_cm"]}).merge(
+        pd.DataFrame({"x": predicted["x"].astype(float).round(6), "log10_sigma": predicted["log10_sigma"]}), on="x")
     rho = spearmanr(np.log10(merged["sigma_S_cm"]), merged["log10_sigma"]).statistic if len(merged) > 2 else np.nan
     return {"points": len(merged), "spearman": rho,
             "measured_optimum": float(merged.loc[merged["sigma_S_cm"].idxmax(), "x"]),
