@@ -92,7 +92,9 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     out["rank_in_dopant"] = out.groupby("dopant")["log10_sigma"].rank(ascending=False, method="min").astype(int)
     best = out.groupby("dopant")["log10_sigma"].max().rank(ascending=False, method="min").astype(int)
     out["dopant_rank"] = out["dopant"].map(best)
-    contributions = predictor.contributions(features).drop(columns="bias")
+    from mlsse.features.names import readable_name
+
+    contributions = predictor.contributions(features).drop(columns="bias").rename(columns=readable_name)
     host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
     reference = contributions.loc[host_index[0]] if len(host_index) else contributions.iloc[0]
     up, down = [], []
