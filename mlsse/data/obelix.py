@@ -35,8 +35,6 @@ def load_obelix(external_dir: str | Path | None = None) -> tuple[pd.DataFrame, l
     """
     directory = external_data_dir(external_dir)
     path = directory / OBELIX_FILE
-
-
     raw = read_table(path, required=_REQUIRED)
     archive = directory / OBELIX_CIF_ARCHIVE
     cif_members = _archive_members(archive) if archive.is_file() else frozenset()

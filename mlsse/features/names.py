@@ -43,6 +43,4 @@ def feature_group(feature: str) -> str:
         return "valence-orbital occupancy"
     if feature.startswith("route: "):
         return "synthesis route"
-    if feature.startswith("structure ") or "Li-Li" in feature or "Li-anion" in feature or "Li coordination" in feature:
-        return feature
     return feature
