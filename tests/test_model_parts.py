@@ -13,6 +13,7 @@ from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.estimator import ConformalBoostedRegressor, conformal_quantile, grouped_folds
 from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
 from mlsse.models.predictor import MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
+from mlsse.models.training_data import paper_group
 
 
 @parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3)])
@@ -88,3 +89,36 @@ def test_sigma_rises_with_temperature_and_matches_arrhenius():
     assert log10_sigma_at(-3.0, 0.3, 100.0) == pytest.approx(expected)
     assert log10_sigma_at(-3.0, 0.3, 25.0) == pytest.approx(-3.0)
     assert MIN_EA_FOR_TEMPERATURE_EV > BOLTZMANN_EV_K * (600 + 273.15)
+
+
+@pytest.mark.parametrize("reference, group", [
+    ("10.1021/ic030208w", "10.1021/ic030208w"),
+    ("10.1021/ACS.ChemMater.7b05139.s006", "10.1021/acs.chemmater.7b05139"),
+    ("10.1021/ja305709z; 10.1016/j.ssi.2015.11.027", "10.1021/ja305709z"),
+    ("002_2dd81bcf324416bb.txt Table 4 (group 13 section)", "002_2dd81bcf324416bb.txt"),
+    ("Journal de Physique 26 339-341. 1965", "journal de physique 26 339-341. 1965"),
+])
+def test_paper_group_keys_one_paper_once(reference, group):
+    assert paper_group(reference) == group
+
+
+def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
+    import pandas as pd
+
+    from mlsse.models.evaluation import cross_validate
+
+    # 20 materials, each measured by two papers; the label depends only on which material it is, so a model
+    # can only score well by having seen the same material in the other paper.
+    rng = np.random.default_rng(0)
+    formulas = [f"Li{1 + i}Cl{2 + i}" for i in range(20)]
+    value = dict(zip(formulas, rng.uniform(-8, -2, len(formulas))))
+    rows = pd.DataFrame([{"composition": f, "target": value[f], "group": f"paper{(2 * i + p) % 10}", "family": ""}
+                         for i, f in enumerate(formulas) for p in (0, 1)])
+    features = pd.DataFrame({"li": [int(f[2:].split("Cl")[0]) for f in rows["composition"]],
+                             "noise": rng.normal(size=len(rows))})
+    params = {"n_estimators": 200, "learning_rate": 0.3, "min_child_weight": 0.0, "objective": "reg:squarederror",
+              "subsample": 1.0, "colsample_bytree": 1.0}
+    papers = cross_validate(rows, features, params, n_splits=5)
+    unseen = cross_validate(rows, features, params, n_splits=5, unseen_compositions=True)
+    assert (papers["held_out"], unseen["held_out"]) == ("papers", "papers+compositions")
+    assert papers["models"]["mlsse"]["mae"] < 0.5 * unseen["models"]["mlsse"]["mae"]

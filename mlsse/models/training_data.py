@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -17,12 +19,26 @@ MIN_ARRHENIUS_R2 = 0.9
 EA_RANGE_EV = (0.05, 2.0)
 
 
+_DOI = re.compile(r"10\.\d{4,9}/[^\s;,]+")
+#: Supporting-information DOIs (``10.1021/acs.chemmater.7b05139.s006``) name a file of the paper they extend.
+_SUPPORTING_INFO_SUFFIX = re.compile(r"\.s\d{3}$")
+
+
 def paper_group(reference: str) -> str:
-    """Return the grouping key of a row's reference: the DOI, or the seed file for transcribed rows."""
+    """Return the grouping key of a row's reference, so one paper never lands on both sides of a split.
+
+    The key is the reference's first DOI (lower case, without a supporting-information ``.sNNN`` suffix), the
+    seed file for rows transcribed from ``../shared/seeds/`` (``003_x.txt Table 2`` → ``003_x.txt``), or else
+    the whole reference in lower case.
+    """
     reference = str(reference).strip()
-    if reference.startswith("10."):
-        return reference.lower()
-    return reference.split(" ", 1)[0] if reference else "unknown"
+    doi = _DOI.search(reference)
+    if doi:
+        return _SUPPORTING_INFO_SUFFIX.sub("", doi.group(0).lower().rstrip("."))
+    first_word = reference.split(" ", 1)[0]
+    if first_word.endswith(".txt"):
+        return first_word
+    return reference.lower() or "unknown"
 
 
 def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
