@@ -31,10 +31,14 @@ def evaluate_command(
     metrics = evaluate(load_curated(external_dir=external), obelix, out, params=params, seed=seed)
     table = Table(title="grouped 5-fold CV (MAE; log10 S/cm or eV)")
     for column in ("run", "held out", "rows", "papers", "mlsse", "median", "RF elements+lattice", "mlsse R²", "mlsse ρ"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for key, run in metrics.items():
         m = run["models"]
-        table.add_row(key.split("/")[0], run["held_out"], str(run["n"]), str(run["groups"]), f"{m['mlsse']['mae']:.3f}", f"{m['median']['mae']:.3f}",
-                      f"{m['rf_elements_lattice']['mae']:.3f}", f"{m['mlsse']['r2']:.2f}", f"{m['mlsse']['spearman']:.2f}")
-    Console().print(table)
+        table.add_row(key.split("/")[0], run["held_out"], str(run["n"]), str(run["groups"]),
+                      f"{m['mlsse']['mae']:.3f}", f"{m['median']['mae']:.3f}", f"{m['rf_elements_lattice']['mae']:.3f}",
+                      f"{m['mlsse']['r2']:.2f}", f"{m['mlsse']['spearman']:.2f}")
+    # Wide enough for the run names even when stdout is a pipe (rich then assumes 80 columns).
+    console = Console()
+    console.width = max(console.width, 140)
+    console.print(table)
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots")
