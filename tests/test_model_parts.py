@@ -122,3 +122,19 @@ def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
     unseen = cross_validate(rows, features, params, n_splits=5, unseen_compositions=True)
     assert (papers["held_out"], unseen["held_out"]) == ("papers", "papers+compositions")
     assert papers["models"]["mlsse"]["mae"] < 0.5 * unseen["models"]["mlsse"]["mae"]
+
+
+def test_views_average_one_booster_per_view_and_shap_still_sums():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 5))
+    y = X[:, 0] - 2 * X[:, 3] + rng.normal(scale=0.1, size=120)
+    groups = np.arange(120) % 12
+    views = [[0, 1, 2], [3, 4]]
+    model = ConformalBoostedRegressor(n_estimators=30, views=views).fit(X, y, groups)
+    single = [ConformalBoostedRegressor(n_estimators=30, calibrate=False).fit(X[:, v], y).predict(X[:, v])
+              for v in views]
+    np.testing.assert_allclose(model.predict(X), np.mean(single, axis=0), rtol=0, atol=1e-6)
+    contributions = model.contributions(X)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.predict(X), rtol=0, atol=1e-4)
+    assert model.feature_importances_.sum() == pytest.approx(1.0)
+    assert not hasattr(ConformalBoostedRegressor(calibrate=False).fit(X, y), "interval_half_width_")

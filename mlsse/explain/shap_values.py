@@ -17,14 +17,23 @@ def _model(predictor, target: str):
 
 
 def explain_features(predictor, features: pd.DataFrame, target: str = "sigma"):
-    """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's)."""
+    """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's).
+
+    Values are SHAP's TreeExplainer attributions of each booster of the model, averaged over its views as the
+    predictions are, so each row still sums (with the base value) to the prediction.
+    """
     import shap
 
-    X = features.reindex(columns=predictor.feature_names)
-    explainer = shap.TreeExplainer(_model(predictor, target).model_)
-    explanation = explainer(X)
-    explanation.feature_names = [readable_name(n) for n in predictor.feature_names]
-    return explanation
+    model = _model(predictor, target)
+    X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
+    values = np.zeros(X.shape)
+    base = np.zeros(len(X))
+    for booster, columns in zip(model.boosters_, model.view_columns(X.shape[1])):
+        part = shap.TreeExplainer(booster)(X[:, columns])
+        values[:, columns] += part.values / len(model.boosters_)
+        base += np.broadcast_to(part.base_values, (len(X),)) / len(model.boosters_)
+    return shap.Explanation(values=values, base_values=base, data=X,
+                            feature_names=[readable_name(n) for n in predictor.feature_names])
 
 
 def grouped_contributions(explanation, row: int = 0, raw_names: list[str] | None = None) -> pd.DataFrame:

@@ -15,6 +15,9 @@
     plus the flag ``"oxidation states guessed"``; see :class:`mlsse.features.composition.OxidationStateFeaturizer`.
 ``lithium``
     the Li-electrolyte descriptors of :class:`mlsse.features.composition.LiElectrolyteFeaturizer`.
+``element_fraction``
+    matminer's ``ElementFraction()`` (118 columns labelled by element symbol, ``"H"`` ... ``"Og"``): the
+    composition itself, which the σ model's second view learns from (see ``mlsse.models.training``).
 
 Values equal matminer's to floating-point rounding (tested to 1e-9) wherever matminer gives a number, including
 its quirks: ``mode`` is the smallest property value among the elements whose amount ties for the largest amount,
@@ -73,12 +76,23 @@ LITHIUM_LABELS: list[str] = (
     + ["anion species count", "non-Li cation species count",
        "mean anion polarizability (A^3)", "mean anion radius (A)"]
 )
+#: matminer ``ElementFraction`` labels: the element symbols H..Og (Z = 1..118).
+ELEMENT_FRACTION_LABELS: list[str] = [
+    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar", "K", "Ca",
+    "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y",
+    "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce",
+    "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir",
+    "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm",
+    "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc",
+    "Lv", "Ts", "Og",
+]
 BLOCK_LABELS: dict[str, list[str]] = {
     "magpie": [f"MagpieData {stat} {prop}" for prop in MAGPIE_PROPERTIES for stat in MAGPIE_STATS],
     "stoichiometry": [f"{p}-norm" for p in STOICHIOMETRY_P],
     "valence": [f"{prop} {orb} valence electrons" for prop in VALENCE_PROPS for orb in VALENCE_ORBITALS],
     "ionic": IONIC_LABELS,
     "lithium": LITHIUM_LABELS,
+    "element_fraction": ELEMENT_FRACTION_LABELS,
 }
 #: Every block, in column order.
 BLOCKS: tuple[str, ...] = tuple(BLOCK_LABELS)
@@ -435,8 +449,14 @@ def _li_per_formula_unit(entry: ParsedComposition) -> float:
     return li / factor
 
 
+def _element_fraction_block(Z, W, tables, entries) -> np.ndarray:
+    out = np.zeros((len(Z), len(ELEMENT_FRACTION_LABELS)))
+    out[np.arange(len(Z))[:, None], Z - 1] = W / W.sum(axis=1)[:, None]
+    return out
+
+
 _KERNELS = {"magpie": _magpie_block, "stoichiometry": _stoichiometry_block, "valence": _valence_block,
-            "ionic": _ionic_block, "lithium": _lithium_block}
+            "ionic": _ionic_block, "lithium": _lithium_block, "element_fraction": _element_fraction_block}
 
 
 def featurize_one(composition: Any, blocks: Sequence[str]) -> list[float]:

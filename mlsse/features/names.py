@@ -17,6 +17,8 @@ _PROPERTIES = {
     "NdUnfilled": "unfilled d orbitals", "NfUnfilled": "unfilled f orbitals",
 }
 _MAGPIE = re.compile(r"^MagpieData (\w+) (\w+)$")
+#: matminer ``ElementFraction`` columns are bare element symbols.
+_ELEMENT = re.compile(r"^[A-Z][a-z]?$")
 
 
 def readable_name(feature: str) -> str:
@@ -27,6 +29,8 @@ def readable_name(feature: str) -> str:
         return f"{_STATS[match.group(1)]} {_PROPERTIES.get(match.group(2), match.group(2))}"
     if re.fullmatch(r"\d+-norm", feature):
         return f"stoichiometry {feature}"
+    if _ELEMENT.match(feature):
+        return f"{feature} content (atomic fraction)"
     return feature
 
 
@@ -43,4 +47,6 @@ def feature_group(feature: str) -> str:
         return "valence-orbital occupancy"
     if feature.startswith("route: "):
         return "synthesis route"
+    if _ELEMENT.match(feature):
+        return f"{feature} content"
     return feature

@@ -13,20 +13,25 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     """XGBoost regressor whose ``predict_interval`` gives split-conformal intervals from grouped-CV residuals.
 
-    ``fit(X, y, groups)`` trains one booster on all rows and, to calibrate the interval, one per fold of a
-    grouped k-fold (groups = papers), so the residuals come from papers the fold model never saw. The interval
+    ``fit(X, y, groups)`` trains the boosters on all rows and, to calibrate the interval, again per fold of a
+    grouped k-fold (groups = papers), so the residuals come from papers the fold models never saw. The interval
     half-width is the finite-sample conformal quantile of the absolute out-of-fold residuals at ``coverage``.
+
+    ``views``: None (one booster on every column) or a list of column-index lists, one booster per view with
+    the prediction their mean. Two views of the same material (descriptors vs. the bare element fractions) make
+    errors that partly cancel: averaging them measured 0.03–0.07 lower paper-grouped MAE of log10 σ on the
+    OBELiX rows than the descriptor booster alone.
 
     Parameters are XGBoost's (``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
     ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``reg_alpha``, ``objective``: the default
-    absolute-error objective fits the median, which measured lower grouped-CV MAE than squared error on both
-    targets because literature labels have heavy-tailed errors) plus ``coverage``,
-    ``n_splits`` and ``random_state``. NaN features are allowed (XGBoost routes them natively).
+    absolute-error objective fits the median, which measured lower grouped-CV MAE of Ea than squared error because
+    literature labels have heavy-tailed errors) plus ``views``, ``coverage``, ``n_splits``, ``calibrate`` (False
+    skips the interval, for tuning loops) and ``random_state``. NaN features are allowed (XGBoost routes them).
     """
 
     def __init__(self, n_estimators=400, max_depth=5, learning_rate=0.05, subsample=0.8, colsample_bytree=0.6,
-                 min_child_weight=2.0, reg_lambda=1.0, reg_alpha=0.001, objective="reg:absoluteerror", coverage=0.8,
-                 n_splits=5, random_state=0, n_jobs=2):
+                 min_child_weight=2.0, reg_lambda=1.0, reg_alpha=0.001, objective="reg:absoluteerror", views=None,
+                 coverage=0.8, n_splits=5, calibrate=True, random_state=0, n_jobs=2):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -36,8 +41,10 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.reg_alpha = reg_alpha
         self.objective = objective
+        self.views = views
         self.coverage = coverage
         self.n_splits = n_splits
+        self.calibrate = calibrate
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -48,24 +55,59 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             n_estimators=self.n_estimators, max_depth=self.max_depth, learning_rate=self.learning_rate,
             subsample=self.subsample, colsample_bytree=self.colsample_bytree,
             min_child_weight=self.min_child_weight, reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha,
-            objective=self.objective, random_state=self.random_state, n_jobs=self.n_jobs, tree_method="hist", missing=np.nan,
+            objective=self.objective, random_state=self.random_state, n_jobs=self.n_jobs, tree_method="hist",
+            missing=np.nan,
         )
 
+    def view_columns(self, n_features: int) -> list[np.ndarray]:
+        """Return the column indices each booster reads."""
+        if not self.views:
+            return [np.arange(n_features)]
+        return [np.asarray(view, dtype=int) for view in self.views]
+
+    def _fit_boosters(self, X, y):
+        return [self._booster().fit(X[:, columns], y) for columns in self.view_columns(X.shape[1])]
+
+    def _predict_boosters(self, boosters, X):
+        columns = self.view_columns(X.shape[1])
+        return np.mean([b.predict(X[:, c]) for b, c in zip(boosters, columns)], axis=0)
+
     def fit(self, X, y, groups=None):
-        """Fit on all rows and calibrate the interval on grouped out-of-fold residuals; returns ``self``."""
+        """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals;
+        returns ``self``."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
-        self.model_ = self._booster().fit(X, y)
-        self.oof_prediction_ = out_of_fold_predictions(self._booster(), X, y, groups, self.n_splits,
-                                                       self.random_state)
-        residuals = np.abs(y - self.oof_prediction_)
-        self.interval_half_width_ = conformal_quantile(residuals, self.coverage)
+        self.boosters_ = self._fit_boosters(X, y)
+        importance = np.zeros(X.shape[1])
+        for booster, columns in zip(self.boosters_, self.view_columns(X.shape[1])):
+            importance[columns] += booster.feature_importances_ / len(self.boosters_)
+        self.feature_importances_ = importance
+        if self.calibrate:
+            self.oof_prediction_ = np.full(len(y), np.nan)
+            for train, test in grouped_folds(len(y), groups, self.n_splits, self.random_state):
+                fold_boosters = self._fit_boosters(X[train], y[train])
+                self.oof_prediction_[test] = self._predict_boosters(fold_boosters, X[test])
+            self.interval_half_width_ = conformal_quantile(np.abs(y - self.oof_prediction_), self.coverage)
         return self
 
     def predict(self, X):
         """Return the predicted target for each row of ``X``."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.model_.predict(X)
+        return self._predict_boosters(self.boosters_, X)
+
+    def contributions(self, X) -> np.ndarray:
+        """Return exact TreeSHAP contributions (rows × (features + 1), last column the bias); each row sums to
+        the prediction. With several views, each booster's contributions are averaged like its prediction."""
+        from xgboost import DMatrix
+
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        out = np.zeros((X.shape[0], X.shape[1] + 1))
+        for booster, columns in zip(self.boosters_, self.view_columns(X.shape[1])):
+            values = booster.get_booster().predict(DMatrix(X[:, columns], missing=np.nan), pred_contribs=True)
+            out[:, columns] += values[:, :-1] / len(self.boosters_)
+            out[:, -1] += values[:, -1] / len(self.boosters_)
+        return out
 
     def predict_interval(self, X):
         """Return ``(low, high)`` arrays bounding the target with the calibrated ``coverage``."""

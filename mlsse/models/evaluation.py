@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.schema import composition_key
-from mlsse.models.estimator import ConformalBoostedRegressor, grouped_folds
+from mlsse.models.estimator import grouped_folds
 from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
-from mlsse.models.training import DEFAULT_PARAMS, feature_matrix, usable_feature_names
+from mlsse.models.training import feature_matrix, model_for, usable_feature_names
 from mlsse.models.training_data import ea_training_rows, sigma_training_rows
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
@@ -34,11 +34,12 @@ def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
     return frame.fillna(-1.0)
 
 
-def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | None = None, *, seed: int = 0,
-                   n_splits: int = 5, pool: pd.DataFrame | None = None,
+def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | None = None, *,
+                   target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
                    pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False) -> dict:
     """Grouped-CV predictions of our model and both baselines on the same folds; returns per-model metrics,
-    per-family MAE and the out-of-fold predictions.
+    per-family MAE and the out-of-fold predictions. Our model is :func:`~mlsse.models.training.model_for`
+    ``target`` with ``params``.
 
     Folds split ``rows`` by paper. Each fold's models train on ``pool`` (default: ``rows`` itself) minus every
     row of the fold's papers, so a paper is never on both sides even when other sources repeat it. With
@@ -62,13 +63,12 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     pool_compositions = pool["composition"].map(composition_key).to_numpy()
     folds = grouped_folds(len(y), groups, n_splits, seed)
     predictions = {name: np.full(len(y), np.nan) for name in ("mlsse", "median", "rf_elements_lattice")}
-    hyper = {k: v for k, v in (params or DEFAULT_PARAMS).items() if k in DEFAULT_PARAMS}
-    model = ConformalBoostedRegressor(**hyper, random_state=seed)
+    model = model_for(target, names, params, seed=seed)
     for _, test in folds:
         train = ~np.isin(pool_groups, groups[test])
         if unseen_compositions:
             train &= ~np.isin(pool_compositions, compositions[test])
-        predictions["mlsse"][test] = model._booster().fit(X_pool[train], y_pool[train]).predict(X[test])
+        predictions["mlsse"][test] = model.fit(X_pool[train], y_pool[train]).predict(X[test])
         predictions["median"][test] = np.median(y_pool[train])
         forest = RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=2)
         predictions["rf_elements_lattice"][test] = forest.fit(X_rf_pool[train], y_pool[train]).predict(X_rf[test])
@@ -110,8 +110,8 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
     for key, (rows, pool) in runs.items():
         target = "ea_eV" if key.endswith("ea_eV") else "log10_sigma"
         for held_out in ("papers", "papers+compositions"):
-            report = cross_validate(rows, features[id(rows)], params.get(target), seed=seed, pool=pool,
-                                    pool_features=features[id(pool)],
+            report = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=seed,
+                                    pool=pool, pool_features=features[id(pool)],
                                     unseen_compositions=held_out == "papers+compositions")
             name = f"{key}/{held_out}"
             _parity_plot(report, name, out_dir / f"parity_{key}_{held_out.replace('+', '_')}.png")

@@ -1,12 +1,15 @@
 """The trained predictor: σ and Ea models, applicability domain, and how they are saved and loaded.
 
-A saved model is a directory: ``sigma.json`` and ``ea.json`` (XGBoost's native JSON), ``metadata.json``
+A saved model is a directory: ``sigma-0.ubj.gz``, ``sigma-1.ubj.gz``, ``ea-0.ubj.gz`` (XGBoost's native binary
+JSON, gzipped with a zero timestamp so equal models give equal bytes; one per booster of a model's views; a fifth
+of the size of text JSON), ``metadata.json``
 (feature names, interval widths, domain state, library versions, data hash, seed, metrics) and
 ``MODEL_CARD.md``. Nothing is pickled.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from dataclasses import dataclass, field
@@ -21,7 +24,9 @@ from mlsse.errors import ModelError
 from mlsse.models.domain import ApplicabilityDomain
 
 #: Version of the saved-model layout; loading refuses other major versions.
-MODEL_FORMAT = "mlsse-model/1"
+MODEL_FORMAT = "mlsse-model/2"
+#: File suffix of each saved booster.
+BOOSTER_SUFFIX = ".ubj.gz"
 #: The temperature σ_RT refers to, °C.
 REFERENCE_TEMPERATURE_C = 25.0
 #: Ea is floored here when extrapolating σ in temperature, so that σ(T) = (A/T)·exp(−Ea/k_BT) rises with T
@@ -48,7 +53,7 @@ def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=REFERENCE_
 class Predictor:
     """Fitted σ (log10 S/cm at 25 °C) and Ea (eV) regressors sharing one feature list and domain."""
 
-    sigma_model: object          # ConformalBoostedRegressor-like: predict, interval_half_width_, model_
+    sigma_model: object          # ConformalBoostedRegressor-like: predict, contributions, interval_half_width_
     ea_model: object
     feature_names: list[str]
     domain: ApplicabilityDomain
@@ -92,11 +97,8 @@ class Predictor:
     def contributions(self, features: pd.DataFrame, target: str = "log10_sigma") -> pd.DataFrame:
         """Return per-row SHAP contributions (XGBoost's exact TreeSHAP) to ``target`` with a ``bias`` column;
         each row sums to the prediction."""
-        from xgboost import DMatrix
-
         model = self.sigma_model if target == "log10_sigma" else self.ea_model
-        X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
-        values = model.model_.get_booster().predict(DMatrix(X, missing=np.nan), pred_contribs=True)
+        values = model.contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
 
     def top_contributions(self, formulas, k: int = 3, target: str = "log10_sigma") -> list[list[tuple[str, float]]]:
@@ -118,9 +120,12 @@ class Predictor:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name, model in (("sigma", self.sigma_model), ("ea", self.ea_model)):
-            with atomic_path(directory / f"{name}.json") as tmp:
-                model.model_.save_model(tmp.with_suffix(".json"))
-                tmp.with_suffix(".json").replace(tmp)
+            for i, booster in enumerate(model.boosters_):
+                with atomic_path(directory / f"{name}-{i}{BOOSTER_SUFFIX}") as tmp:
+                    raw = tmp.with_suffix(".ubj")  # XGBoost picks the format by suffix
+                    booster.save_model(raw)
+                    tmp.write_bytes(gzip.compress(raw.read_bytes(), mtime=0))
+                    raw.unlink()
         metadata = dict(self.metadata)
         metadata.update({
             "format": MODEL_FORMAT,
@@ -159,18 +164,25 @@ class Predictor:
                              f"this mlsse computes {FEATURIZER_VERSION!r}: retrain it (mlsse train)")
         models = {}
         for name in ("sigma", "ea"):
-            path = directory / f"{name}.json"
-            if not path.is_file():
-                raise ModelError(f"model at {directory} is incomplete: {path.name} missing")
             estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
-            estimator.model_ = XGBRegressor()
-            estimator.model_.load_model(path)
+            estimator.boosters_ = []
+            for i in range(len(estimator.view_columns(len(metadata["feature_names"])))):
+                path = directory / f"{name}-{i}{BOOSTER_SUFFIX}"
+                if not path.is_file():
+                    raise ModelError(f"model at {directory} is incomplete: {path.name} missing")
+                booster = XGBRegressor()
+                booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
+                estimator.boosters_.append(booster)
             estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
             estimator.n_features_in_ = len(metadata["feature_names"])
             models[name] = estimator
         return cls(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                    domain=ApplicabilityDomain.from_dict(metadata["domain"]),
                    domain_features=metadata["domain_features"], metadata=metadata)
+
+
+def _n_views(metadata: dict, model: str) -> int:
+    return max(1, len(metadata.get(f"{model}_params", {}).get("views") or []))
 
 
 def model_card(metadata: dict) -> str:
@@ -188,6 +200,10 @@ def model_card(metadata: dict) -> str:
         "- σ at temperature T: predicted log10 σ(25 °C) and Ea combined through σT = A·exp(−Ea/k_BT) "
         f"(Ea floored at {MIN_EA_FOR_TEMPERATURE_EV} eV, so σ rises with T)",
         "- censored σ (<1E-10) trained at 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)",
+        f"- log10 σ: mean of {_n_views(metadata, 'sigma')} XGBoost boosters, one per feature view (descriptors; "
+        "element fractions + space group + lattice); Ea: "
+        f"{_n_views(metadata, 'ea')} booster(s) on the descriptors; objectives "
+        f"{metadata.get('sigma_params', {}).get('objective')} (σ) and {metadata.get('ea_params', {}).get('objective')} (Ea)",
         "",
         "## Paper-grouped cross-validation (no paper on both sides of a split)",
         "",

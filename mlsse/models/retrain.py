@@ -12,9 +12,9 @@ import pandas as pd
 
 from mlsse.data.lab import validate_lab_file
 from mlsse.data.store import committed_user_rows, read_state, stage_batch, staging_dir, store_lock, write_state
-from mlsse.models.estimator import ConformalBoostedRegressor, grouped_folds
+from mlsse.models.estimator import grouped_folds
 from mlsse.models.metrics import regression_metrics
-from mlsse.models.training import DEFAULT_PARAMS, feature_matrix, train_predictor
+from mlsse.models.training import feature_matrix, model_for, train_predictor
 from mlsse.models.training_data import ea_training_rows, sigma_training_rows
 from mlsse.paths import home_dir
 
@@ -100,13 +100,13 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
     for target, rows in (("log10_sigma", sigma_training_rows(table)), ("ea_eV", ea_training_rows(table))):
         features = feature_matrix(rows).select_dtypes(include=[np.number, bool])
         X, y = features.to_numpy(dtype=float), rows["target"].to_numpy(dtype=float)
+        names = list(features.columns)
         is_new = rows["note"].str.contains(f"batch {batch_id}", regex=False).to_numpy()
         predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
         for train, test in grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed):
             for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
-                hyper = {k: v for k, v in (params.get(target) or DEFAULT_PARAMS).items() if k in DEFAULT_PARAMS}
-                booster = ConformalBoostedRegressor(**hyper, random_state=seed)._booster()
-                predictions[which][test] = booster.fit(X[train_rows], y[train_rows]).predict(X[test])
+                model = model_for(target, names, params.get(target), seed=seed)
+                predictions[which][test] = model.fit(X[train_rows], y[train_rows]).predict(X[test])
         report[target] = {which: regression_metrics(y, p) for which, p in predictions.items()}
     return report
 
