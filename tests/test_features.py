@@ -382,3 +382,18 @@ def test_featurize_table_order_and_missing_structures(tmp_path):
     plain = featurize_table(frame, structures=False, cache_dir=tmp_path / "cache")
     assert not set(STRUCTURE_LABELS) & set(plain.columns) and len(plain) == 4
     assert math.isnan(plain.loc[1, "cell volume (A^3)"])  # no CIF read, no lattice in the table
+
+
+def test_element_fraction_block_equals_matminer_and_reads_as_content():
+    from matminer.featurizers.composition import ElementFraction
+
+    from mlsse.features.names import feature_group, readable_name
+
+    formulas = ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl", "Li7La3Zr2O12", "Li3N"]
+    ours = featurize_compositions(formulas, blocks=["element_fraction"], cache=False)
+    featurizer = ElementFraction()
+    theirs = np.array([featurizer.featurize(Composition(f)) for f in formulas])
+    assert list(ours.columns) == featurizer.feature_labels()
+    np.testing.assert_allclose(ours.to_numpy(), theirs, rtol=0, atol=1e-12)
+    assert (readable_name("Zr"), feature_group("Zr")) == ("Zr content", "Zr content")
+    assert readable_name("Li fraction") == "Li fraction"

@@ -30,7 +30,7 @@ def readable_name(feature: str) -> str:
     if re.fullmatch(r"\d+-norm", feature):
         return f"stoichiometry {feature}"
     if _ELEMENT.match(feature):
-        return f"{feature} content (atomic fraction)"
+        return f"{feature} content"
     return feature
 
 
