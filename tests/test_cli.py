@@ -64,6 +64,10 @@ def test_data_build_writes_table_card_and_problems(tmp_path, external_dir):
     table = pd.read_csv(tmp_path / "built" / "curated.csv")
     assert set(table["source"]) == {"seed", "obelix", "liverpool", "laskowski"}
     assert table["reference"].notna().all() and table["value_origin"].notna().all()
+    # One spelling per structural family across sources (OBELiX "argyrodites", seed "argyrodite", ...).
+    families = set(table["family"].dropna())
+    assert {"argyrodite", "perovskite", "anti-perovskite", "nasicon"} <= families
+    assert not families & {"argyrodites", "perovskites", "antiperovskite", "NASICON", "Anti-Perovskite"}
     problems = pd.read_csv(tmp_path / "built" / "problems.csv")
     assert problems["line"].notna().all()
 

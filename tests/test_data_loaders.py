@@ -160,3 +160,12 @@ def test_normalise_formula_handles_quotes_spaces_and_scaling():
     assert composition_key("FeO") == composition_key("Fe2O2") == composition_key("Fe0.5O0.5")
     with pytest.raises(ValueError):
         normalise_formula("Xx2O")
+
+
+@pytest.mark.parametrize("label, family", [("Argyrodites", "argyrodite"), ("NASICON", "nasicon"),
+                                           ("Anti-Perovskite", "anti-perovskite"), ("antiperovskite", "anti-perovskite"),
+                                           (" thio-LISICON ", "thio-lisicon"), ("", "")])
+def test_family_names_have_one_spelling(label, family):
+    from mlsse.data.schema import family_name
+
+    assert family_name(label) == family

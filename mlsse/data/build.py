@@ -15,7 +15,7 @@ from mlsse.data.io import write_csv_atomic, write_text_atomic
 from mlsse.data.laskowski import load_laskowski
 from mlsse.data.liverpool import load_liverpool
 from mlsse.data.obelix import load_obelix
-from mlsse.data.schema import CURATED_COLUMNS, ROOM_TEMPERATURE_C, composition_key
+from mlsse.data.schema import CURATED_COLUMNS, ROOM_TEMPERATURE_C, composition_key, family_name
 from mlsse.data.seed import load_seed
 from mlsse.errors import DataError
 from mlsse.paths import cache_dir
@@ -87,6 +87,7 @@ def _with_numeric_types(table: pd.DataFrame) -> pd.DataFrame:
     text = [c for c in CURATED_COLUMNS if c not in numeric and c != "censored"]
     table[text] = table[text].astype(object).where(table[text].notna(), "").astype(str)
     table["censored"] = table["censored"].astype(bool)
+    table["family"] = table["family"].map(family_name)
     return table
 
 

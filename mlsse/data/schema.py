@@ -47,6 +47,22 @@ ROOM_TEMPERATURE_C = (15.0, 35.0)
 ASSUMED_ROOM_TEMPERATURE_C = 25.0
 
 
+#: Spellings of one structural family across the sources → the one name ``curated.csv`` uses.
+FAMILY_ALIASES = {
+    "argyrodites": "argyrodite", "perovskites": "perovskite", "antiperovskite": "anti-perovskite",
+    "halides": "halide", "chlorides": "chloride", "cholorides": "chloride", "fluorides": "fluoride",
+    "hydrides": "hydride", "nitrides": "nitride", "oxides": "oxide", "sulfides": "sulfide",
+    "phosphates": "phosphate", "nitridosilicates": "nitridosilicate",
+}
+
+
+def family_name(label: object) -> str:
+    """Return the structural family as ``curated.csv`` spells it: lower case, singular, one spelling per family
+    (``Argyrodites`` → ``argyrodite``); empty stays empty."""
+    name = " ".join(str(label).split()).lower()
+    return FAMILY_ALIASES.get(name, name)
+
+
 def parse_composition(formula: str | Composition) -> Composition:
     """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.
 
