@@ -13,7 +13,7 @@ from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.estimator import ConformalBoostedRegressor, conformal_quantile, grouped_folds
 from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
 from mlsse.models.predictor import MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
-from mlsse.models.training_data import paper_group
+from mlsse.models.training_data import paper_group_map, reference_keys
 
 
 @parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3)])
@@ -91,15 +91,31 @@ def test_sigma_rises_with_temperature_and_matches_arrhenius():
     assert MIN_EA_FOR_TEMPERATURE_EV > BOLTZMANN_EV_K * (600 + 273.15)
 
 
-@pytest.mark.parametrize("reference, group", [
-    ("10.1021/ic030208w", "10.1021/ic030208w"),
-    ("10.1021/ACS.ChemMater.7b05139.s006", "10.1021/acs.chemmater.7b05139"),
-    ("10.1021/ja305709z; 10.1016/j.ssi.2015.11.027", "10.1021/ja305709z"),
-    ("002_2dd81bcf324416bb.txt Table 4 (group 13 section)", "002_2dd81bcf324416bb.txt"),
-    ("Journal de Physique 26 339-341. 1965", "journal de physique 26 339-341. 1965"),
+@pytest.mark.parametrize("reference, keys", [
+    ("10.1021/ic030208w", ["10.1021/ic030208w"]),
+    ("10.1021/ACS.ChemMater.7b05139.s006", ["10.1021/acs.chemmater.7b05139"]),
+    ("10.1021/ja305709z; 10.1016/j.ssi.2015.11.027", ["10.1021/ja305709z", "10.1016/j.ssi.2015.11.027"]),
+    ("002_2dd81bcf324416bb.txt Table 4 (group 13 section)", ["002_2dd81bcf324416bb.txt"]),
+    ("Journal de Physique 26 339-341. 1965", ["journal de physique 26 339-341. 1965"]),
 ])
-def test_paper_group_keys_one_paper_once(reference, group):
-    assert paper_group(reference) == group
+def test_reference_keys_name_each_paper_once(reference, keys):
+    assert reference_keys(reference) == keys
+
+
+def test_references_sharing_a_doi_are_one_paper_group():
+    groups = paper_group_map([
+        "10.1021/ja305709z; 10.1016/j.ssi.2015.11.027",   # two papers cited together ...
+        "10.1016/j.ssi.2015.11.027",                      # ... so the second alone joins the first
+        "10.1016/j.ssi.2015.11.027; 10.9999/zz",          # and a chain through it too
+        "10.1021/acs.chemmater.7b05139.s006",
+        "10.1021/ACS.ChemMater.7b05139",
+        "002_2dd81bcf324416bb.txt Table 4",
+    ])
+    assert len({groups[r] for r in ("10.1021/ja305709z; 10.1016/j.ssi.2015.11.027", "10.1016/j.ssi.2015.11.027",
+                                    "10.1016/j.ssi.2015.11.027; 10.9999/zz")}) == 1
+    assert groups["10.1016/j.ssi.2015.11.027"] == "10.1016/j.ssi.2015.11.027"  # the first key alphabetically
+    assert groups["10.1021/acs.chemmater.7b05139.s006"] == groups["10.1021/ACS.ChemMater.7b05139"]
+    assert len(set(groups.values())) == 3
 
 
 def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
@@ -112,16 +128,35 @@ def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
     rng = np.random.default_rng(0)
     formulas = [f"Li{1 + i}Cl{2 + i}" for i in range(20)]
     value = dict(zip(formulas, rng.uniform(-8, -2, len(formulas))))
-    rows = pd.DataFrame([{"composition": f, "target": value[f], "group": f"paper{(2 * i + p) % 10}", "family": ""}
+    # Each material's two papers are drawn independently, so no pair of papers always travels together.
+    papers = [rng.choice(10, size=2, replace=False) for _ in formulas]
+    rows = pd.DataFrame([{"composition": f, "target": value[f], "group": f"paper{papers[i][p]}", "family": ""}
                          for i, f in enumerate(formulas) for p in (0, 1)])
+    descriptor = dict(zip(formulas, rng.normal(size=len(formulas))))
     features = pd.DataFrame({"li": [int(f[2:].split("Cl")[0]) for f in rows["composition"]],
-                             "noise": rng.normal(size=len(rows))})
+                             "descriptor": rows["composition"].map(descriptor)})
     params = {"n_estimators": 200, "learning_rate": 0.3, "min_child_weight": 0.0, "objective": "reg:squarederror",
               "subsample": 1.0, "colsample_bytree": 1.0}
     papers = cross_validate(rows, features, params, n_splits=5)
     unseen = cross_validate(rows, features, params, n_splits=5, unseen_compositions=True)
     assert (papers["held_out"], unseen["held_out"]) == ("papers", "papers+compositions")
     assert papers["models"]["mlsse"]["mae"] < 0.5 * unseen["models"]["mlsse"]["mae"]
+    # Both papers report the same value for every material, so they reproduce each other exactly.
+    assert papers["repeat_measurements"]["n"] == 40
+    assert papers["repeat_measurements"]["mae_other_papers"] == pytest.approx(0.0)
+
+
+def test_repeat_measurement_deviation_compares_each_row_with_other_papers_median():
+    from mlsse.models.metrics import repeat_measurement_deviation
+
+    compositions = ["A", "A", "A", "A", "B", "C", "C"]
+    groups = ["p1", "p1", "p2", "p3", "p1", "p1", "p1"]
+    values = [0.30, 0.50, 0.40, 0.60, 0.20, 0.1, 0.9]
+    deviation = repeat_measurement_deviation(compositions, groups, values)
+    # Row 0 (paper 1) against the median of papers 2 and 3 (0.40, 0.60) = 0.50; row 2 against 0.30, 0.50, 0.60.
+    np.testing.assert_allclose(deviation[:4], [0.20, 0.0, 0.10, 0.20])
+    # B has one paper, and C's two values come from the same paper: neither is a repeat by another paper.
+    assert np.isnan(deviation[4:]).all()
 
 
 def test_views_average_one_booster_per_view_and_shap_still_sums():
@@ -138,3 +173,20 @@ def test_views_average_one_booster_per_view_and_shap_still_sums():
     np.testing.assert_allclose(contributions.sum(axis=1), model.predict(X), rtol=0, atol=1e-4)
     assert model.feature_importances_.sum() == pytest.approx(1.0)
     assert not hasattr(ConformalBoostedRegressor(calibrate=False).fit(X, y), "interval_half_width_")
+
+
+def test_views_are_checked_and_frozen_at_fit():
+    from sklearn.exceptions import NotFittedError
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(60, 4)), rng.normal(size=60)
+    for views, message in (([], "at least one view"), ([[0, 1], []], "view 1"), ([[0, 4]], "outside 0…3"),
+                           ([[0.5, 1]], "view 0")):
+        with pytest.raises(ValueError, match=message):
+            ConformalBoostedRegressor(n_estimators=5, views=views, calibrate=False).fit(X, y)
+    model = ConformalBoostedRegressor(n_estimators=20, views=np.array([[0, 1], [2, 3]]), calibrate=False).fit(X, y)
+    before = model.predict(X)
+    model.set_params(views=[[2, 3], [0, 1]])  # changes the next fit, not the fitted boosters
+    np.testing.assert_array_equal(model.predict(X), before)
+    with pytest.raises(NotFittedError, match="calibrate=False"):
+        model.predict_interval(X)

@@ -33,6 +33,34 @@ def test_tuning_is_deterministic_for_a_seed():
     assert first == tune(X, y, groups, trials=2, seed=7, study_name="b", n_splits=3)
 
 
+def test_a_resumed_old_study_cannot_change_the_objective(tmp_path):
+    import optuna
+
+    X, y, groups = _data(3)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    # A study left by an mlsse that still tuned the objective.
+    def old_objective(trial):
+        trial.suggest_categorical("objective", ["reg:absoluteerror"])
+        return trial.suggest_int("max_depth", 2, 8)
+
+    old = optuna.create_study(study_name="old", storage=storage)
+    old.enqueue_trial({"objective": "reg:absoluteerror", "max_depth": 3})
+    old.optimize(old_objective, n_trials=1)
+    params = tune(X, y, groups, trials=1, seed=0, study_name="old", storage=storage, n_splits=3,
+                  base_params={**DEFAULT_PARAMS, "objective": "reg:squarederror"})
+    assert params["objective"] == "reg:squarederror" and params["max_depth"] == 3
+
+
+def test_study_names_differ_when_the_folds_or_views_differ():
+    from mlsse.models.training import study_name
+
+    base = dict(name="m", target="log10_sigma", data_sha256="ab" * 32, seed=0, feature_names=["x", "y"],
+                views=[[0], [1]], groups=[1, 1, 2], n_splits=5)
+    names = {study_name(**base), study_name(**{**base, "views": [[0, 1]]}),
+             study_name(**{**base, "groups": [1, 2, 2]}), study_name(**{**base, "target": "ea_eV"})}
+    assert len(names) == 4 and study_name(**base) == study_name(**base)
+
+
 def test_zero_trials_gives_the_defaults():
     X, y, groups = _data(2)
     assert tune(X, y, groups, trials=0, seed=0, study_name="z") == DEFAULT_PARAMS

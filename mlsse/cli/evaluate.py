@@ -41,4 +41,13 @@ def evaluate_command(
     console = Console()
     console.width = max(console.width, 140)
     console.print(table)
+    # Only the papers protocol: the other papers' values are the same under both, the model is not.
+    repeats = Table(title="rows another paper also measured (MAE): how far apart papers are, and mlsse")
+    for column in ("run", "rows", "other papers' median", "mlsse"):
+        repeats.add_column(column, no_wrap=True)
+    for key, run in metrics.items():
+        if run["held_out"] == "papers":
+            r = run["repeat_measurements"]
+            repeats.add_row(key.split("/")[0], str(r["n"]), f"{r['mae_other_papers']:.3f}", f"{r['mae_mlsse']:.3f}")
+    console.print(repeats)
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots")

@@ -28,7 +28,7 @@ def explain_features(predictor, features: pd.DataFrame, target: str = "sigma"):
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
     values = np.zeros(X.shape)
     base = np.zeros(len(X))
-    for booster, columns in zip(model.boosters_, model.view_columns(X.shape[1])):
+    for booster, columns in zip(model.boosters_, model.view_columns_):
         part = shap.TreeExplainer(booster)(X[:, columns])
         values[:, columns] += part.values / len(model.boosters_)
         base += np.broadcast_to(part.base_values, (len(X),)) / len(model.boosters_)

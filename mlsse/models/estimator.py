@@ -59,32 +59,27 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             missing=np.nan,
         )
 
-    def view_columns(self, n_features: int) -> list[np.ndarray]:
-        """Return the column indices each booster reads."""
-        if not self.views:
-            return [np.arange(n_features)]
-        return [np.asarray(view, dtype=int) for view in self.views]
-
-    def _fit_boosters(self, X, y):
-        return [self._booster().fit(X[:, columns], y) for columns in self.view_columns(X.shape[1])]
+    def _fit_boosters(self, X, y, view_columns):
+        return [self._booster().fit(X[:, columns], y) for columns in view_columns]
 
     def _predict_boosters(self, boosters, X):
-        columns = self.view_columns(X.shape[1])
-        return np.mean([b.predict(X[:, c]) for b, c in zip(boosters, columns)], axis=0)
+        return np.mean([b.predict(X[:, c]) for b, c in zip(boosters, self.view_columns_)], axis=0)
 
     def fit(self, X, y, groups=None):
         """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals;
         returns ``self``."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
-        self.boosters_ = self._fit_boosters(X, y)
+        # Frozen at fit, so a later set_params(views=...) cannot feed the boosters other columns.
+        self.view_columns_ = checked_view_columns(self.views, X.shape[1])
+        self.boosters_ = self._fit_boosters(X, y, self.view_columns_)
         importance = np.zeros(X.shape[1])
-        for booster, columns in zip(self.boosters_, self.view_columns(X.shape[1])):
+        for booster, columns in zip(self.boosters_, self.view_columns_):
             importance[columns] += booster.feature_importances_ / len(self.boosters_)
         self.feature_importances_ = importance
         if self.calibrate:
             self.oof_prediction_ = np.full(len(y), np.nan)
             for train, test in grouped_folds(len(y), groups, self.n_splits, self.random_state):
-                fold_boosters = self._fit_boosters(X[train], y[train])
+                fold_boosters = self._fit_boosters(X[train], y[train], self.view_columns_)
                 self.oof_prediction_[test] = self._predict_boosters(fold_boosters, X[test])
             self.interval_half_width_ = conformal_quantile(np.abs(y - self.oof_prediction_), self.coverage)
         return self
@@ -103,7 +98,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         out = np.zeros((X.shape[0], X.shape[1] + 1))
-        for booster, columns in zip(self.boosters_, self.view_columns(X.shape[1])):
+        for booster, columns in zip(self.boosters_, self.view_columns_):
             values = booster.get_booster().predict(DMatrix(X[:, columns], missing=np.nan), pred_contribs=True)
             out[:, columns] += values[:, :-1] / len(self.boosters_)
             out[:, -1] += values[:, -1] / len(self.boosters_)
@@ -111,6 +106,8 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
 
     def predict_interval(self, X):
         """Return ``(low, high)`` arrays bounding the target with the calibrated ``coverage``."""
+        check_is_fitted(self, "interval_half_width_", msg="This %(name)s was fitted with calibrate=False, so it has "
+                        "no interval; fit it with calibrate=True.")
         prediction = self.predict(X)
         return prediction - self.interval_half_width_, prediction + self.interval_half_width_
 
@@ -118,6 +115,24 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def checked_view_columns(views, n_features: int) -> list[np.ndarray]:
+    """Return the column indices each booster reads: every column for ``views=None``, else one integer array
+    per view; raises ``ValueError`` for an empty list or view, or an index outside ``0 … n_features − 1``."""
+    if views is None:
+        return [np.arange(n_features)]
+    if len(views) == 0:
+        raise ValueError("views must be None (every column) or hold at least one view")
+    columns = []
+    for i, view in enumerate(views):
+        view = np.asarray(view)
+        if view.ndim != 1 or view.size == 0 or not np.issubdtype(view.dtype, np.integer):
+            raise ValueError(f"view {i} must be a non-empty list of column indices")
+        if view.min() < 0 or view.max() >= n_features:
+            raise ValueError(f"view {i} has a column index outside 0…{n_features - 1}")
+        columns.append(view.astype(int))
+    return columns
 
 
 def out_of_fold_predictions(estimator, X, y, groups=None, n_splits=5, random_state=0) -> np.ndarray:

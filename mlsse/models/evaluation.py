@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import composition_key
+from mlsse.data.schema import composition_key, family_name
 from mlsse.models.estimator import grouped_folds
-from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
+from mlsse.models.metrics import grouped_interval_coverage, regression_metrics, repeat_measurement_deviation
 from mlsse.models.training import feature_matrix, model_for, usable_feature_names
-from mlsse.models.training_data import ea_training_rows, sigma_training_rows
+from mlsse.models.training_data import ea_training_rows, paper_group_map, sigma_training_rows
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
 
@@ -38,8 +38,9 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
                    target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
                    pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False) -> dict:
     """Grouped-CV predictions of our model and both baselines on the same folds; returns per-model metrics,
-    per-family MAE and the out-of-fold predictions. Our model is :func:`~mlsse.models.training.model_for`
-    ``target`` with ``params``.
+    per-family MAE, the out-of-fold predictions, and ``repeat_measurements``: on the rows whose material other
+    papers also measured, the MAE of those papers' median value and of our prediction. Our model is
+    :func:`~mlsse.models.training.model_for` ``target`` with ``params``.
 
     Folds split ``rows`` by paper. Each fold's models train on ``pool`` (default: ``rows`` itself) minus every
     row of the fold's papers, so a paper is never on both sides even when other sources repeat it. With
@@ -72,7 +73,7 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         predictions["median"][test] = np.median(y_pool[train])
         forest = RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=2)
         predictions["rf_elements_lattice"][test] = forest.fit(X_rf_pool[train], y_pool[train]).predict(X_rf[test])
-    families = rows["family"].replace("", "(none)").str.lower().to_numpy()
+    families = rows["family"].map(family_name).replace("", "(none)").to_numpy()
     report = {"n": int(len(y)), "groups": int(len(np.unique(groups))),
               "held_out": "papers+compositions" if unseen_compositions else "papers", "models": {}}
     for name, prediction in predictions.items():
@@ -81,6 +82,14 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
             family: float(np.mean(np.abs(prediction[families == family] - y[families == family])))
             for family in sorted(set(families)) if (families == family).sum() >= 5}
         report["models"][name] = metrics
+    # The same rows scored two ways: the other papers' median for the material, and our held-out prediction.
+    deviation = repeat_measurement_deviation(compositions, groups, y, pool_compositions, pool_groups, y_pool)
+    repeated = ~np.isnan(deviation)
+    report["repeat_measurements"] = {
+        "n": int(repeated.sum()),
+        "mae_other_papers": float(np.mean(deviation[repeated])) if repeated.any() else float("nan"),
+        "mae_mlsse": float(np.mean(np.abs(predictions["mlsse"] - y)[repeated])) if repeated.any() else float("nan"),
+    }
     report["models"]["mlsse"]["coverage_80"] = grouped_interval_coverage(y, predictions["mlsse"], groups, 0.8,
                                                                          n_splits, seed)
     report["_predictions"] = predictions
@@ -97,6 +106,10 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
     out_dir.mkdir(parents=True, exist_ok=True)
     params = params or {}
     obelix_rows, sigma_rows, ea_rows = sigma_training_rows(obelix), sigma_training_rows(table), ea_training_rows(table)
+    # One grouping over both tables: OBELiX rows are tested against pools drawn from the full table.
+    groups = paper_group_map(pd.concat([table["reference"], obelix["reference"]]))
+    for rows in (obelix_rows, sigma_rows, ea_rows):
+        rows["group"] = rows["reference"].astype(str).map(groups)
     features = {id(r): feature_matrix(r) for r in (obelix_rows, sigma_rows, ea_rows)}
     # (test rows, training pool): the OBELiX split alone, the OBELiX split with every other paper of the full
     # table available for training, and the full table.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.stats import spearmanr
 
 from mlsse.models.estimator import conformal_quantile, grouped_folds
@@ -34,3 +35,28 @@ def grouped_interval_coverage(y_true, oof_pred, groups, coverage=0.8, n_splits=5
     for calibrate, test in grouped_folds(len(y_true), groups, n_splits, random_state + 1):
         inside[test] = residual[test] <= conformal_quantile(residual[calibrate], coverage)
     return float(inside.mean())
+
+
+def repeat_measurement_deviation(compositions, groups, values, pool_compositions=None, pool_groups=None,
+                                 pool_values=None) -> np.ndarray:
+    """Per row, |value − median of the same composition's values from *other* papers| (units of ``values``).
+
+    How well one paper reproduces another's measurement of the same material: the floor that no model judged
+    on held-out papers can be expected to beat. Rows no other paper measured get NaN. The other papers' values
+    come from the ``pool_*`` arrays (default: the rows themselves); compositions are comparable keys, e.g.
+    :func:`mlsse.data.schema.composition_key`.
+    """
+    if pool_compositions is None:
+        pool_compositions, pool_groups, pool_values = compositions, groups, values
+    pool = pd.DataFrame({"composition": pool_compositions, "group": pool_groups,
+                         "value": np.asarray(pool_values, dtype=float)})
+    by_composition = {key: frame for key, frame in pool.groupby("composition", sort=False)}
+    deviation = np.full(len(compositions), np.nan)
+    for i, (composition, group, value) in enumerate(zip(compositions, groups, np.asarray(values, dtype=float))):
+        measured = by_composition.get(composition)
+        if measured is None:
+            continue
+        others = measured.loc[measured["group"] != group, "value"]
+        if len(others):
+            deviation[i] = abs(value - float(others.median()))
+    return deviation

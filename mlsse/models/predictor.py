@@ -147,7 +147,7 @@ class Predictor:
         or was written by an incompatible version."""
         from xgboost import XGBRegressor
 
-        from mlsse.models.estimator import ConformalBoostedRegressor
+        from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns
 
         directory = Path(directory)
         meta_path = directory / "metadata.json"
@@ -165,8 +165,9 @@ class Predictor:
         models = {}
         for name in ("sigma", "ea"):
             estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
+            estimator.view_columns_ = checked_view_columns(estimator.views, len(metadata["feature_names"]))
             estimator.boosters_ = []
-            for i in range(len(estimator.view_columns(len(metadata["feature_names"])))):
+            for i in range(len(estimator.view_columns_)):
                 path = directory / f"{name}-{i}{BOOSTER_SUFFIX}"
                 if not path.is_file():
                     raise ModelError(f"model at {directory} is incomplete: {path.name} missing")

@@ -32,12 +32,13 @@ def default_params(target: str) -> dict:
     return {**DEFAULT_PARAMS, **TARGET_DEFAULTS[target]}
 
 
-def feature_views(feature_names: list[str], target: str) -> list[list[int]]:
+def feature_views(feature_names: list[str], target: str) -> list[list[int]] | None:
     """Return the column views the ``target`` model averages over (see ``ConformalBoostedRegressor``).
 
     log10 σ: the descriptors (everything but the element fractions) and, separately, the element fractions with
-    space group and lattice, the inputs of the OBELiX paper's random forest. Ea: the descriptors only (a second
-    view measured no gain for Ea). Empty views are dropped.
+    crystal system, space-group number, cell volume and volume per atom (close to the inputs of the OBELiX
+    paper's random forest, which also has a, b, c, α, β, γ). Ea: the descriptors only (a second view measured no
+    gain for Ea). Empty views are dropped; None (no view left) means one booster on every column.
     """
     from mlsse.features.fast import ELEMENT_FRACTION_LABELS
     from mlsse.features.structure import LATTICE_LABELS
@@ -45,9 +46,9 @@ def feature_views(feature_names: list[str], target: str) -> list[list[int]]:
     fractions = set(ELEMENT_FRACTION_LABELS)
     descriptors = [i for i, name in enumerate(feature_names) if name not in fractions]
     if target == "ea_eV":
-        return [descriptors] if descriptors else []
+        return [descriptors] if descriptors else None
     composition = [i for i, name in enumerate(feature_names) if name in fractions or name in LATTICE_LABELS]
-    return [view for view in (descriptors, composition) if view]
+    return [view for view in (descriptors, composition) if view] or None
 
 
 def suggest_params(trial) -> dict:
@@ -103,8 +104,23 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
     remaining = trials - len([t for t in study.trials if t.state.is_finished()])
     if remaining > 0:
         study.optimize(objective, n_trials=remaining)
-    base.update(study.best_params)
+    # Only the searched hyper-parameters: a study from an older mlsse may hold others (e.g. the objective).
+    base.update({k: v for k, v in study.best_params.items() if k in DEFAULT_PARAMS and k != "objective"})
     return base
+
+
+def study_name(name: str, target: str, data_sha256: str, seed: int, feature_names: list[str], views, groups,
+               n_splits: int) -> str:
+    """Return the Optuna study name of one tuning run: a resumed study must have scored its trials on the same
+    data, features, views, objective and folds, so all of them are in the name (the last ones as a hash)."""
+    import hashlib
+    import json
+
+    from mlsse.features import FEATURIZER_VERSION
+
+    setup = json.dumps([FEATURIZER_VERSION, feature_names, views, default_params(target)["objective"], n_splits,
+                        np.asarray(groups).astype(str).tolist()])
+    return f"{name}-{target}-{data_sha256[:12]}-seed{seed}-{hashlib.sha256(setup.encode()).hexdigest()[:8]}"
 
 
 def feature_matrix(table: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +165,8 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         say(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
         views = feature_views(names, target)
         params = tune(X, y, groups, trials=n_trials, seed=seed, storage=storage, n_splits=n_splits,
-                      study_name=f"{name}-{target}-{data_sha256[:12]}-seed{seed}", base_params=default_params(target),
-                      views=views)
+                      study_name=study_name(name, target, data_sha256, seed, names, views, groups, n_splits),
+                      base_params=default_params(target), views=views)
         if n_trials == 0 and base_params:
             params.update(base_params)
         model = ConformalBoostedRegressor(**params, views=views, random_state=seed, n_splits=n_splits).fit(X, y,
