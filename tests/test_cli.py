@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -77,3 +78,28 @@ def test_data_build_with_missing_directory_fails_cleanly(tmp_path):
     assert result.stderr.strip() == "error: external data directory not found: nowhere (pass --external DIR or set " \
                                     "MLSSE_EXTERNAL_DIR)"
     assert not (tmp_path / "built").exists()
+
+
+def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, external_dir):
+    # A slice of every public file keeps the run short; the CIF archive is read as it is.
+    external = tmp_path / "external"
+    external.mkdir()
+    for name, lines in (("obelix_train.csv", 150), ("liverpool_ionics.csv", 300), ("laskowski_semi_formatted.csv", 200),
+                        ("laskowski_doi_lookup.csv", None)):
+        text = (external_dir / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (external / name).write_text("".join(text[:lines]), encoding="utf-8")
+    (external / "obelix_train_cifs.tar.gz").symlink_to(external_dir / "obelix_train_cifs.tar.gz")
+    result = run(["evaluate", "--external", str(external), "--model", str(small_model), "--repeats", "2",
+                  "--out", "ev"], tmp_path, tmp_path)
+    assert "over fold seeds 0…1" in result.stdout and "seeds" in result.stdout
+    assert "other papers' median" in result.stdout
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    runs = ["obelix_log10_sigma", "obelix_log10_sigma_full_training", "full_log10_sigma", "full_ea_eV"]
+    assert set(metrics) == {f"{r}/{h}" for r in runs for h in ("papers", "papers+compositions")}
+    assert len(list((tmp_path / "ev").glob("parity_*.png"))) == 8
+    for report in metrics.values():
+        mae = report["over_seeds"]["mae"]
+        assert report["over_seeds"]["seeds"] == [0, 1] and set(mae) == {"mlsse", "median", "rf_elements_lattice"}
+        # The report is fold seed 0's; seed 1 redraws the folds and so gives another MAE.
+        assert mae["mlsse"][0] == report["models"]["mlsse"]["mae"] != mae["mlsse"][1]
+        assert report["repeat_measurements"]["n"] >= 0

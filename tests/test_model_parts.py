@@ -190,3 +190,4 @@ def test_views_are_checked_and_frozen_at_fit():
     np.testing.assert_array_equal(model.predict(X), before)
     with pytest.raises(NotFittedError, match="calibrate=False"):
         model.predict_interval(X)
+
