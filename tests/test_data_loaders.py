@@ -169,3 +169,27 @@ def test_family_names_have_one_spelling(label, family):
     from mlsse.data.schema import family_name
 
     assert family_name(label) == family
+
+
+def test_curated_cache_is_reused_until_an_input_changes(tmp_path, external_dir, monkeypatch):
+    import mlsse.data.build as build
+
+    external = tmp_path / "external"
+    external.mkdir()
+    for name in ("obelix_train.csv", "liverpool_ionics.csv", "laskowski_semi_formatted.csv", "laskowski_doi_lookup.csv"):
+        lines = (external_dir / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (external / name).write_text("".join(lines[:120]), encoding="utf-8")
+    (external / "obelix_train_cifs.tar.gz").symlink_to(external_dir / "obelix_train_cifs.tar.gz")
+    first = build.load_curated(tmp_path / "cache", external_dir=external)
+
+    def no_rebuild(**_):
+        raise AssertionError("rebuilt although nothing changed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build, "build_curated", no_rebuild)
+        cached = build.load_curated(tmp_path / "cache", external_dir=external)
+    pd.testing.assert_frame_equal(cached, first)
+    before = build.inputs_fingerprint(external)
+    with open(external / "liverpool_ionics.csv", "a", encoding="utf-8") as handle:
+        handle.write("\n")
+    assert build.inputs_fingerprint(external) != before

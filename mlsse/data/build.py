@@ -191,8 +191,8 @@ def write_build(result: BuildResult, out_dir: str | Path) -> dict[str, Path]:
 
 
 def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | Path | None = None) -> str:
-    """Return a SHA-256 over the input files and the package version: a cached table built from other
-    inputs is stale."""
+    """Return a SHA-256 over the input files, the package version and the data layer's own source: a cached
+    table built from other inputs, or by other loading code, is stale."""
     from mlsse import __version__
     from mlsse.data.laskowski import LASKOWSKI_DOI_FILE, LASKOWSKI_FILE
     from mlsse.data.liverpool import LIVERPOOL_FILE
@@ -205,7 +205,9 @@ def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | 
         directory / name for name in (OBELIX_FILE, OBELIX_CIF_ARCHIVE, LIVERPOOL_FILE, LASKOWSKI_FILE,
                                       LASKOWSKI_DOI_FILE)]
     digest = hashlib.sha256(__version__.encode())
-    for path in paths:
+    # The loaders' code too: a fix in how a source is read must reach tables cached before it.
+    code = sorted(Path(__file__).parent.glob("*.py"))
+    for path in paths + code:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")
     return digest.hexdigest()
