@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -31,6 +32,25 @@ def test_predict_one_formula_prints_the_table(small_model, tmp_path):
     assert "Li2.3ZrCl5.85N0.15 at 60 °C" in out
     for label in ("σ (S/cm)", "log10 σ", "Ea (eV)", "in domain", "features that pushed log10 σ most"):
         assert label in out
+    # Each reason names the feature, the formula's value of it and its push, e.g. "Zr content = 0.108 (+0.31)".
+    reasons = " ".join(out.split("features that pushed log10 σ most:")[1].split())
+    assert len(re.findall(r"= -?[\d.]+(?:e[-+]\d+)? \([-+]\d+\.\d\d\)", reasons)) == 3, reasons
+
+
+def test_top_contributions_give_the_feature_value_and_the_largest_pushes(small_model):
+    from mlsse.features import featurize_table
+    from mlsse.features.names import readable_name
+    from mlsse.models.predictor import Predictor
+
+    predictor = Predictor.load(small_model)
+    (reasons,) = predictor.top_contributions(["Li2.3ZrCl5.85N0.15"], k=3)
+    features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15"]})).iloc[0]
+    raw = {readable_name(name): name for name in predictor.feature_names}
+    assert len(reasons) == 3
+    for name, value, _ in reasons:
+        assert value == pytest.approx(features[raw[name]], nan_ok=True)
+    everything = predictor.contributions(features.to_frame().T).iloc[0].drop("bias")
+    assert sorted(abs(p) for _, _, p in reasons) == pytest.approx(sorted(everything.abs())[-3:])
 
 
 def test_predict_csv_keeps_columns_and_notes_bad_rows(small_model, tmp_path):

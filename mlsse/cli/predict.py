@@ -50,7 +50,8 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None) 
     console = Console()
     console.print(table)
     reasons = load_predictor(model).top_contributions([formula], k=3)[0]
-    console.print("features that pushed log10 σ most: " + "; ".join(f"{name} ({value:+.2f})" for name, value in reasons))
+    console.print("features that pushed log10 σ most: "
+                  + "; ".join(f"{name} = {value:.3g} ({push:+.2f})" for name, value, push in reasons))
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:

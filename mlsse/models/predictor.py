@@ -101,17 +101,20 @@ class Predictor:
         values = model.contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
 
-    def top_contributions(self, formulas, k: int = 3, target: str = "log10_sigma") -> list[list[tuple[str, float]]]:
-        """For each formula, the ``k`` features with the largest |SHAP contribution| to ``target``."""
+    def top_contributions(self, formulas, k: int = 3,
+                          target: str = "log10_sigma") -> list[list[tuple[str, float, float]]]:
+        """For each formula, the ``k`` features with the largest |SHAP contribution| to ``target``, as
+        ``(readable name, the formula's feature value, contribution)``; the value says why, e.g. an O content
+        of 0 can push σ up."""
         from mlsse.features import featurize_table
         from mlsse.features.names import readable_name
 
-        features = featurize_table(pd.DataFrame({"composition": list(formulas)}))
+        features = featurize_table(pd.DataFrame({"composition": list(formulas)})).reindex(columns=self.feature_names)
         contributions = self.contributions(features, target).drop(columns="bias")
         ranked = []
-        for _, row in contributions.iterrows():
+        for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
             order = row.abs().sort_values(ascending=False, kind="stable").index[:k]
-            ranked.append([(readable_name(name), float(row[name])) for name in order])
+            ranked.append([(readable_name(name), float(values[name]), float(row[name])) for name in order])
         return ranked
 
     # -- persistence ------------------------------------------------------------------------------------
