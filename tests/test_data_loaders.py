@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -190,6 +191,21 @@ def test_curated_cache_is_reused_until_an_input_changes(tmp_path, external_dir, 
         cached = build.load_curated(tmp_path / "cache", external_dir=external)
     pd.testing.assert_frame_equal(cached, first)
     before = build.inputs_fingerprint(external)
+    # Changed loading code: the fingerprint hashes the data layer's modules, here a copy with one edit.
+    code = tmp_path / "data_code"
+    shutil.copytree(Path(build.__file__).parent, code, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(code / "build.py", "a", encoding="utf-8") as handle:
+        handle.write("# edited\n")
+    with monkeypatch.context() as patch:
+        patch.setattr(build, "__file__", str(code / "build.py"))
+        assert build.inputs_fingerprint(external) != before
+    # Changed input: the next load rebuilds.
     with open(external / "liverpool_ionics.csv", "a", encoding="utf-8") as handle:
         handle.write("\n")
     assert build.inputs_fingerprint(external) != before
+    rebuilt = []
+    real_build = build.build_curated
+    with monkeypatch.context() as patch:
+        patch.setattr(build, "build_curated", lambda **kw: rebuilt.append(1) or real_build(**kw))
+        build.load_curated(tmp_path / "cache", external_dir=external)
+    assert rebuilt == [1]

@@ -157,6 +157,10 @@ def test_repeat_measurement_deviation_compares_each_row_with_other_papers_median
     np.testing.assert_allclose(deviation[:4], [0.20, 0.0, 0.10, 0.20])
     # B has one paper, and C's two values come from the same paper: neither is a repeat by another paper.
     assert np.isnan(deviation[4:]).all()
+    # Each paper counts once: paper 1's three rows of D are one value (0.1), so paper 3's 0.9 is compared with
+    # the median of 0.1 and 0.5, not with 0.1 outvoting 0.5.
+    d = repeat_measurement_deviation(["D"] * 5, ["p1", "p1", "p1", "p2", "p3"], [0.1, 0.1, 0.1, 0.5, 0.9])
+    assert d[4] == pytest.approx(0.6)
 
 
 def test_views_average_one_booster_per_view_and_shap_still_sums():
@@ -191,3 +195,18 @@ def test_views_are_checked_and_frozen_at_fit():
     with pytest.raises(NotFittedError, match="calibrate=False"):
         model.predict_interval(X)
 
+
+
+def test_training_rows_get_groups_whatever_the_table_index():
+    import pandas as pd
+
+    from mlsse.models.training_data import ea_training_rows, sigma_training_rows
+
+    table = pd.DataFrame({
+        "composition": ["Li3N", "Li3BrO", "Li3BrO", "LiI"], "sigma_S_cm": [1e-3, 1e-6, 2e-6, 1e-7],
+        "temperature_C": [25.0, 25.0, 25.0, 25.0], "censored": [False] * 4, "ea_eV": [0.3, 0.5, 0.6, 0.4],
+        "value_origin": ["table"] * 4, "arrhenius_r2": [float("nan")] * 4,
+        "reference": ["10.1021/aa", "10.1021/bb; 10.1016/cc", "10.1016/cc", "seed.txt Table 1"],
+    }, index=[7, 7, 3, 0])  # repeated and unordered labels, as a user's concatenated table may have
+    for rows in (sigma_training_rows(table), ea_training_rows(table)):
+        assert rows["group"].tolist() == ["10.1021/aa", "10.1016/cc", "10.1016/cc", "seed.txt"]

@@ -59,12 +59,13 @@ def evaluate_command(
     console.print(table)
     # Only the papers protocol: the other papers' values are the same under both, the model is not.
     repeat_table = Table(title="rows another paper also measured (MAE): how far apart papers are, and mlsse")
-    for column in ("run", "rows", "other papers' median", "mlsse"):
+    for column in ("run", "rows", "of which the same value", "other papers' median", "mlsse"):
         repeat_table.add_column(column, no_wrap=True)
     for key, run in metrics.items():
         if run["held_out"] == "papers":
             r = run["repeat_measurements"]
-            repeat_table.add_row(key.split("/")[0], str(r["n"]), f"{r['mae_other_papers']:.3f}", f"{r['mae_mlsse']:.3f}")
+            repeat_table.add_row(key.split("/")[0], str(r["n"]), str(r["n_same_value"]), f"{r['mae_other_papers']:.3f}",
+                                 f"{r['mae_mlsse']:.3f}")
     console.print(repeat_table)
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots" + (f" (fold seed {seed})" if repeats > 1 else ""))
 

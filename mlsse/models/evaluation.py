@@ -87,6 +87,8 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     repeated = ~np.isnan(deviation)
     report["repeat_measurements"] = {
         "n": int(repeated.sum()),
+        # Equal to the digit: often one measurement that two sources file under different references.
+        "n_same_value": int(np.sum(deviation[repeated] < 1e-9)),
         "mae_other_papers": float(np.mean(deviation[repeated])) if repeated.any() else float("nan"),
         "mae_mlsse": float(np.mean(np.abs(predictions["mlsse"] - y)[repeated])) if repeated.any() else float("nan"),
     }

@@ -39,18 +39,20 @@ def grouped_interval_coverage(y_true, oof_pred, groups, coverage=0.8, n_splits=5
 
 def repeat_measurement_deviation(compositions, groups, values, pool_compositions=None, pool_groups=None,
                                  pool_values=None) -> np.ndarray:
-    """Per row, |value − median of the same composition's values from *other* papers| (units of ``values``).
+    """Per row, |value − median over the *other* papers of each paper's median value for the same composition|
+    (units of ``values``).
 
-    How well one paper reproduces another's measurement of the same material: the floor that no model judged
-    on held-out papers can be expected to beat. Rows no other paper measured get NaN. The other papers' values
-    come from the ``pool_*`` arrays (default: the rows themselves); compositions are comparable keys, e.g.
-    :func:`mlsse.data.schema.composition_key`.
+    The scatter between papers that measured one material: how far another lab's number would have been from
+    this row's. Each paper counts once however many rows it has. Rows no other paper measured get NaN. The other
+    papers' values come from the ``pool_*`` arrays (default: the rows themselves); compositions are comparable
+    keys, e.g. :func:`mlsse.data.schema.composition_key`.
     """
     if pool_compositions is None:
         pool_compositions, pool_groups, pool_values = compositions, groups, values
     pool = pd.DataFrame({"composition": pool_compositions, "group": pool_groups,
                          "value": np.asarray(pool_values, dtype=float)})
-    by_composition = {key: frame for key, frame in pool.groupby("composition", sort=False)}
+    per_paper = pool.groupby(["composition", "group"], sort=False)["value"].median().reset_index()
+    by_composition = {key: frame for key, frame in per_paper.groupby("composition", sort=False)}
     deviation = np.full(len(compositions), np.nan)
     for i, (composition, group, value) in enumerate(zip(compositions, groups, np.asarray(values, dtype=float))):
         measured = by_composition.get(composition)

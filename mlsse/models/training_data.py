@@ -63,11 +63,6 @@ def paper_group_map(references) -> dict[str, str]:
     return {reference: name[label[index[ks[0]]]] for reference, ks in keys_of.items()}
 
 
-def paper_groups(references: pd.Series) -> pd.Series:
-    """Return the paper group of each reference (see :func:`paper_group_map`), aligned with ``references``."""
-    return references.astype(str).map(paper_group_map(references))
-
-
 def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rows labelling room-temperature log10 σ (15–35 °C): measured σ > 0, censored rows at 1e-15.
 
@@ -76,7 +71,7 @@ def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
     lo, hi = ROOM_TEMPERATURE_C
     rows = table[table["sigma_S_cm"].gt(0) & table["temperature_C"].between(lo, hi)].copy()
     rows["target"] = np.where(rows["censored"], CENSORED_LOG10_SIGMA, np.log10(rows["sigma_S_cm"]))
-    rows["group"] = paper_groups(table["reference"]).loc[rows.index]
+    rows["group"] = rows["reference"].astype(str).map(paper_group_map(table["reference"]))
     return rows.reset_index(drop=True)
 
 
@@ -89,5 +84,5 @@ def ea_training_rows(table: pd.DataFrame) -> pd.DataFrame:
     good_fit = table["value_origin"].ne("arrhenius-fit") | table["arrhenius_r2"].ge(MIN_ARRHENIUS_R2)
     rows = table[table["ea_eV"].between(lo, hi) & good_fit].copy()
     rows["target"] = rows["ea_eV"].astype(float)
-    rows["group"] = paper_groups(table["reference"]).loc[rows.index]
+    rows["group"] = rows["reference"].astype(str).map(paper_group_map(table["reference"]))
     return rows.reset_index(drop=True)
