@@ -124,6 +124,13 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
         assert report["over_seeds"]["seeds"] == [0, 1] and set(mae) == {"mlsse", "median", "rf_elements_lattice"}
         # The report is fold seed 0's; seed 1 redraws the folds and so gives another MAE.
         assert mae["mlsse"][0] == report["models"]["mlsse"]["mae"] != mae["mlsse"][1]
+        # Censored and measured rows apart: together they make the whole MAE back.
+        n, n_censored, m = report["n"], report["n_censored"], report["models"]["rf_elements_lattice"]
+        parts = m["mae_measured"] * (n - n_censored) + (m["mae_censored"] or 0.0) * n_censored
+        assert parts == pytest.approx(m["mae"] * n)
+    assert metrics["full_ea_eV/papers"]["n_censored"] == 0  # an Ea label is never censored
+    assert metrics["full_log10_sigma/papers"]["n_censored"] > 0
+    assert "censored rows" in result.stdout
     # The slice still holds materials that several papers measured.
     for name in ("full_log10_sigma/papers", "full_ea_eV/papers"):
         repeats = metrics[name]["repeat_measurements"]

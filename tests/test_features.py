@@ -120,13 +120,19 @@ def test_charge_balance_on_fractional_formulas():
 
 
 def test_scaled_formulas_give_the_same_features():
+    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS
+
     frame = featurize_compositions(["FeO", "Fe0.5O0.5", "Fe2O2", "OFe"], cache=False)
+    # The amounts per formula unit follow pymatgen's reduced composition, which leaves fractional formulas alone
+    assert frame["Fe atoms per formula unit"].tolist() == [1.0, 0.5, 1.0, 1.0]
+    assert frame["O atoms per formula unit"].tolist() == [1.0, 0.5, 1.0, 1.0]
+    frame = frame.drop(columns=ELEMENT_AMOUNT_LABELS)
     for i in (1, 2, 3):
         pd.testing.assert_series_equal(frame.iloc[0], frame.iloc[i], check_names=False, rtol=1e-12)
     li = featurize_compositions(["LiCl", "Li0.5Cl0.5", "Li2Cl2"], cache=False)
-    # "Li per formula unit" follows pymatgen's reduced composition, which leaves fractional formulas alone
     assert li["Li per formula unit"].tolist() == [1.0, 0.5, 1.0]
-    same = li.drop(columns=["Li per formula unit"])
+    assert li["Li atoms per formula unit"].tolist() == [1.0, 0.5, 1.0]
+    same = li.drop(columns=["Li per formula unit", *ELEMENT_AMOUNT_LABELS])
     for i in (1, 2):
         pd.testing.assert_series_equal(same.iloc[0], same.iloc[i], check_names=False, rtol=1e-12)
 
@@ -263,14 +269,16 @@ def test_process_featurizer_rules():
 
 def test_lattice_featurizer():
     featurizer = LatticeFeaturizer()
-    assert featurizer.featurize(225, 5.0, 5.0, 5.0, 90, 90, 90, 8) == [1.0, 225.0, 125.0, 15.625]
-    system, number, volume, per_atom = featurizer.featurize(164, 11.053, math.nan, 5.962)  # a and c only
+    assert featurizer.featurize(225, 5.0, 5.0, 5.0, 90, 90, 90, 8) == [1.0, 225.0, 125.0, 15.625,
+                                                                        5.0, 5.0, 5.0, 90.0, 90.0, 90.0]
+    system, number, volume, per_atom, *constants = featurizer.featurize(164, 11.053, math.nan, 5.962)  # a, c only
     assert (system, number) == (3.0, 164.0) and math.isnan(per_atom)
+    assert constants == [11.053, 11.053, 5.962, 90.0, 90.0, 120.0]  # what the crystal system fixes is filled in
     assert volume == pytest.approx(11.053 ** 2 * 5.962 * math.sqrt(3) / 2)  # hexagonal setting, V = 630.74 A^3
     triclinic = featurizer.featurize(2, 5.5071, 6.0425, 5.5231, 116.912, 120.867, 62.234)
     lattice = Lattice.from_parameters(5.5071, 6.0425, 5.5231, 116.912, 120.867, 62.234)
     assert triclinic[0] == 7.0 and triclinic[2] == pytest.approx(lattice.volume)
-    assert all(math.isnan(v) for v in featurizer.featurize(math.nan, math.nan, 3, 3, math.nan, 90, 90))
+    assert all(math.isnan(v) for v in featurizer.featurize(math.nan, math.nan, 3, 3, math.nan, 90, 90)[:4])
     assert math.isnan(featurizer.featurize(2, 5, 5, 5)[2])  # triclinic without angles: unknown volume
 
 
@@ -396,4 +404,6 @@ def test_element_fraction_block_equals_matminer_and_reads_as_content():
     assert list(ours.columns) == featurizer.feature_labels()
     np.testing.assert_allclose(ours.to_numpy(), theirs, rtol=0, atol=1e-12)
     assert (readable_name("Zr"), feature_group("Zr")) == ("Zr content", "Zr content")
+    # the forest's amounts are summed with the fractions into the element's SHAP group
+    assert feature_group("Zr atoms per formula unit") == "Zr content"
     assert readable_name("Li fraction") == "Li fraction"

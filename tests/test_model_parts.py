@@ -179,6 +179,29 @@ def test_views_average_one_booster_per_view_and_shap_still_sums():
     assert not hasattr(ConformalBoostedRegressor(calibrate=False).fit(X, y), "interval_half_width_")
 
 
+def test_forest_member_joins_the_mean_reads_missing_as_minus_one_and_shap_still_sums():
+    from xgboost import XGBRFRegressor
+
+    from mlsse.models.estimator import FOREST_PARAMS
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(150, 5))
+    y = X[:, 0] - 2 * X[:, 3] + rng.normal(scale=0.1, size=150)
+    X[::7, 4] = np.nan
+    groups = np.arange(150) % 15
+    model = ConformalBoostedRegressor(n_estimators=30, views=[[0, 1, 2]], forest_views=[[2, 3, 4]],
+                                      random_state=5).fit(X, y, groups)
+    assert len(model.boosters_) == 2 and [filled for _, filled in model.members()] == [False, True]
+    filled = np.where(np.isnan(X[:, [2, 3, 4]]), -1.0, X[:, [2, 3, 4]])
+    forest = XGBRFRegressor(**FOREST_PARAMS, random_state=5, n_jobs=2, tree_method="hist").fit(filled, y)
+    booster = ConformalBoostedRegressor(n_estimators=30, calibrate=False, random_state=5).fit(X[:, [0, 1, 2]], y)
+    np.testing.assert_allclose(model.predict(X), (booster.predict(X[:, [0, 1, 2]]) + forest.predict(filled)) / 2,
+                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(model.contributions(X).sum(axis=1), model.predict(X), rtol=0, atol=1e-4)
+    assert np.isfinite(model.interval_half_width_) and not np.isnan(model.oof_prediction_).any()
+    assert model.feature_importances_[3] > 0 and model.feature_importances_.sum() == pytest.approx(1.0)
+
+
 def test_views_are_checked_and_frozen_at_fit():
     from sklearn.exceptions import NotFittedError
 

@@ -20,8 +20,8 @@ def test_same_data_and_seed_give_identical_models(small_model, tmp_path):
     from mlsse.models.workflow import train_and_save
 
     again = train_and_save(out=tmp_path / "again", seed=0, trials=0, storage=None, base_params={"n_estimators": 60})
-    assert all((again / f).read_bytes() == (small_model / f).read_bytes() for f in ("sigma-0.ubj.gz", "sigma-1.ubj.gz"))
-    assert (again / "ea-0.ubj.gz").read_bytes() == (small_model / "ea-0.ubj.gz").read_bytes()
+    files = ["sigma-0.ubj.gz", "sigma-1.ubj.gz", "sigma-2.ubj.gz", "ea-0.ubj.gz"]  # boosters, forest, Ea booster
+    assert all((again / f).read_bytes() == (small_model / f).read_bytes() for f in files)
     a = predict(QUERIES, model=small_model)
     b = predict(QUERIES, model=again)
     pd.testing.assert_frame_equal(a, b)
@@ -90,8 +90,8 @@ def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
     with pytest.raises(ModelError, match="has format 'mlsse-model/0'"):
         Predictor.load(copy)
     shutil.copy(small_model / "metadata.json", copy / "metadata.json")
-    (copy / "sigma-1.ubj.gz").unlink()
-    with pytest.raises(ModelError, match="incomplete: sigma-1.ubj.gz missing"):
+    (copy / "sigma-2.ubj.gz").unlink()  # the forest
+    with pytest.raises(ModelError, match="incomplete: sigma-2.ubj.gz missing"):
         Predictor.load(copy)
     with pytest.raises(ModelError, match="metadata.json missing"):
         Predictor.load(tmp_path / "nowhere")
@@ -126,8 +126,10 @@ def test_shipped_default_model_loads_is_small_and_has_its_card():
     shipped = SHIPPED_MODELS_DIR / "default"
     assert sum(p.stat().st_size for p in shipped.iterdir()) < 5e6
     predictor = Predictor.load(shipped)
-    assert len(predictor.sigma_model.boosters_) == 2 and len(predictor.ea_model.boosters_) == 1
+    assert len(predictor.sigma_model.boosters_) == 3 and len(predictor.ea_model.boosters_) == 1
+    assert [filled for _, filled in predictor.sigma_model.members()] == [False, False, True]  # the forest last
     card = (shipped / "MODEL_CARD.md").read_text()
     assert predictor.metadata["data_sha256"][:16] in card and "mean of 2 XGBoost boosters" in card
+    assert "and 1 random forest(s) on element amounts" in card
     row = predict(["Li2.3ZrCl5.85N0.15"], model=shipped).iloc[0]
     assert row["log10_sigma_lo"] < row["log10_sigma"] < row["log10_sigma_hi"] and 0.05 < row["ea_eV"] < 2.0

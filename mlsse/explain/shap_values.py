@@ -19,17 +19,19 @@ def _model(predictor, target: str):
 def explain_features(predictor, features: pd.DataFrame, target: str = "sigma"):
     """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's).
 
-    Values are SHAP's TreeExplainer attributions of each booster of the model, averaged over its views as the
-    predictions are, so each row still sums (with the base value) to the prediction.
+    Values are SHAP's TreeExplainer attributions of each member of the model (boosters and forests), averaged
+    as the predictions are, so each row still sums (with the base value) to the prediction.
     """
     import shap
+
+    from mlsse.models.estimator import member_input
 
     model = _model(predictor, target)
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
     values = np.zeros(X.shape)
     base = np.zeros(len(X))
-    for booster, columns in zip(model.boosters_, model.view_columns_):
-        part = shap.TreeExplainer(booster)(X[:, columns])
+    for booster, (columns, filled) in zip(model.boosters_, model.members()):
+        part = shap.TreeExplainer(booster)(member_input(X, columns, filled))
         values[:, columns] += part.values / len(model.boosters_)
         base += np.broadcast_to(part.base_values, (len(X),)) / len(model.boosters_)
     return shap.Explanation(values=values, base_values=base, data=X,

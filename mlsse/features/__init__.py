@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 #: The frozen feature preset this code computes (see the module documentation).
-FEATURIZER_VERSION = "mlsse-2026.11.2"
+FEATURIZER_VERSION = "mlsse-2026.11.3"
 
 from mlsse.features.fast import featurize_compositions  # noqa: E402  (needs FEATURIZER_VERSION at import)
 

@@ -18,6 +18,10 @@
 ``element_fraction``
     matminer's ``ElementFraction()`` (118 columns labelled by element symbol, ``"H"`` ... ``"Og"``): the
     composition itself, which the σ model's second view learns from (see ``mlsse.models.training``).
+``element_amount``
+    each element's amount in the formula unit (118 columns, ``"H atoms per formula unit"`` ...): pymatgen's reduced
+    formula for an all-integer composition, the amounts as given otherwise (pymatgen reduces only integer
+    formulas). The inputs of the OBELiX paper's random forest, which the σ model's forest member learns from.
 
 Values equal matminer's to floating-point rounding (tested to 1e-9) wherever matminer gives a number, including
 its quirks: ``mode`` is the smallest property value among the elements whose amount ties for the largest amount,
@@ -86,6 +90,8 @@ ELEMENT_FRACTION_LABELS: list[str] = [
     "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc",
     "Lv", "Ts", "Og",
 ]
+#: Labels of the ``element_amount`` block, H..Og.
+ELEMENT_AMOUNT_LABELS: list[str] = [f"{symbol} atoms per formula unit" for symbol in ELEMENT_FRACTION_LABELS]
 BLOCK_LABELS: dict[str, list[str]] = {
     "magpie": [f"MagpieData {stat} {prop}" for prop in MAGPIE_PROPERTIES for stat in MAGPIE_STATS],
     "stoichiometry": [f"{p}-norm" for p in STOICHIOMETRY_P],
@@ -93,6 +99,7 @@ BLOCK_LABELS: dict[str, list[str]] = {
     "ionic": IONIC_LABELS,
     "lithium": LITHIUM_LABELS,
     "element_fraction": ELEMENT_FRACTION_LABELS,
+    "element_amount": ELEMENT_AMOUNT_LABELS,
 }
 #: Every block, in column order.
 BLOCKS: tuple[str, ...] = tuple(BLOCK_LABELS)
@@ -432,21 +439,18 @@ def _lithium_block(Z, W, tables, entries) -> np.ndarray:
             w = np.where(np.isfinite(values)[None, :], anion_amounts, 0.0)
             wsum = w.sum(axis=1)
             means.append(np.where(wsum > 0, (w * np.nan_to_num(values)[None, :]).sum(axis=1) / wsum, np.nan))
-    li_per_fu = np.array([_li_per_formula_unit(e) for e in entries])
+    li_per_fu = li / np.array([_formula_unit_factor(e) if 3 in e.zs else 1.0 for e in entries])
     return np.column_stack([li / total, li_per_fu, li_per_anion, amounts / total[:, None],
                             n_anions, n_cations, means[0], means[1]])
 
 
-def _li_per_formula_unit(entry: ParsedComposition) -> float:
-    """Li amount in pymatgen's reduced composition. pymatgen reduces only all-integer formulas, so a fractional
-    one (the common case when screening) needs no pymatgen call."""
-    if "Li" not in entry.symbols:
-        return 0.0
-    li = float(entry.amounts[entry.symbols.index("Li")])
+def _formula_unit_factor(entry: ParsedComposition) -> float:
+    """The factor pymatgen's reduced composition divides the amounts by. pymatgen reduces only all-integer
+    formulas, so a fractional one (the common case when screening) needs no pymatgen call."""
     if not all(abs(a - round(a)) < _AMOUNT_TOLERANCE for a in entry.amounts.tolist()):
-        return li
+        return 1.0
     _, factor = entry.composition.get_reduced_composition_and_factor()
-    return li / factor
+    return float(factor)
 
 
 def _element_fraction_block(Z, W, tables, entries) -> np.ndarray:
@@ -455,8 +459,16 @@ def _element_fraction_block(Z, W, tables, entries) -> np.ndarray:
     return out
 
 
+def _element_amount_block(Z, W, tables, entries) -> np.ndarray:
+    out = np.zeros((len(Z), len(ELEMENT_AMOUNT_LABELS)))
+    factors = np.array([_formula_unit_factor(e) for e in entries])
+    out[np.arange(len(Z))[:, None], Z - 1] = W / factors[:, None]
+    return out
+
+
 _KERNELS = {"magpie": _magpie_block, "stoichiometry": _stoichiometry_block, "valence": _valence_block,
-            "ionic": _ionic_block, "lithium": _lithium_block, "element_fraction": _element_fraction_block}
+            "ionic": _ionic_block, "lithium": _lithium_block, "element_fraction": _element_fraction_block,
+            "element_amount": _element_amount_block}
 
 
 def featurize_one(composition: Any, blocks: Sequence[str]) -> list[float]:

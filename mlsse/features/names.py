@@ -19,6 +19,7 @@ _PROPERTIES = {
 _MAGPIE = re.compile(r"^MagpieData (\w+) (\w+)$")
 #: matminer ``ElementFraction`` columns are bare element symbols.
 _ELEMENT = re.compile(r"^[A-Z][a-z]?$")
+_AMOUNT = re.compile(r"^([A-Z][a-z]?) atoms per formula unit$")
 
 
 def readable_name(feature: str) -> str:
@@ -31,6 +32,8 @@ def readable_name(feature: str) -> str:
         return f"stoichiometry {feature}"
     if _ELEMENT.match(feature):
         return f"{feature} content"
+    if _AMOUNT.match(feature):
+        return f"{_AMOUNT.match(feature).group(1)} content"
     return feature
 
 
@@ -49,4 +52,6 @@ def feature_group(feature: str) -> str:
         return "synthesis route"
     if _ELEMENT.match(feature):
         return f"{feature} content"
+    if _AMOUNT.match(feature):
+        return f"{_AMOUNT.match(feature).group(1)} content"
     return feature

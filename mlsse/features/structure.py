@@ -163,7 +163,10 @@ def featurize_structures(structures: Sequence[Any]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------------
 # Lattice columns
 
-LATTICE_LABELS: list[str] = ["crystal system (int)", "space group number", "cell volume (A^3)", "volume per atom (A^3)"]
+#: The cell descriptors, then the lattice constants (the OBELiX paper's forest reads the constants themselves).
+CELL_LABELS: list[str] = ["crystal system (int)", "space group number", "cell volume (A^3)", "volume per atom (A^3)"]
+LATTICE_CONSTANT_LABELS: list[str] = ["a (A)", "b (A)", "c (A)", "alpha (deg)", "beta (deg)", "gamma (deg)"]
+LATTICE_LABELS: list[str] = CELL_LABELS + LATTICE_CONSTANT_LABELS
 #: matminer GlobalSymmetryFeatures' numbering.
 CRYSTAL_SYSTEM_INT = {"triclinic": 7, "monoclinic": 6, "orthorhombic": 5, "tetragonal": 4, "trigonal": 3,
                       "hexagonal": 2, "cubic": 1}
@@ -193,8 +196,8 @@ class LatticeFeaturizer(BaseFeaturizer):
     """Cell descriptors from a space-group number and lattice constants (no structure needed).
 
     Features: ``crystal system (int)`` (matminer's numbering: cubic 1 ... triclinic 7), ``space group number``,
-    ``cell volume (A^3)`` and ``volume per atom (A^3)`` (needs ``n_atoms``, the atoms per cell, e.g. from a CIF;
-    partial occupancies summed). Missing values give NaN. Lengths the crystal system fixes are filled in when
+    ``cell volume (A^3)``, ``volume per atom (A^3)`` (needs ``n_atoms``, the atoms per cell, e.g. from a CIF;
+    partial occupancies summed) and the lattice constants ``a (A)`` ... ``gamma (deg)``. Missing values give NaN. Lengths the crystal system fixes are filled in when
     missing (b = a, c = a for cubic; b = a for tetragonal, trigonal and hexagonal), and so are the angles
     (90/90/90, or 90/90/120 for hexagonal and for trigonal cells given in the hexagonal setting, a = b != c):
     sources often print only a and c.
@@ -206,7 +209,8 @@ class LatticeFeaturizer(BaseFeaturizer):
     def featurize(self, space_group_number: Any = math.nan, a: Any = math.nan, b: Any = math.nan,
                   c: Any = math.nan, alpha: Any = math.nan, beta: Any = math.nan, gamma: Any = math.nan,
                   n_atoms: Any = math.nan) -> list[float]:
-        """Return [crystal system (int), space group number, cell volume (A^3), volume per atom (A^3)]."""
+        """Return [crystal system (int), space group number, cell volume (A^3), volume per atom (A^3), a, b, c (Å),
+        alpha, beta, gamma (degrees)]."""
         number = _float(space_group_number)
         system = crystal_system(number)
         a, b, c, alpha, beta, gamma = (_float(v) for v in (a, b, c, alpha, beta, gamma))
@@ -223,7 +227,7 @@ class LatticeFeaturizer(BaseFeaturizer):
         n = _float(n_atoms)
         per_atom = volume / n if n > 0 else math.nan
         return [float(CRYSTAL_SYSTEM_INT[system]) if system else math.nan,
-                number if system else math.nan, volume, per_atom]
+                number if system else math.nan, volume, per_atom, a, b, c, alpha, beta, gamma]
 
     def feature_labels(self) -> list[str]:
         return list(LATTICE_LABELS)
@@ -243,6 +247,7 @@ def _cell_volume(a: float, b: float, c: float, alpha: float, beta: float, gamma:
     return a * b * c * math.sqrt(root)
 
 
-__all__ = ["CRYSTAL_SYSTEM_INT", "LATTICE_LABELS", "LI_SITE_LABELS", "LatticeFeaturizer", "LiSiteFeaturizer",
+__all__ = ["CELL_LABELS", "CRYSTAL_SYSTEM_INT", "LATTICE_CONSTANT_LABELS", "LATTICE_LABELS", "LI_SITE_LABELS",
+           "LatticeFeaturizer", "LiSiteFeaturizer",
            "STRUCTURE_LABELS", "crystal_system", "featurize_structure", "featurize_structures",
            "structure_featurizer"]

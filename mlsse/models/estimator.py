@@ -22,6 +22,10 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     errors that partly cancel: averaging them measured 0.03–0.07 lower paper-grouped MAE of log10 σ on the
     OBELiX rows than the descriptor booster alone.
 
+    ``forest_views``: None or a list of column-index lists, each one more member of the mean: a random forest
+    (XGBoost's random-forest mode, ``FOREST_PARAMS``, so it is saved and SHAP-explained like the boosters) with
+    missing values set to −1, below every real lattice constant or amount, as the OBELiX paper's forest has them.
+
     Parameters are XGBoost's (``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
     ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``reg_alpha``, ``objective``: the default
     absolute-error objective fits the median, which measured lower grouped-CV MAE of Ea than squared error because
@@ -31,7 +35,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, n_estimators=400, max_depth=5, learning_rate=0.05, subsample=0.8, colsample_bytree=0.6,
                  min_child_weight=2.0, reg_lambda=1.0, reg_alpha=0.001, objective="reg:absoluteerror", views=None,
-                 coverage=0.8, n_splits=5, calibrate=True, random_state=0, n_jobs=2):
+                 forest_views=None, coverage=0.8, n_splits=5, calibrate=True, random_state=0, n_jobs=2):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -42,6 +46,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         self.reg_alpha = reg_alpha
         self.objective = objective
         self.views = views
+        self.forest_views = forest_views
         self.coverage = coverage
         self.n_splits = n_splits
         self.calibrate = calibrate
@@ -59,11 +64,24 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             missing=np.nan,
         )
 
-    def _fit_boosters(self, X, y, view_columns):
-        return [self._booster().fit(X[:, columns], y) for columns in view_columns]
+    def _forest(self):
+        from xgboost import XGBRFRegressor
+
+        return XGBRFRegressor(**FOREST_PARAMS, random_state=self.random_state, n_jobs=self.n_jobs,
+                              tree_method="hist", missing=np.nan)
+
+    def members(self) -> list[tuple[np.ndarray, bool]]:
+        """Return ``(columns, fills NaN with −1)`` of each fitted member in ``boosters_`` order: the boosters of
+        ``views``, then the forests of ``forest_views``."""
+        return [(c, False) for c in self.view_columns_] + [(c, True) for c in self.forest_columns_]
+
+    def _fit_boosters(self, X, y):
+        return [(self._forest() if filled else self._booster()).fit(member_input(X, columns, filled), y)
+                for columns, filled in self.members()]
 
     def _predict_boosters(self, boosters, X):
-        return np.mean([b.predict(X[:, c]) for b, c in zip(boosters, self.view_columns_)], axis=0)
+        return np.mean([b.predict(member_input(X, columns, filled))
+                        for b, (columns, filled) in zip(boosters, self.members())], axis=0)
 
     def fit(self, X, y, groups=None):
         """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals;
@@ -71,15 +89,16 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
         # Frozen at fit, so a later set_params(views=...) cannot feed the boosters other columns.
         self.view_columns_ = checked_view_columns(self.views, X.shape[1])
-        self.boosters_ = self._fit_boosters(X, y, self.view_columns_)
+        self.forest_columns_ = checked_view_columns(self.forest_views, X.shape[1]) if self.forest_views else []
+        self.boosters_ = self._fit_boosters(X, y)
         importance = np.zeros(X.shape[1])
-        for booster, columns in zip(self.boosters_, self.view_columns_):
+        for booster, (columns, _) in zip(self.boosters_, self.members()):
             importance[columns] += booster.feature_importances_ / len(self.boosters_)
         self.feature_importances_ = importance
         if self.calibrate:
             self.oof_prediction_ = np.full(len(y), np.nan)
             for train, test in grouped_folds(len(y), groups, self.n_splits, self.random_state):
-                fold_boosters = self._fit_boosters(X[train], y[train], self.view_columns_)
+                fold_boosters = self._fit_boosters(X[train], y[train])
                 self.oof_prediction_[test] = self._predict_boosters(fold_boosters, X[test])
             self.interval_half_width_ = conformal_quantile(np.abs(y - self.oof_prediction_), self.coverage)
         return self
@@ -92,14 +111,15 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
 
     def contributions(self, X) -> np.ndarray:
         """Return exact TreeSHAP contributions (rows × (features + 1), last column the bias); each row sums to
-        the prediction. With several views, each booster's contributions are averaged like its prediction."""
+        the prediction. With several members, each one's contributions are averaged like its prediction."""
         from xgboost import DMatrix
 
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         out = np.zeros((X.shape[0], X.shape[1] + 1))
-        for booster, columns in zip(self.boosters_, self.view_columns_):
-            values = booster.get_booster().predict(DMatrix(X[:, columns], missing=np.nan), pred_contribs=True)
+        for booster, (columns, filled) in zip(self.boosters_, self.members()):
+            values = booster.get_booster().predict(DMatrix(member_input(X, columns, filled), missing=np.nan),
+                                                   pred_contribs=True)
             out[:, columns] += values[:, :-1] / len(self.boosters_)
             out[:, -1] += values[:, -1] / len(self.boosters_)
         return out
@@ -115,6 +135,17 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+#: The forest members' settings (see ``forest_views``): the OBELiX-paper style of deep trees on bootstrap samples,
+#: half the columns tried at each split; 100 trees keep its gzipped file near 1 MB.
+FOREST_PARAMS = {"n_estimators": 100, "max_depth": 16, "min_child_weight": 1.0, "subsample": 0.632,
+                 "colsample_bynode": 0.5, "reg_lambda": 1e-5}
+
+
+def member_input(X: np.ndarray, columns: np.ndarray, filled: bool) -> np.ndarray:
+    """Return the columns of ``X`` one member reads, with NaN set to −1 for a forest member (``filled``)."""
+    return np.where(np.isnan(X[:, columns]), -1.0, X[:, columns]) if filled else X[:, columns]
 
 
 def checked_view_columns(views, n_features: int) -> list[np.ndarray]:

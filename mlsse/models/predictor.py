@@ -1,10 +1,9 @@
 """The trained predictor: σ and Ea models, applicability domain, and how they are saved and loaded.
 
-A saved model is a directory: ``sigma-0.ubj.gz``, ``sigma-1.ubj.gz``, ``ea-0.ubj.gz`` (XGBoost's native binary
-JSON, gzipped with a zero timestamp so equal models give equal bytes; one per booster of a model's views; a fifth
-of the size of text JSON), ``metadata.json``
-(feature names, interval widths, domain state, library versions, data hash, seed, metrics) and
-``MODEL_CARD.md``. Nothing is pickled.
+A saved model is a directory: ``sigma-0.ubj.gz``, ``sigma-1.ubj.gz``, ``sigma-2.ubj.gz``, ``ea-0.ubj.gz``
+(XGBoost's native binary JSON, gzipped with a zero timestamp so equal models give equal bytes; one per member of a
+model, boosters then forests; a fifth of the size of text JSON), ``metadata.json`` (feature names, interval widths,
+domain state, library versions, data hash, seed, metrics) and ``MODEL_CARD.md``. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from mlsse.errors import ModelError
 from mlsse.models.domain import ApplicabilityDomain
 
 #: Version of the saved-model layout; loading refuses other major versions.
-MODEL_FORMAT = "mlsse-model/2"
+MODEL_FORMAT = "mlsse-model/3"
 #: File suffix of each saved booster.
 BOOSTER_SUFFIX = ".ubj.gz"
 #: The temperature σ_RT refers to, °C.
@@ -168,9 +167,12 @@ class Predictor:
         models = {}
         for name in ("sigma", "ea"):
             estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
-            estimator.view_columns_ = checked_view_columns(estimator.views, len(metadata["feature_names"]))
+            n_features = len(metadata["feature_names"])
+            estimator.view_columns_ = checked_view_columns(estimator.views, n_features)
+            estimator.forest_columns_ = (checked_view_columns(estimator.forest_views, n_features)
+                                         if estimator.forest_views else [])
             estimator.boosters_ = []
-            for i in range(len(estimator.view_columns_)):
+            for i in range(len(estimator.members())):
                 path = directory / f"{name}-{i}{BOOSTER_SUFFIX}"
                 if not path.is_file():
                     raise ModelError(f"model at {directory} is incomplete: {path.name} missing")
@@ -185,8 +187,9 @@ class Predictor:
                    domain_features=metadata["domain_features"], metadata=metadata)
 
 
-def _n_views(metadata: dict, model: str) -> int:
-    return max(1, len(metadata.get(f"{model}_params", {}).get("views") or []))
+def _n_views(metadata: dict, model: str, key: str = "views") -> int:
+    views = metadata.get(f"{model}_params", {}).get(key) or []
+    return len(views) if key == "forest_views" else max(1, len(views))
 
 
 def model_card(metadata: dict) -> str:
@@ -205,7 +208,8 @@ def model_card(metadata: dict) -> str:
         f"(Ea floored at {MIN_EA_FOR_TEMPERATURE_EV} eV, so σ rises with T)",
         "- censored σ (<1E-10) trained at 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)",
         f"- log10 σ: mean of {_n_views(metadata, 'sigma')} XGBoost boosters, one per feature view (descriptors; "
-        "element fractions + space group + lattice); Ea: "
+        f"element fractions + space group + cell volume), and {_n_views(metadata, 'sigma', 'forest_views')} "
+        "random forest(s) on element amounts + space group + lattice constants; Ea: "
         f"{_n_views(metadata, 'ea')} booster(s) on the descriptors; objectives "
         f"{metadata.get('sigma_params', {}).get('objective')} (σ) and {metadata.get('ea_params', {}).get('objective')} (Ea)",
         "",
