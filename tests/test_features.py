@@ -404,6 +404,7 @@ def test_element_fraction_block_equals_matminer_and_reads_as_content():
     assert list(ours.columns) == featurizer.feature_labels()
     np.testing.assert_allclose(ours.to_numpy(), theirs, rtol=0, atol=1e-12)
     assert (readable_name("Zr"), feature_group("Zr")) == ("Zr content", "Zr content")
-    # the forest's amounts are summed with the fractions into the element's SHAP group
+    # the forest's amounts keep their own name but are summed with the fractions into the element's SHAP group
+    assert readable_name("Zr atoms per formula unit") == "Zr atoms per formula unit"
     assert feature_group("Zr atoms per formula unit") == "Zr content"
     assert readable_name("Li fraction") == "Li fraction"

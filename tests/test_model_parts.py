@@ -16,7 +16,8 @@ from mlsse.models.predictor import MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
 from mlsse.models.training_data import paper_group_map, reference_keys
 
 
-@parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3)])
+@parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3),
+                          ConformalBoostedRegressor(n_estimators=20, n_splits=3, forest_views=[[0]])])
 def test_estimator_follows_scikit_learn_contract(estimator, check):
     check(estimator)
 
@@ -202,12 +203,37 @@ def test_forest_member_joins_the_mean_reads_missing_as_minus_one_and_shap_still_
     assert model.feature_importances_[3] > 0 and model.feature_importances_.sum() == pytest.approx(1.0)
 
 
+def test_a_saved_forest_member_loads_back_with_the_same_predictions_and_shap(tmp_path):
+    from mlsse.features import FEATURIZER_VERSION
+    from mlsse.models.predictor import Predictor
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(120, 4))
+    y = X[:, 0] + X[:, 2] ** 2 + rng.normal(scale=0.1, size=120)
+    X[::5, 2] = np.nan
+    groups = np.arange(120) % 10
+    sigma = ConformalBoostedRegressor(n_estimators=20, views=[[0, 1]], forest_views=[[1, 2, 3]]).fit(X, y, groups)
+    ea = ConformalBoostedRegressor(n_estimators=20).fit(X, y / 10, groups)
+    names = ["f0", "f1", "f2", "f3"]
+    domain = ApplicabilityDomain().fit(np.nan_to_num(X[:, :2]), [{"Li"}] * len(X))
+    Predictor(sigma_model=sigma, ea_model=ea, feature_names=names, domain=domain, domain_features=names[:2],
+              metadata={"featurizer_version": FEATURIZER_VERSION}).save(tmp_path / "m")
+    loaded = Predictor.load(tmp_path / "m").sigma_model
+    assert [filled for _, filled in loaded.members()] == [False, True]
+    np.testing.assert_array_equal(loaded.predict(X), sigma.predict(X))
+    np.testing.assert_allclose(loaded.contributions(X), sigma.contributions(X), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="forest_views: view 0 has a column index outside"):
+        ConformalBoostedRegressor(n_estimators=5, forest_views=[[0, 9]], calibrate=False).fit(X, y)
+    with pytest.raises(ValueError, match="forest_views must be None or hold at least one view"):
+        ConformalBoostedRegressor(n_estimators=5, forest_views=[], calibrate=False).fit(X, y)
+
+
 def test_views_are_checked_and_frozen_at_fit():
     from sklearn.exceptions import NotFittedError
 
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(60, 4)), rng.normal(size=60)
-    for views, message in (([], "at least one view"), ([[0, 1], []], "view 1"), ([[0, 4]], "outside 0…3"),
+    for views, message in (([], "at least one view"), ([[0, 1], []], "views: view 1"), ([[0, 4]], "outside 0…3"),
                            ([[0.5, 1]], "view 0")):
         with pytest.raises(ValueError, match=message):
             ConformalBoostedRegressor(n_estimators=5, views=views, calibrate=False).fit(X, y)

@@ -75,10 +75,14 @@ def evaluate_command(
         if run["held_out"] == "papers" and run["n_censored"]:
             m = run["models"]
             censored_table.add_row(key.split("/")[0], str(run["n_censored"]),
-                                   *(f"{m[name][part]:.3f}" for part in ("mae_measured", "mae_censored")
+                                   *(_number(m[name][part]) for part in ("mae_measured", "mae_censored")
                                      for name in ("mlsse", "rf_elements_lattice")))
     console.print(censored_table)
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots" + (f" (fold seed {seed})" if repeats > 1 else ""))
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def _spread(values: list[float]) -> str:

@@ -31,8 +31,8 @@ while ``Li1O1.0001`` does not; min/max/range are NaN when any element's value is
 Each distinct formula is parsed once (pymatgen ``Composition``) and each distinct composition featurized once.
 Full rows are cached on disk under ``mlsse.paths.cache_dir()/features/<FEATURIZER_VERSION>.npz``, keyed by the
 composition's elements in alphabetical order with their amounts exactly as given (``"Cl5.85 Li2.3 N0.15 Zr1.0"``).
-The key keeps the scale because two matminer features depend on it (``mode`` ties, and
-``"Li per formula unit"``); FeO, OFe and Fe1O1 share a key, Fe2O2 gets its own (with equal Magpie values).
+The key keeps the scale because some features depend on it (matminer's ``mode`` ties, ``"Li per formula unit"`` and
+the ``element_amount`` block); FeO, OFe and Fe1O1 share a key, Fe2O2 gets its own (with equal Magpie values).
 The file is rebuilt on demand and safe to delete; a cache written by other feature code (other labels) is ignored.
 """
 

@@ -19,6 +19,7 @@ _PROPERTIES = {
 _MAGPIE = re.compile(r"^MagpieData (\w+) (\w+)$")
 #: matminer ``ElementFraction`` columns are bare element symbols.
 _ELEMENT = re.compile(r"^[A-Z][a-z]?$")
+#: The element-amount columns ("La atoms per formula unit") read as they are; they share the element's SHAP group.
 _AMOUNT = re.compile(r"^([A-Z][a-z]?) atoms per formula unit$")
 
 
@@ -32,8 +33,6 @@ def readable_name(feature: str) -> str:
         return f"stoichiometry {feature}"
     if _ELEMENT.match(feature):
         return f"{feature} content"
-    if _AMOUNT.match(feature):
-        return f"{_AMOUNT.match(feature).group(1)} content"
     return feature
 
 

@@ -149,7 +149,7 @@ class Predictor:
         or was written by an incompatible version."""
         from xgboost import XGBRegressor
 
-        from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns
+        from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns, forest_columns
 
         directory = Path(directory)
         meta_path = directory / "metadata.json"
@@ -169,8 +169,7 @@ class Predictor:
             estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
             n_features = len(metadata["feature_names"])
             estimator.view_columns_ = checked_view_columns(estimator.views, n_features)
-            estimator.forest_columns_ = (checked_view_columns(estimator.forest_views, n_features)
-                                         if estimator.forest_views else [])
+            estimator.forest_columns_ = forest_columns(estimator.forest_views, n_features)
             estimator.boosters_ = []
             for i in range(len(estimator.members())):
                 path = directory / f"{name}-{i}{BOOSTER_SUFFIX}"
@@ -208,7 +207,8 @@ def model_card(metadata: dict) -> str:
         f"(Ea floored at {MIN_EA_FOR_TEMPERATURE_EV} eV, so σ rises with T)",
         "- censored σ (<1E-10) trained at 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)",
         f"- log10 σ: mean of {_n_views(metadata, 'sigma')} XGBoost boosters, one per feature view (descriptors; "
-        f"element fractions + space group + cell volume), and {_n_views(metadata, 'sigma', 'forest_views')} "
+        f"element fractions + crystal system, space group, cell volume and volume per atom), and "
+        f"{_n_views(metadata, 'sigma', 'forest_views')} "
         "random forest(s) on element amounts + space group + lattice constants; Ea: "
         f"{_n_views(metadata, 'ea')} booster(s) on the descriptors; objectives "
         f"{metadata.get('sigma_params', {}).get('objective')} (σ) and {metadata.get('ea_params', {}).get('objective')} (Ea)",

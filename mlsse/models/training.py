@@ -104,7 +104,8 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
     ``storage`` is an Optuna storage URL (``sqlite:///path.db``) so a run can be resumed and inspected with
     optuna-dashboard; the study named ``study_name`` is continued if it exists. The first trial is
     ``base_params`` (default ``DEFAULT_PARAMS``), which is also returned when ``trials`` is 0; ``views`` and
-    ``forest_views`` go to the estimator unchanged.
+    ``forest_views`` go to the estimator unchanged. The forests' own settings are fixed (``FOREST_PARAMS``) but
+    they are refitted in every trial, so the boosters are tuned for the mean the model predicts.
     """
     base = dict(base_params or DEFAULT_PARAMS)
     if trials <= 0:
@@ -142,7 +143,9 @@ def study_name(name: str, target: str, data_sha256: str, seed: int, feature_name
     setup = [FEATURIZER_VERSION, feature_names, views, default_params(target)["objective"], n_splits,
              np.asarray(groups).astype(str).tolist()]
     if forest_views:  # appended only when present, so names of studies without forests stay as they were
-        setup.append(forest_views)
+        from mlsse.models.estimator import FOREST_PARAMS
+
+        setup += [forest_views, FOREST_PARAMS]
     setup = json.dumps(setup)
     return f"{name}-{target}-{data_sha256[:12]}-seed{seed}-{hashlib.sha256(setup.encode()).hexdigest()[:8]}"
 
