@@ -62,8 +62,10 @@ def test_predict_csv_keeps_columns_and_notes_bad_rows(small_model, tmp_path):
     assert "predicted 2 of 3 rows" in result.stdout
     out = pd.read_csv(tmp_path / "out.csv")
     assert out.columns.tolist() == ["composition", "temperature_C", "id", "log10_sigma", "log10_sigma_lo",
-                                    "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi", "in_domain", "note"]
+                                    "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
+                                    "p_sigma_below_detection", "in_domain", "note"]
     assert out["log10_sigma"].isna().tolist() == [False, True, False]
+    assert out["p_sigma_below_detection"].between(0, 1).tolist() == [True, False, True]  # empty for the bad row
     assert out.loc[1, "note"] == "unknown element 'Qq' in 'LiQq'"
 
 

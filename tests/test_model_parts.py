@@ -17,7 +17,8 @@ from mlsse.models.training_data import paper_group_map, reference_keys
 
 
 @parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3),
-                          ConformalBoostedRegressor(n_estimators=20, n_splits=3, forest_views=[[0]])])
+                          ConformalBoostedRegressor(n_estimators=20, n_splits=3, forest_views=[[0]]),
+                          ConformalBoostedRegressor(n_estimators=20, n_splits=3, censored_value=-15.0)])
 def test_estimator_follows_scikit_learn_contract(estimator, check):
     check(estimator)
 
@@ -226,6 +227,84 @@ def test_a_saved_forest_member_loads_back_with_the_same_predictions_and_shap(tmp
         ConformalBoostedRegressor(n_estimators=5, forest_views=[[0, 9]], calibrate=False).fit(X, y)
     with pytest.raises(ValueError, match="forest_views must be None or hold at least one view"):
         ConformalBoostedRegressor(n_estimators=5, forest_views=[], calibrate=False).fit(X, y)
+
+
+def test_mixture_median_is_the_median_of_censored_point_mass_plus_normal():
+    from scipy.stats import norm
+
+    from mlsse.models.estimator import mixture_median
+
+    p = np.array([0.0, 0.05, 0.2, 0.4, 0.49, 0.5, 0.9])
+    median = mixture_median(np.full(len(p), -4.0), p, -15.0, 1.2)
+    assert median[0] == -4.0 and np.all(median[5:] == -15.0)
+    assert np.all(np.diff(median) <= 0)  # a likelier censored value lowers the median
+    inside = median > -15.0
+    # P(value ≤ median) = p + (1 − p)·Φ((median − mean)/scale) = ½ where the median lies in the normal part.
+    cdf = p[inside] + (1 - p[inside]) * norm.cdf((median[inside] + 4.0) / 1.2)
+    np.testing.assert_allclose(cdf, 0.5, atol=1e-9)
+
+
+def _censored_synthetic(n=400, seed=7):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    y = -4.0 + X[:, 0] + rng.normal(scale=0.3, size=n)
+    censored = X[:, 2] > 1.0  # conductivity below the detection limit, labelled −15
+    y[censored] = -15.0
+    return X, y, censored, np.arange(n) % 40
+
+
+def test_censored_rows_train_a_classifier_and_the_prediction_is_the_mixture_median():
+    from mlsse.models.estimator import mixture_median
+
+    X, y, censored, groups = _censored_synthetic()
+    model = ConformalBoostedRegressor(n_estimators=60, views=[[0, 1, 2], [0, 3, 4]], censored_value=-15.0,
+                                      random_state=2).fit(X, y, groups)
+    # The regressors see only the measured rows.
+    measured_only = ConformalBoostedRegressor(n_estimators=60, views=[[0, 1, 2], [0, 3, 4]], calibrate=False,
+                                              random_state=2).fit(X[~censored], y[~censored])
+    p = model.predict_censored_probability(X)
+    np.testing.assert_allclose(model.predict(X), mixture_median(measured_only.predict(X), p, -15.0, 1.2),
+                               rtol=0, atol=1e-6)
+    assert p[censored].mean() > 0.8 and p[~censored].mean() < 0.1
+    assert np.all(model.predict(X)[p >= 0.5] == -15.0)
+    # Contributions still sum to the prediction; the feature that makes a censored σ likely pushes it down.
+    contributions = model.contributions(X)
+    np.testing.assert_allclose(contributions.sum(axis=1), model.predict(X), rtol=0, atol=1e-4)
+    assert np.all(np.ptp(contributions[:, -1]) < 1e-6)  # the bias stays one number
+    assert contributions[censored, 2].mean() < -5.0
+    # Why: on held-out rows it beats a squared-error fit of the −15 labels, whose mean pulls measured rows down.
+    X_new, y_new, _, _ = _censored_synthetic(seed=8)
+    squared = ConformalBoostedRegressor(n_estimators=60, views=[[0, 1, 2], [0, 3, 4]], calibrate=False,
+                                        objective="reg:squarederror", random_state=2).fit(X, y)
+    assert np.mean(np.abs(model.predict(X_new) - y_new)) < np.mean(np.abs(squared.predict(X_new) - y_new))
+    assert np.isfinite(model.interval_half_width_) and not np.isnan(model.oof_prediction_).any()
+    # Without a censored row there is no classifier and the model is the plain mean.
+    plain = ConformalBoostedRegressor(n_estimators=20, censored_value=-15.0, calibrate=False).fit(X[~censored],
+                                                                                                   y[~censored])
+    assert plain.censor_classifier_ is None and np.all(plain.predict_censored_probability(X) == 0)
+    with pytest.raises(ValueError, match="every target is censored"):
+        ConformalBoostedRegressor(n_estimators=5, censored_value=-15.0, calibrate=False).fit(X[censored], y[censored])
+
+
+def test_a_saved_censor_classifier_loads_back_and_a_missing_one_is_an_error(tmp_path):
+    from mlsse.errors import ModelError
+    from mlsse.features import FEATURIZER_VERSION
+    from mlsse.models.predictor import Predictor
+
+    X, y, _, groups = _censored_synthetic(n=200)
+    sigma = ConformalBoostedRegressor(n_estimators=20, censored_value=-15.0).fit(X, y, groups)
+    ea = ConformalBoostedRegressor(n_estimators=20).fit(X, np.abs(X[:, 1]) / 10, groups)
+    names = [f"f{i}" for i in range(5)]
+    domain = ApplicabilityDomain().fit(X[:, :2], [{"Li"}] * len(X))
+    Predictor(sigma_model=sigma, ea_model=ea, feature_names=names, domain=domain, domain_features=names[:2],
+              metadata={"featurizer_version": FEATURIZER_VERSION}).save(tmp_path / "m")
+    loaded = Predictor.load(tmp_path / "m")
+    assert loaded.ea_model.censor_classifier_ is None and loaded.sigma_model.censor_classifier_ is not None
+    np.testing.assert_array_equal(loaded.sigma_model.predict(X), sigma.predict(X))
+    np.testing.assert_allclose(loaded.sigma_model.contributions(X), sigma.contributions(X), rtol=0, atol=1e-6)
+    (tmp_path / "m" / "sigma-censored.ubj.gz").unlink()
+    with pytest.raises(ModelError, match="incomplete: sigma-censored.ubj.gz missing"):
+        Predictor.load(tmp_path / "m")
 
 
 def test_views_are_checked_and_frozen_at_fit():

@@ -20,7 +20,8 @@ def test_same_data_and_seed_give_identical_models(small_model, tmp_path):
     from mlsse.models.workflow import train_and_save
 
     again = train_and_save(out=tmp_path / "again", seed=0, trials=0, storage=None, base_params={"n_estimators": 60})
-    files = ["sigma-0.ubj.gz", "sigma-1.ubj.gz", "sigma-2.ubj.gz", "ea-0.ubj.gz"]  # boosters, forest, Ea booster
+    # boosters, forest, censor classifier, Ea booster
+    files = ["sigma-0.ubj.gz", "sigma-1.ubj.gz", "sigma-2.ubj.gz", "sigma-censored.ubj.gz", "ea-0.ubj.gz"]
     assert all((again / f).read_bytes() == (small_model / f).read_bytes() for f in files)
     a = predict(QUERIES, model=small_model)
     b = predict(QUERIES, model=again)
@@ -31,6 +32,17 @@ def test_prediction_columns_and_intervals(small_model):
     out = predict(QUERIES, model=small_model)
     assert list(out.columns) == ["composition", *OUTPUT_COLUMNS]
     assert out["log10_sigma"].notna().all()
+    # At 25 °C a material likelier censored than not is predicted at the censored label, the others above it.
+    assert out["p_sigma_below_detection"].between(0, 1).all()
+    likely_censored = out["p_sigma_below_detection"] >= 0.5
+    assert (out["log10_sigma"][likely_censored] == -15.0).all() and (out["log10_sigma"][~likely_censored] > -15.0).all()
+
+
+def test_a_material_reported_below_detection_is_predicted_censored(small_model):
+    # SrLiTa2O6F is "<1E-10 S/cm" in two OBELiX papers; Li6PS5Cl conducts at ~1e-3 S/cm.
+    out = predict(["SrLiTa2O6F", "Li6PS5Cl"], model=small_model)
+    assert out.loc[0, "p_sigma_below_detection"] > 0.5 > 0.01 > out.loc[1, "p_sigma_below_detection"]
+    assert out.loc[0, "log10_sigma"] == -15.0 and out.loc[1, "log10_sigma"] > -5.0
     assert (out["log10_sigma_lo"] < out["log10_sigma"]).all() and (out["log10_sigma"] < out["log10_sigma_hi"]).all()
     assert (out["ea_lo"] < out["ea_eV"]).all() and (out["ea_eV"] < out["ea_hi"]).all()
     assert np.allclose(out["sigma_S_cm"], 10 ** out["log10_sigma"])
@@ -131,5 +143,7 @@ def test_shipped_default_model_loads_is_small_and_has_its_card():
     card = (shipped / "MODEL_CARD.md").read_text()
     assert predictor.metadata["data_sha256"][:16] in card and "mean of 2 XGBoost boosters" in card
     assert "and 1 random forest(s) on element amounts" in card
+    assert predictor.sigma_model.censor_classifier_ is not None and predictor.ea_model.censor_classifier_ is None
+    assert "probability p of a censored σ" in card
     row = predict(["Li2.3ZrCl5.85N0.15"], model=shipped).iloc[0]
     assert row["log10_sigma_lo"] < row["log10_sigma"] < row["log10_sigma_hi"] and 0.05 < row["ea_eV"] < 2.0

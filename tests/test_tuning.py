@@ -51,14 +51,15 @@ def test_a_resumed_old_study_cannot_change_the_objective(tmp_path):
     assert params["objective"] == "reg:squarederror" and params["max_depth"] == 3
 
 
-def test_study_names_differ_when_the_folds_or_views_differ():
+def test_study_names_differ_when_the_folds_views_or_censored_part_differ():
     from mlsse.models.training import study_name
 
     base = dict(name="m", target="log10_sigma", data_sha256="ab" * 32, seed=0, feature_names=["x", "y"],
                 views=[[0], [1]], groups=[1, 1, 2], n_splits=5)
     names = {study_name(**base), study_name(**{**base, "views": [[0, 1]]}),
-             study_name(**{**base, "groups": [1, 2, 2]}), study_name(**{**base, "target": "ea_eV"})}
-    assert len(names) == 4 and study_name(**base) == study_name(**base)
+             study_name(**{**base, "groups": [1, 2, 2]}), study_name(**{**base, "target": "ea_eV"}),
+             study_name(**base, censored_value=-15.0)}
+    assert len(names) == 5 and study_name(**base) == study_name(**base)
 
 
 def test_zero_trials_gives_the_defaults():

@@ -1,4 +1,4 @@
-"""SHAP (TreeExplainer) attributions of predictions, grouped and named for chemists, with plots."""
+"""SHAP (exact TreeSHAP) attributions of predictions, grouped and named for chemists, with plots."""
 
 from __future__ import annotations
 
@@ -19,21 +19,16 @@ def _model(predictor, target: str):
 def explain_features(predictor, features: pd.DataFrame, target: str = "sigma"):
     """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's).
 
-    Values are SHAP's TreeExplainer attributions of each member of the model (boosters and forests), averaged
-    as the predictions are, so each row still sums (with the base value) to the prediction.
+    Values are exact TreeSHAP attributions (XGBoost's own, the algorithm of SHAP's TreeExplainer) of each member
+    of the model, averaged as the predictions are, plus the censored-σ shift shared out as the model's
+    ``contributions`` document it; each row sums, with its base value, to the prediction.
     """
     import shap
 
-    from mlsse.models.estimator import member_input
-
     model = _model(predictor, target)
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
-    values = np.zeros(X.shape)
-    base = np.zeros(len(X))
-    for booster, (columns, filled) in zip(model.boosters_, model.members()):
-        part = shap.TreeExplainer(booster)(member_input(X, columns, filled))
-        values[:, columns] += part.values / len(model.boosters_)
-        base += np.broadcast_to(part.base_values, (len(X),)) / len(model.boosters_)
+    contributions = model.contributions(X)
+    values, base = contributions[:, :-1], contributions[:, -1]
     return shap.Explanation(values=values, base_values=base, data=X,
                             feature_names=[readable_name(n) for n in predictor.feature_names])
 

@@ -57,8 +57,9 @@ def predict(data, temperature_c=None, model: str | Path | None = None) -> pd.Dat
     column and optionally ``temperature_C``, ``space_group_number``, ``a``–``gamma``, ``cif``, ``additive``,
     ``additive_wt_pct``. ``temperature_c`` (°C) overrides the ``temperature_C`` column; without either σ is at
     25 °C. Returns every input column plus ``log10_sigma, log10_sigma_lo, log10_sigma_hi, sigma_S_cm, ea_eV,
-    ea_lo, ea_hi, in_domain, note``. A row that cannot be predicted keeps empty predictions and says why in
-    ``note``; the other rows are still predicted.
+    ea_lo, ea_hi, p_sigma_below_detection, in_domain, note`` (σ in S/cm, Ea in eV; the probability is that σ at
+    25 °C is below a detection limit, reported as "<1E-10 S/cm"). A row that cannot be predicted keeps empty
+    predictions and says why in ``note``; the other rows are still predicted.
     """
     from mlsse.data.schema import parse_composition
 

@@ -1,8 +1,9 @@
 """The trained predictor: σ and Ea models, applicability domain, and how they are saved and loaded.
 
-A saved model is a directory: ``sigma-0.ubj.gz``, ``sigma-1.ubj.gz``, ``sigma-2.ubj.gz``, ``ea-0.ubj.gz``
-(XGBoost's native binary JSON, gzipped with a zero timestamp so equal models give equal bytes; one per member of a
-model, boosters then forests; a fifth of the size of text JSON), ``metadata.json`` (feature names, interval widths,
+A saved model is a directory: ``sigma-0.ubj.gz``, ``sigma-1.ubj.gz``, ``sigma-2.ubj.gz``, ``sigma-censored.ubj.gz``,
+``ea-0.ubj.gz`` (XGBoost's native binary JSON, gzipped with a zero timestamp so equal models give equal bytes; one
+per member of a model, boosters then forests, then the censor classifier if the model has one; a fifth of the size
+of text JSON), ``metadata.json`` (feature names, interval widths,
 domain state, library versions, data hash, seed, metrics) and ``MODEL_CARD.md``. Nothing is pickled.
 """
 
@@ -23,17 +24,22 @@ from mlsse.errors import ModelError
 from mlsse.models.domain import ApplicabilityDomain
 
 #: Version of the saved-model layout; loading refuses other major versions.
-MODEL_FORMAT = "mlsse-model/3"
+MODEL_FORMAT = "mlsse-model/4"
 #: File suffix of each saved booster.
 BOOSTER_SUFFIX = ".ubj.gz"
+#: File stem (after ``sigma-`` / ``ea-``) of a model's censor classifier.
+CENSOR_STEM = "censored"
 #: The temperature σ_RT refers to, °C.
 REFERENCE_TEMPERATURE_C = 25.0
 #: Ea is floored here when extrapolating σ in temperature, so that σ(T) = (A/T)·exp(−Ea/k_BT) rises with T
 #: over the whole range users ask for (it does whenever Ea > k_B·T; 0.1 eV holds up to ~900 °C).
 MIN_EA_FOR_TEMPERATURE_EV = 0.1
 
+#: Prediction columns: log10 σ (S/cm) at the asked temperature with its 80 % interval, σ (S/cm), Ea (eV) with its
+#: interval, the probability that σ at 25 °C is below a detection limit (reported as "<1E-10 S/cm"), the domain flag
+#: and a note.
 OUTPUT_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
-                  "in_domain", "note"]
+                  "p_sigma_below_detection", "in_domain", "note"]
 
 
 def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=REFERENCE_TEMPERATURE_C):
@@ -87,6 +93,7 @@ class Predictor:
         out["ea_eV"] = ea
         out["ea_lo"] = ea - ea_hw
         out["ea_hi"] = ea + ea_hw
+        out["p_sigma_below_detection"] = self.sigma_model.predict_censored_probability(X)
         inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
                                              elements)
         out["in_domain"] = inside
@@ -122,8 +129,10 @@ class Predictor:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name, model in (("sigma", self.sigma_model), ("ea", self.ea_model)):
-            for i, booster in enumerate(model.boosters_):
-                with atomic_path(directory / f"{name}-{i}{BOOSTER_SUFFIX}") as tmp:
+            classifier = getattr(model, "censor_classifier_", None)
+            files = [(f"{name}-{i}", booster) for i, booster in enumerate(model.boosters_)]
+            for stem, booster in files + ([(f"{name}-{CENSOR_STEM}", classifier)] if classifier is not None else []):
+                with atomic_path(directory / f"{stem}{BOOSTER_SUFFIX}") as tmp:
                     raw = tmp.with_suffix(".ubj")  # XGBoost picks the format by suffix
                     booster.save_model(raw)
                     tmp.write_bytes(gzip.compress(raw.read_bytes(), mtime=0))
@@ -138,6 +147,8 @@ class Predictor:
             "ea_interval_half_width": self.ea_model.interval_half_width_,
             "sigma_params": self.sigma_model.get_params(),
             "ea_params": self.ea_model.get_params(),
+            "sigma_censor_classifier": getattr(self.sigma_model, "censor_classifier_", None) is not None,
+            "ea_censor_classifier": getattr(self.ea_model, "censor_classifier_", None) is not None,
         })
         write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
         write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
@@ -147,7 +158,7 @@ class Predictor:
     def load(cls, directory: str | Path) -> "Predictor":
         """Load a model directory written by :meth:`save`; a clear ``ModelError`` if it is missing, incomplete
         or was written by an incompatible version."""
-        from xgboost import XGBRegressor
+        from xgboost import XGBClassifier, XGBRegressor
 
         from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns, forest_columns
 
@@ -170,20 +181,25 @@ class Predictor:
             n_features = len(metadata["feature_names"])
             estimator.view_columns_ = checked_view_columns(estimator.views, n_features)
             estimator.forest_columns_ = forest_columns(estimator.forest_views, n_features)
-            estimator.boosters_ = []
-            for i in range(len(estimator.members())):
-                path = directory / f"{name}-{i}{BOOSTER_SUFFIX}"
-                if not path.is_file():
-                    raise ModelError(f"model at {directory} is incomplete: {path.name} missing")
-                booster = XGBRegressor()
-                booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
-                estimator.boosters_.append(booster)
+            estimator.boosters_ = [_load_booster(directory / f"{name}-{i}{BOOSTER_SUFFIX}", XGBRegressor())
+                                   for i in range(len(estimator.members()))]
+            estimator.censor_classifier_ = (
+                _load_booster(directory / f"{name}-{CENSOR_STEM}{BOOSTER_SUFFIX}", XGBClassifier())
+                if metadata.get(f"{name}_censor_classifier") else None)
             estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
             estimator.n_features_in_ = len(metadata["feature_names"])
             models[name] = estimator
         return cls(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                    domain=ApplicabilityDomain.from_dict(metadata["domain"]),
                    domain_features=metadata["domain_features"], metadata=metadata)
+
+
+def _load_booster(path: Path, booster):
+    """Load a gzipped UBJ file written by :meth:`Predictor.save` into ``booster``; ``ModelError`` if missing."""
+    if not path.is_file():
+        raise ModelError(f"model at {path.parent} is incomplete: {path.name} missing")
+    booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
+    return booster
 
 
 def _n_views(metadata: dict, model: str, key: str = "views") -> int:
@@ -205,11 +221,16 @@ def model_card(metadata: dict) -> str:
         f"- libraries: {', '.join(f'{k} {v}' for k, v in sorted(metadata.get('library_versions', {}).items()))}",
         "- σ at temperature T: predicted log10 σ(25 °C) and Ea combined through σT = A·exp(−Ea/k_BT) "
         f"(Ea floored at {MIN_EA_FOR_TEMPERATURE_EV} eV, so σ rises with T)",
-        "- censored σ (<1E-10) trained at 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)",
+        "- censored σ (<1E-10) labelled 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)"
+        + (f"; a classifier gives the probability p of a censored σ, and the predicted log10 σ is the median of "
+           f"the mixture (−15 with probability p, else normal around the members' mean with standard deviation "
+           f"{metadata.get('sigma_params', {}).get('censored_scale')} log10 units)"
+           if metadata.get("sigma_censor_classifier") else ""),
         f"- log10 σ: mean of {_n_views(metadata, 'sigma')} XGBoost boosters, one per feature view (descriptors; "
         f"element fractions + crystal system, space group, cell volume and volume per atom), and "
         f"{_n_views(metadata, 'sigma', 'forest_views')} "
-        "random forest(s) on element amounts + space group + lattice constants; Ea: "
+        "random forest(s) on element amounts + space group + lattice constants"
+        + (", fitted to the measured rows" if metadata.get("sigma_censor_classifier") else "") + "; Ea: "
         f"{_n_views(metadata, 'ea')} booster(s) on the descriptors; objectives "
         f"{metadata.get('sigma_params', {}).get('objective')} (σ) and {metadata.get('ea_params', {}).get('objective')} (Ea)",
         "",

@@ -10,8 +10,8 @@ import pandas as pd
 from mlsse.data.schema import ROOM_TEMPERATURE_C
 
 #: log10 σ given to censored ("<1E-10") rows, OBELiX's convention. The public benchmarks score censored
-#: entries at 1e-15, so training on the same convention optimises the metric the model is judged by; a
-#: censored-aware objective would place these rows near the detection limit instead.
+#: entries at 1e-15, so the σ model predicts this value for a likely-censored material: a classifier learns
+#: which rows carry it (``ConformalBoostedRegressor(censored_value=...)``) and the regressors never see them.
 CENSORED_LOG10_SIGMA = -15.0
 #: Arrhenius-fit Ea labels are used only from fits at least this good.
 MIN_ARRHENIUS_R2 = 0.9
