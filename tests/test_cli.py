@@ -33,6 +33,7 @@ def test_predict_one_formula_prints_the_table(small_model, tmp_path):
     assert "Li2.3ZrCl5.85N0.15 at 60 °C" in out
     for label in ("σ (S/cm)", "log10 σ", "Ea (eV)", "in domain", "features that pushed log10 σ most"):
         assert label in out
+    assert re.search(r"P\(σ₂₅ below 1e-10 S/cm\)\s*│\s*0\.\d\d", out), out
     # Each reason names the feature, the formula's value of it and its push, e.g. "Zr content = 0.108 (+0.31)".
     reasons = " ".join(out.split("features that pushed log10 σ most:")[1].split())
     assert len(re.findall(r"= -?[\d.]+(?:e[-+]\d+)? \([-+]\d+\.\d\d\)", reasons)) == 3, reasons

@@ -46,13 +46,15 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None) 
                   f"{10 ** row['log10_sigma_lo']:.2g} – {10 ** row['log10_sigma_hi']:.2g}")
     table.add_row("log10 σ", f"{row['log10_sigma']:.2f}", f"{row['log10_sigma_lo']:.2f} – {row['log10_sigma_hi']:.2f}")
     table.add_row("Ea (eV)", f"{row['ea_eV']:.3f}", f"{row['ea_lo']:.3f} – {row['ea_hi']:.3f}")
-    table.add_row("P(σ₂₅ < 1e-10 S/cm)", f"{row['p_sigma_below_detection']:.2f}", "σ too low to measure")
+    # The probability that σ at 25 °C is too low to measure; a probability has no interval.
+    table.add_row("P(σ₂₅ below 1e-10 S/cm)", f"{row['p_sigma_below_detection']:.2f}", "–")
     table.add_row("in domain", "yes" if row["in_domain"] else "NO", row["note"] or "")
     console = Console()
     console.print(table)
     reasons = load_predictor(model).top_contributions([formula], k=3)[0]
     console.print("features that pushed log10 σ most: "
-                  + "; ".join(f"{name} = {value:.3g} ({push:+.2f})" for name, value, push in reasons))
+                  + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
+                              for name, value, push in reasons))
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
