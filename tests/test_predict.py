@@ -36,17 +36,18 @@ def test_prediction_columns_and_intervals(small_model):
     assert out["p_sigma_below_detection"].between(0, 1).all()
     likely_censored = out["p_sigma_below_detection"] >= 0.5
     assert (out["log10_sigma"][likely_censored] == -15.0).all() and (out["log10_sigma"][~likely_censored] > -15.0).all()
-
-
-def test_a_material_reported_below_detection_is_predicted_censored(small_model):
-    # SrLiTa2O6F is "<1E-10 S/cm" in two OBELiX papers; Li6PS5Cl conducts at ~1e-3 S/cm.
-    out = predict(["SrLiTa2O6F", "Li6PS5Cl"], model=small_model)
-    assert out.loc[0, "p_sigma_below_detection"] > 0.5 > 0.01 > out.loc[1, "p_sigma_below_detection"]
-    assert out.loc[0, "log10_sigma"] == -15.0 and out.loc[1, "log10_sigma"] > -5.0
     assert (out["log10_sigma_lo"] < out["log10_sigma"]).all() and (out["log10_sigma"] < out["log10_sigma_hi"]).all()
     assert (out["ea_lo"] < out["ea_eV"]).all() and (out["ea_eV"] < out["ea_hi"]).all()
     assert np.allclose(out["sigma_S_cm"], 10 ** out["log10_sigma"])
     assert out["in_domain"].all()
+
+
+def test_a_material_reported_below_detection_is_predicted_censored(small_model):
+    # The wiring from training labels to the output column, on training materials (the held-out effect is in
+    # the README's measured MAE): SrLiTa2O6F is "<1E-10 S/cm" in two OBELiX papers; Li6PS5Cl conducts at ~1e-3.
+    out = predict(["SrLiTa2O6F", "Li6PS5Cl"], model=small_model)
+    assert out.loc[0, "p_sigma_below_detection"] > 0.5 > 0.01 > out.loc[1, "p_sigma_below_detection"]
+    assert out.loc[0, "log10_sigma"] == -15.0 and out.loc[1, "log10_sigma"] > -5.0
 
 
 def test_sigma_rises_with_temperature(small_model):

@@ -27,8 +27,8 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     missing values set to −1, below every real lattice constant or amount, as the OBELiX paper's forest has them.
 
     ``censored_value``: None, or the label of censored rows (log10 σ of conductivities reported only as below a
-    detection limit, set to −15 by the OBELiX convention). With it the model has two parts: the members regress
-    on the measured rows alone, and a classifier (``CENSOR_CLASSIFIER_PARAMS``) gives the probability p that a
+    detection limit, set to −15 by the OBELiX convention; rows at or below it count as censored, so a σ measured
+    under 1e-15 S/cm counts too). With it the model has two parts: the members regress on the other rows alone, and a classifier (``CENSOR_CLASSIFIER_PARAMS``) gives the probability p that a
     row is censored. The prediction is the median of the mixture "censored_value with probability p, else normal
     around the members' mean with standard deviation ``censored_scale``": ``censored_value`` when p ≥ ½, else the
     members' mean plus ``censored_scale`` · Φ⁻¹((½ − p)/(1 − p)) (≤ 0). The median minimises the absolute error the
@@ -39,9 +39,10 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     Parameters are XGBoost's (``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
     ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``reg_alpha``, ``objective``: the default
     absolute-error objective fits the median, which measured lower grouped-CV MAE of Ea than squared error because
-    literature labels have heavy-tailed errors) plus ``views``, ``forest_views``, ``coverage``, ``n_splits``,
-    ``calibrate`` (False skips the interval, for tuning loops), ``random_state`` and ``n_jobs``. NaN features are
-    allowed (XGBoost routes them in the boosters).
+    literature labels have heavy-tailed errors) plus ``views``, ``forest_views``, ``censored_value``,
+    ``censored_scale`` (in the target's units), ``coverage``, ``n_splits``, ``calibrate`` (False skips the interval,
+    for tuning loops), ``random_state`` and ``n_jobs``. NaN features are allowed (XGBoost routes them in the
+    boosters).
     """
 
     def __init__(self, n_estimators=400, max_depth=5, learning_rate=0.05, subsample=0.8, colsample_bytree=0.6,
@@ -159,11 +160,11 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         the prediction. With several members, each one's contributions are averaged like its prediction.
 
         With a censor classifier the prediction is the members' mean plus a shift that falls as the classifier's
-        log-odds z rise (see ``censored_value``). The shift at the classifier's base log-odds z₀ goes to the bias,
-        and the rest is shared among the features in proportion to their TreeSHAP share of z − z₀ (the
-        "rescale" rule), so features that make a censored σ likelier get negative contributions and each row
-        still sums to the prediction."""
-        from scipy.special import expit
+        log-odds rise (see ``censored_value``); the shift at the classifier's base log-odds goes to the bias and
+        the rest to the features by their TreeSHAP log-odds (``_censored_shift_contributions``), so features that
+        make a censored σ likelier get negative contributions and each row still sums to the prediction. The bias
+        is then one number for all rows while the classifier's base rate is below ½ and the members' mean above
+        ``censored_value``."""
         from xgboost import DMatrix
 
         check_is_fitted(self)
@@ -176,16 +177,37 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             out[:, -1] += values[:, -1] / len(self.boosters_)
         if self.censor_classifier_ is not None:
             logit = self.censor_classifier_.get_booster().predict(DMatrix(X, missing=np.nan), pred_contribs=True)
-            mean = out.sum(axis=1)
-            z0 = logit[:, -1]
-            shift = self.predict(X) - mean
-            base_shift = mixture_median(mean, expit(z0), self.censored_value, self.censored_scale) - mean
-            dz = logit[:, :-1].sum(axis=1)
-            share = np.divide(logit[:, :-1], dz[:, None], out=np.zeros_like(logit[:, :-1]),
-                              where=np.abs(dz[:, None]) > 1e-12)
-            rest = np.where(np.abs(dz) > 1e-12, shift - base_shift, 0.0)
-            out[:, :-1] += rest[:, None] * share
-            out[:, -1] += shift - rest
+            out += self._censored_shift_contributions(out.sum(axis=1), logit, self.predict(X))
+        return out
+
+    def _censored_shift_contributions(self, mean, logit, prediction):
+        """Share the censored shift (``prediction − mean``) out as contributions (rows × (features + 1)).
+
+        The shift is a function g of the classifier's log-odds z = z₀ + Σφ. Its value at z₀ goes to the bias.
+        The features pushing z up (φ > 0) and those pushing it down are two players: each gets its Shapley value,
+        the mean of its effect on g added first and added second, shared within the player by φ. Signs agree
+        within a player, so shares stay in [0, 1] even when the two sides nearly cancel (a plain φ/(z − z₀) share
+        explodes there). Each row still sums to the shift.
+        """
+        from scipy.special import expit
+
+        phi, z0 = logit[:, :-1], logit[:, -1]
+        up_parts, down_parts = np.clip(phi, 0.0, None), np.clip(phi, None, 0.0)
+        up, down = up_parts.sum(axis=1), down_parts.sum(axis=1)
+
+        def shift(z):
+            return mixture_median(mean, expit(z), self.censored_value, self.censored_scale) - mean
+
+        g0, g_up, g_down, g_both = shift(z0), shift(z0 + up), shift(z0 + down), shift(z0 + up + down)
+        effect_up = ((g_up - g0) + (g_both - g_down)) / 2.0
+        effect_down = ((g_down - g0) + (g_both - g_up)) / 2.0
+        out = np.zeros((len(mean), phi.shape[1] + 1))
+        out[:, :-1] += effect_up[:, None] * np.divide(up_parts, up[:, None], out=np.zeros_like(phi),
+                                                      where=up[:, None] > 0)
+        out[:, :-1] += effect_down[:, None] * np.divide(down_parts, down[:, None], out=np.zeros_like(phi),
+                                                        where=down[:, None] < 0)
+        # g0, plus the float32 rounding between the classifier's probability and expit of its summed log-odds.
+        out[:, -1] = (prediction - mean) - effect_up - effect_down
         return out
 
     def predict_interval(self, X):
@@ -216,16 +238,21 @@ CENSOR_CLASSIFIER_PARAMS = {"n_estimators": 300, "max_depth": 4, "learning_rate"
 
 
 def mixture_median(mean, p, censored_value: float, scale: float) -> np.ndarray:
-    """Return the median of "``censored_value`` with probability ``p``, else normal(``mean``, ``scale``)":
-    ``censored_value`` where p ≥ ½, else ``mean + scale·Φ⁻¹((½ − p)/(1 − p))``, never below ``censored_value``."""
-    from scipy.special import ndtri
+    """Return the median of "``censored_value`` with probability ``p``, else normal(``mean``, ``scale``)".
 
-    mean, p = np.asarray(mean, dtype=float), np.asarray(p, dtype=float)
-    below_half = p < 0.5
-    q = np.where(below_half, (0.5 - p) / np.where(below_half, 1.0 - p, 1.0), 0.0)
-    with np.errstate(divide="ignore"):
-        shifted = mean + scale * ndtri(q)  # ndtri(0) = −inf: clipped to censored_value below
-    return np.where(below_half, np.maximum(shifted, censored_value), censored_value)
+    With F(x) = p·[x ≥ c] + (1 − p)·Φ((x − mean)/scale) and c = ``censored_value``: ``mean + scale·Φ⁻¹(½/(1 − p))``
+    where the normal part alone puts half the mass below c; else c where F(c) ≥ ½ (so always for p ≥ ½); else
+    ``mean + scale·Φ⁻¹((½ − p)/(1 − p))``, above c. NaN where ``mean`` or ``p`` is NaN.
+    """
+    from scipy.special import ndtr, ndtri
+
+    mean, p = np.broadcast_arrays(np.asarray(mean, dtype=float), np.asarray(p, dtype=float))
+    normal_below = (1.0 - p) * ndtr((censored_value - mean) / scale)
+    with np.errstate(divide="ignore", invalid="ignore"):  # p = 1: those rows take the c branch
+        low = mean + scale * ndtri(0.5 / (1.0 - p))
+        high = mean + scale * ndtri((0.5 - p) / (1.0 - p))
+    median = np.where(normal_below >= 0.5, low, np.where(p + normal_below >= 0.5, censored_value, high))
+    return np.where(np.isnan(mean) | np.isnan(p), np.nan, median)
 
 
 def member_input(X: np.ndarray, columns: np.ndarray, filled: bool) -> np.ndarray:

@@ -183,9 +183,14 @@ class Predictor:
             estimator.forest_columns_ = forest_columns(estimator.forest_views, n_features)
             estimator.boosters_ = [_load_booster(directory / f"{name}-{i}{BOOSTER_SUFFIX}", XGBRegressor())
                                    for i in range(len(estimator.members()))]
-            estimator.censor_classifier_ = (
-                _load_booster(directory / f"{name}-{CENSOR_STEM}{BOOSTER_SUFFIX}", XGBClassifier())
-                if metadata.get(f"{name}_censor_classifier") else None)
+            classifier_path = directory / f"{name}-{CENSOR_STEM}{BOOSTER_SUFFIX}"
+            has_classifier = metadata.get(f"{name}_censor_classifier")
+            # Without the classifier such a model would load and predict other numbers, silently.
+            if has_classifier is None or (not has_classifier and classifier_path.exists()):
+                raise ModelError(f"model at {directory} is inconsistent: metadata.json says "
+                                 f"{name}_censor_classifier={has_classifier!r} but {classifier_path.name} "
+                                 f"{'exists' if classifier_path.exists() else 'is absent'}; retrain it")
+            estimator.censor_classifier_ = _load_booster(classifier_path, XGBClassifier()) if has_classifier else None
             estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
             estimator.n_features_in_ = len(metadata["feature_names"])
             models[name] = estimator
