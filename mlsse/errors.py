@@ -36,3 +36,8 @@ class DataError(MlsseError):
 
 class ModelError(MlsseError):
     """A saved model is missing, incomplete, or was made by an incompatible version."""
+
+
+class MlsseWarning(UserWarning):
+    """Something mlsse did with the input that the user should know of (e.g. a column kept under another name);
+    the CLI prints it as a ``note:`` line."""

@@ -78,6 +78,31 @@ def test_predict_csv_without_composition_column_fails_cleanly(small_model, tmp_p
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_predict_csv_file_problems_are_one_line_and_inputs_are_kept(small_model, tmp_path):
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.cif import CifWriter
+
+    (tmp_path / "data").mkdir()
+    CifWriter(Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.13), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+              ).write_file(tmp_path / "data" / "LiCl.cif")
+    (tmp_path / "data" / "in.csv").write_text("composition,cif,sigma_S_cm\nLiCl,LiCl.cif,1e-7,\n", encoding="utf-8")
+    # run from elsewhere: the CIF is found beside the CSV, the trailing comma shifts nothing, the measured σ is kept
+    result = run(["predict", "--input", "data/in.csv", "--output", "out.csv", "--model", str(small_model)], tmp_path,
+                 tmp_path)
+    assert "note: input column(s) named like a prediction column kept as 'sigma_S_cm' → 'sigma_S_cm_input'" in result.stderr
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert out.loc[0, "composition"] == "LiCl" and out.loc[0, "sigma_S_cm_input"] == 1e-7
+    assert out.loc[0, "log10_sigma"] != "" and "cif" not in out.loc[0, "note"]
+    # an output path that is a directory: one line naming it, exit 2, nothing written
+    result = run(["predict", "--input", "data/in.csv", "--output", "data", "--model", str(small_model)], tmp_path,
+                 tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: data: is a directory, not a file"
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["LiCl.cif", "in.csv"]
+    # a single formula with --output writes the same columns
+    run(["predict", "Li3N", "--output", "one.csv", "--model", str(small_model)], tmp_path, tmp_path)
+    assert pd.read_csv(tmp_path / "one.csv").columns.tolist()[:3] == ["composition", "temperature_C", "log10_sigma"]
+
+
 def test_unparsable_formula_on_the_command_line(small_model, tmp_path):
     result = run(["predict", "Li2Xx", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: Li2Xx: unknown element 'Xx' in 'Li2Xx'"

@@ -117,6 +117,24 @@ def test_malformed_csv_names_file_and_line(tmp_path, external_dir):
     assert info.value.line == 10 and "malformed CSV" in info.value.problem
 
 
+def test_a_trailing_comma_does_not_shift_the_columns(tmp_path):
+    # pandas would otherwise take the first column for the index and shift every name by one
+    (tmp_path / "t.csv").write_text("composition,temperature_C\nLiCl,25,\nLi3PS4,100,\n", encoding="utf-8")
+    frame = read_table(tmp_path / "t.csv")
+    assert frame.columns.tolist() == ["composition", "temperature_C"]
+    assert frame["composition"].tolist() == ["LiCl", "Li3PS4"] and frame["temperature_C"].tolist() == ["25", "100"]
+
+
+def test_extra_fields_and_repeated_columns_are_refused(tmp_path):
+    (tmp_path / "x.csv").write_text("composition,x\nLiCl,1,2\nLiBr,3\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_table(tmp_path / "x.csv")
+    assert str(info.value) == f"{tmp_path / 'x.csv'}, line 2: the row has more fields than the header's 2 columns"
+    (tmp_path / "d.csv").write_text("composition,composition\nLiCl,NaCl\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"line 1: column\(s\) 'composition' appear more than once"):
+        read_table(tmp_path / "d.csv")
+
+
 def test_non_numeric_conductivity_is_reported_not_dropped(tmp_path, external_dir):
     raw = pd.read_csv(external_dir / LIVERPOOL_FILE, dtype=str, keep_default_na=False)
     raw.loc[4, "target"] = "high"

@@ -295,6 +295,23 @@ def test_censored_rows_train_a_classifier_and_the_prediction_is_the_mixture_medi
         ConformalBoostedRegressor(n_estimators=5, censored_value=-15.0, calibrate=False).fit(X[censored], y[censored])
 
 
+def test_probability_below_a_threshold_comes_from_the_predicted_mixture():
+    from scipy.stats import norm
+
+    X, y, censored, _ = _censored_synthetic()
+    model = ConformalBoostedRegressor(n_estimators=40, censored_value=-15.0, calibrate=False, random_state=2).fit(X, y)
+    p = model.predict_censored_probability(X)
+    mean = model._predict_members((model.boosters_, None), X)
+    below = model.predict_probability_below(X, -4.0)
+    np.testing.assert_allclose(below, p + (1 - p) * norm.cdf((-4.0 - mean) / 1.2), rtol=0, atol=1e-6)
+    # the median is below the threshold exactly when more than half the mass is
+    prediction = model.predict(X)
+    assert np.all((prediction < -4.0) == (below > 0.5))
+    # the point mass at −15 counts only for a threshold above it
+    assert np.all(model.predict_probability_below(X, -14.9) >= p - 1e-9)
+    assert p[censored].mean() > 0.8 and model.predict_probability_below(X, -15.1)[censored].max() < 0.01
+
+
 def test_censored_shift_contributions_stay_bounded_when_log_odds_cancel():
     # Censoring driven by X2 − X3: the two push the log-odds opposite ways and often nearly cancel, where a plain
     # φ/(z − z₀) share of the shift would explode.

@@ -30,12 +30,14 @@ def test_same_data_and_seed_give_identical_models(small_model, tmp_path):
 
 def test_prediction_columns_and_intervals(small_model):
     out = predict(QUERIES, model=small_model)
-    assert list(out.columns) == ["composition", *OUTPUT_COLUMNS]
-    assert out["log10_sigma"].notna().all()
-    # At 25 °C a material likelier censored than not is predicted at the censored label, the others above it.
-    assert out["p_sigma_below_detection"].between(0, 1).all()
-    likely_censored = out["p_sigma_below_detection"] >= 0.5
-    assert (out["log10_sigma"][likely_censored] == -15.0).all() and (out["log10_sigma"][~likely_censored] > -15.0).all()
+    # the temperature used is recorded when the query has no temperature_C column
+    assert list(out.columns) == ["composition", "temperature_C", *OUTPUT_COLUMNS]
+    assert (out["temperature_C"] == 25.0).all() and out["log10_sigma"].notna().all()
+    # At 25 °C the probability of σ below 1e-10 S/cm comes from the mixture whose median is the prediction, so a
+    # prediction below the limit has it above ½ and one above the limit below ½.
+    p = out["p_sigma_below_detection"]
+    assert p.between(0, 1).all()
+    assert ((out["log10_sigma"] < -10) == (p > 0.5)).all()
     assert (out["log10_sigma_lo"] < out["log10_sigma"]).all() and (out["log10_sigma"] < out["log10_sigma_hi"]).all()
     assert (out["ea_lo"] < out["ea_eV"]).all() and (out["ea_eV"] < out["ea_hi"]).all()
     assert np.allclose(out["sigma_S_cm"], 10 ** out["log10_sigma"])
@@ -75,6 +77,72 @@ def test_bad_rows_get_a_note_and_the_rest_are_predicted(small_model):
     assert out.loc[3, "note"] == "temperature 800 °C outside -100–600 °C (kelvin? give °C)"
 
 
+def test_bad_structure_cells_and_cifs_are_noted_and_a_relative_cif_is_found_beside_the_csv(small_model, tmp_path):
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.cif import CifWriter
+
+    (tmp_path / "cifs").mkdir()
+    CifWriter(Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.13), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+              ).write_file(tmp_path / "cifs" / "LiCl.cif")
+    (tmp_path / "bad.cif").write_text("data_nothing\n")
+    frame = pd.DataFrame({"composition": ["Li6PS5Cl"] * 6 + ["LiCl"] * 3,
+                          "space_group_number": ["-5", "F-43m", "216.5", "216", "216", "216", "", "", ""],
+                          "a": ["", "", "", "-1", "9.8", "9.8", "", "", ""],
+                          "alpha": ["", "", "", "", "200", "90", "", "", ""],
+                          "cif": [""] * 6 + ["cifs/LiCl.cif", "bad.cif", "missing.cif"]})
+    out = predict(frame, model=small_model, cif_dir=tmp_path)
+    assert out["note"].tolist()[:5] + out["note"].tolist()[7:] == [
+        "space-group number -5 is not an integer from 1 to 230", "space_group_number 'F-43m' is not a number",
+        "space-group number 216.5 is not an integer from 1 to 230", "a = -1 Å is outside 0–1000 Å",
+        "alpha = 200° is outside 0–180°", f"cif '{tmp_path / 'bad.cif'}': not a readable CIF",
+        "cif 'missing.cif': file not found"]
+    assert out["log10_sigma"].notna().tolist() == [False] * 5 + [True, True, False, False]
+    # the CIF was read: its structure features change the prediction from the composition-only one
+    assert out.loc[6, "ea_eV"] != predict(["LiCl"], model=small_model).loc[0, "ea_eV"]
+
+
+def test_kelvin_looking_and_non_finite_temperatures_are_refused(small_model):
+    from mlsse.errors import DataError
+
+    out = predict(pd.DataFrame({"composition": ["Li3N"] * 4, "temperature_C": ["298", "298.15", "373.15", "287"]}),
+                  model=small_model)
+    assert out["note"].tolist()[:3] == ["temperature 298 °C looks like kelvin (298 K = 24.85 °C): give °C",
+                                        "temperature 298.15 °C looks like kelvin (298.15 K = 25 °C): give °C",
+                                        "temperature 373.15 °C looks like kelvin (373.15 K = 100 °C): give °C"]
+    assert out["log10_sigma"].notna().tolist() == [False, False, False, True]
+    with pytest.raises(DataError, match="temperature nan °C is not a finite number"):
+        predict("Li3N", temperature_c=float("nan"), model=small_model)
+
+
+def test_query_level_problems_raise_and_inputs_are_kept(small_model):
+    from pymatgen.core import Composition
+
+    from mlsse.errors import DataError, MlsseWarning
+
+    frame = pd.DataFrame({"composition": ["Li3N"], "sigma_S_cm": [1e-3], "note": ["measured"]})
+    with pytest.warns(MlsseWarning, match="'sigma_S_cm' → 'sigma_S_cm_input', 'note' → 'note_input'"):
+        out = predict(frame, model=small_model)
+    assert out.loc[0, "sigma_S_cm_input"] == 1e-3 and out.loc[0, "note_input"] == "measured"
+    assert out.loc[0, "sigma_S_cm"] == pytest.approx(10 ** out.loc[0, "log10_sigma"])
+    problems = [
+        (pd.DataFrame([["Li3N", "LiCl"]], columns=["composition", "composition"]), {},
+         "column\\(s\\) 'composition' appear more than once"),
+        (pd.DataFrame({"composition": ["Li3N"], "temperature_C": [60]}), {"temperature_c": 80},
+         "the temperature is given twice"),
+        (["Li3N", "LiCl"], {"temperature_c": [25, 50, 75]}, "temperature_c has 3 values for 2 rows"),
+        (pd.DataFrame({"composition": ["Li3N"], "temperature_c": [60]}), {},
+         "column 'temperature_c' is not read: name it 'temperature_C' in °C"),
+    ]
+    for data, kwargs, message in problems:
+        with pytest.raises(DataError, match=message):
+            predict(data, model=small_model, **kwargs)
+    # a Composition is one query, not an iterable of elements; a Series keeps its index
+    assert len(predict(Composition("Li3PS4"), model=small_model)) == 1
+    assert predict(pd.Series(["Li3N", "LiCl"], index=[5, 7]), model=small_model).index.tolist() == [5, 7]
+    per_row = predict(["Li3N", "Li3N"], temperature_c=[25, 80], model=small_model)
+    assert per_row["temperature_C"].tolist() == [25, 80] and per_row.loc[1, "log10_sigma"] > per_row.loc[0, "log10_sigma"]
+
+
 def test_out_of_domain_element_is_flagged(small_model):
     out = predict(["Li2PuCl6"], model=small_model)
     assert not out.loc[0, "in_domain"]
@@ -88,6 +156,10 @@ def test_model_card_and_metadata(small_model):
     assert metadata["metrics"]["log10_sigma"]["mae"] < metadata["metrics"]["log10_sigma"]["median_baseline_mae"]
     card = (small_model / "MODEL_CARD.md").read_text()
     assert "Paper-grouped cross-validation" in card and metadata["data_sha256"][:16] in card
+    # metadata.json keeps its keys sorted; the card made again from it is the same card
+    from mlsse.models.predictor import model_card
+
+    assert model_card(metadata) == card
 
 
 def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
@@ -108,6 +180,21 @@ def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
         Predictor.load(copy)
     with pytest.raises(ModelError, match="metadata.json missing"):
         Predictor.load(tmp_path / "nowhere")
+    # damaged files: one line naming the model, not a KeyError or an XGBoost trace
+    shutil.copytree(small_model, copy, dirs_exist_ok=True)
+    (copy / "sigma-0.ubj.gz").write_bytes(__import__("gzip").compress(b"garbage"))
+    with pytest.raises(ModelError, match=r"model at .*copy is damaged \(XGBoostError: [^\n]*\); retrain it"):
+        Predictor.load(copy)
+    shutil.copy(small_model / "sigma-0.ubj.gz", copy / "sigma-0.ubj.gz")
+    del metadata["ea_params"]
+    metadata["format"] = json.loads((small_model / "metadata.json").read_text())["format"]
+    metadata["featurizer_version"] = json.loads((small_model / "metadata.json").read_text())["featurizer_version"]
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match=r"is damaged \(KeyError: 'ea_params'\)"):
+        Predictor.load(copy)
+    (copy / "metadata.json").write_text("{bad")
+    with pytest.raises(ModelError, match=r"is damaged \(JSONDecodeError"):
+        Predictor.load(copy)
 
 
 def test_shap_contributions_sum_to_the_prediction(small_model):

@@ -29,11 +29,16 @@ app.add_typer(models_commands.app, name="models")
 
 
 def main() -> None:
-    """Console-script entry point: run the app; an ``MlsseError`` becomes one line on stderr and exit code 2."""
+    """Console-script entry point: run the app; an ``MlsseError`` or an ``OSError`` (a file that cannot be read or
+    written) becomes one line on stderr and exit code 2."""
     try:
         app(standalone_mode=False)
     except MlsseError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # e.g. an output path that is a directory or not writable: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

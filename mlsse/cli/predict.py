@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -13,29 +14,41 @@ def predict_command(
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
                                                         "(default 25 °C).")] = None,
     input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a 'composition' column (and "
-                                                   "optionally temperature_C, space_group_number, a..gamma, cif).")] = None,
-    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions CSV.")] = None,
+                                                   "optionally temperature_C, space_group_number, a..gamma, cif "
+                                                   "(a path, relative to the CSV's folder or the working "
+                                                   "directory)).")] = None,
+    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions CSV "
+                                                    "(also for a single FORMULA).")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
 ) -> None:
     """Predict log10 σ (S/cm), σ at a temperature, and Ea (eV) with 80 % intervals and an in-domain flag."""
-    from mlsse.errors import MlsseError
+    from mlsse.errors import MlsseError, MlsseWarning
 
     if (formula is None) == (input_csv is None):
         raise MlsseError("give either a FORMULA or --input CSV (with --output CSV)")
-    if input_csv is not None:
-        _predict_csv(input_csv, output_csv, temperature_c, model)
-    else:
-        _predict_one(formula, temperature_c, model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MlsseWarning)
+        if input_csv is not None:
+            _predict_csv(input_csv, output_csv, temperature_c, model)
+        else:
+            _predict_one(formula, temperature_c, model, output_csv)
+    for warning in caught:
+        if issubclass(warning.category, MlsseWarning):
+            typer.echo(f"note: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
-def _predict_one(formula: str, temperature_c: float | None, model: Path | None) -> None:
+def _predict_one(formula: str, temperature_c: float | None, model: Path | None, output_csv: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from mlsse.data.io import write_csv_atomic
     from mlsse.errors import MlsseError
     from mlsse.models.predict import load_predictor, predict
 
-    row = predict(formula, temperature_c=temperature_c, model=model).iloc[0]
+    result = predict(formula, temperature_c=temperature_c, model=model)
+    row = result.iloc[0]
     if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
         raise MlsseError(f"{formula}: {row['note']}")
     t = 25.0 if temperature_c is None else temperature_c
@@ -55,6 +68,9 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None) 
     console.print("features that pushed log10 σ most: "
                   + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
                               for name, value, push in reasons))
+    if output_csv is not None:
+        write_csv_atomic(result, output_csv)
+        console.print(f"written to {output_csv}")
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
@@ -65,7 +81,8 @@ def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float 
     if output_csv is None:
         raise MlsseError("--input needs --output CSV")
     query = read_table(input_csv, required=["composition"])
-    result = predict(query, temperature_c=temperature_c, model=model)
+    # A relative CIF path is looked up beside the CSV first, so the CSV works from any directory.
+    result = predict(query, temperature_c=temperature_c, model=model, cif_dir=input_csv.parent)
     write_csv_atomic(result, output_csv)
     failed = int(result["log10_sigma"].isna().sum())
     typer.echo(f"predicted {len(result) - failed} of {len(result)} rows -> {output_csv}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import errno
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,23 +19,38 @@ from mlsse.errors import DataError
 
 def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs) -> pd.DataFrame:
     """Read a CSV file, raising ``DataError`` naming the file (and line) when it is missing, undecodable,
-    malformed, or lacks a required column. Values are read as strings; callers convert and check them."""
+    malformed, has a row with more fields than the header or a column name twice, or lacks a required column.
+    Values are read as strings; callers convert and check them. A trailing comma on a row is harmless."""
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", path=path)
     read_csv_kwargs.setdefault("dtype", str)
     read_csv_kwargs.setdefault("keep_default_na", False)
+    # Otherwise pandas takes a row's extra (trailing-comma) field as a sign that the first column is the index,
+    # and silently shifts every column by one.
+    read_csv_kwargs.setdefault("index_col", False)
     try:
-        frame = pd.read_csv(path, encoding="utf-8", **read_csv_kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, encoding="utf-8", **read_csv_kwargs)
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV", path=path) from None
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", path=path) from None
+    except pd.errors.ParserWarning:
+        line, n_header = _first_overlong_row(path)
+        raise DataError(f"the row has more fields than the header's {n_header} columns", path=path,
+                        line=line) from None
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
         detail = str(exc).split(". ", 1)[-1].strip()
         raise DataError(f"malformed CSV: {detail}", path=path, line=line) from None
+    header = _header(path)
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise DataError(f"column(s) {', '.join(repr(name) for name in repeated)} appear more than once",
+                        path=path, line=1)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(f"missing column(s) {', '.join(repr(m) for m in missing)}; found {list(frame.columns)}",
@@ -40,13 +58,34 @@ def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs
     return frame
 
 
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _first_overlong_row(path: Path) -> tuple[int | None, int]:
+    """Return (1-based line of the first row with a non-empty field beyond the header's, header width)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        width = len(next(reader, []))
+        for row in reader:
+            if any(field.strip() for field in row[width:]):
+                return reader.line_num, width
+    return None, width
+
+
 @contextmanager
 def atomic_path(target: str | Path):
     """Yield a temporary path beside ``target``; on success it is renamed over ``target`` in one step,
     on any error it is removed, so a reader never sees a half-written file."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, f"cannot write here ({exc.strerror})", str(target)) from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import ASSUMED_ROOM_TEMPERATURE_C, composition_key, normalise_formula, to_curated_frame
+from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, composition_key, normalise_formula,
+                               structure_value_problem, to_curated_frame)
 from mlsse.errors import DataError, MlsseError
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
@@ -58,7 +59,8 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
     """Check a lab CSV and return its rows in curated form; raise ``ValidationError`` listing every problem.
 
     Checks: readable UTF-8 CSV; a ``composition`` column and ``sigma_S_cm`` or ``log10_sigma``; formulas that
-    pymatgen parses and that contain Li; numeric cells; 0 < σ ≤ 1 S/cm; 0 ≤ Ea ≤ 2.5 eV; a temperature column
+    pymatgen parses and that contain Li; numeric cells; 0 < σ ≤ 1 S/cm; 0 ≤ Ea ≤ 2.5 eV; space-group numbers and
+    lattice constants a crystal can have (``structure_value_problem``); a temperature column
     that is not in kelvin; no duplicate rows within the file; no exact duplicate of a row of ``existing``
     (same composition up to scaling, σ and temperature). ``today`` (ISO date) is recorded in provenance.
     """
@@ -88,6 +90,10 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
                 values[column][index] = float(text)
             except ValueError:
                 problems.append(DataError(f"{text!r} is not a number", path=path, line=index + 2, column=column))
+    for column in STRUCTURE_VALUE_RANGES:
+        for index, value in values[column].items():
+            if (problem := structure_value_problem(column, value)) is not None:
+                problems.append(DataError(problem, path=path, line=index + 2, column=column))
     sigma = values["sigma_S_cm"].copy()
     from_log = sigma.isna() & values["log10_sigma"].notna()
     sigma[from_log] = 10.0 ** values["log10_sigma"][from_log]

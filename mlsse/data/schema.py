@@ -45,6 +45,10 @@ CURATED_COLUMNS: list[str] = [
 ROOM_TEMPERATURE_C = (15.0, 35.0)
 #: The temperature assumed when a source says "room temperature" without a number, °C.
 ASSUMED_ROOM_TEMPERATURE_C = 25.0
+#: Accepted values of the structure columns: the space-group number (an integer, bounds included), lattice
+#: lengths in Å and angles in degrees (bounds excluded).
+STRUCTURE_VALUE_RANGES = {"space_group_number": (1, 230), "a": (0.0, 1000.0), "b": (0.0, 1000.0),
+                          "c": (0.0, 1000.0), "alpha": (0.0, 180.0), "beta": (0.0, 180.0), "gamma": (0.0, 180.0)}
 
 
 #: Spellings of one structural family across the sources → the one name ``curated.csv`` uses.
@@ -127,6 +131,22 @@ def to_curated_frame(records: list[dict]) -> pd.DataFrame:
         frame["log10_sigma"] = frame["log10_sigma"].fillna(np.log10(sigma.where(sigma > 0)))
     frame["censored"] = frame["censored"].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else False).astype(bool)
     return frame
+
+
+def structure_value_problem(column: str, value: float) -> str | None:
+    """Return why ``value`` cannot be the ``column`` (a key of ``STRUCTURE_VALUE_RANGES``) of a crystal, or None
+    if it can; NaN (not given) can. Lengths in Å, angles in degrees."""
+    if math.isnan(value):
+        return None
+    lo, hi = STRUCTURE_VALUE_RANGES[column]
+    if column == "space_group_number":
+        if value != int(value) or not lo <= value <= hi:
+            return f"space-group number {value:g} is not an integer from {lo} to {hi}"
+        return None
+    if not lo < value < hi:
+        unit = " Å" if column in ("a", "b", "c") else "°"
+        return f"{column} = {value:g}{unit} is outside {lo:g}–{hi:g}{unit}"
+    return None
 
 
 def parse_float(text: object, *, path=None, line=None, column=None) -> float:

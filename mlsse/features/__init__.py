@@ -40,8 +40,9 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     and in an on-disk cache beside the composition cache (``cache=False`` skips both disk caches). A row without a
     CIF, or whose CIF cannot be read or featurized, gets NaN structure columns (the models handle NaN). With
     ``structures=False`` no CIF is read, so ``volume per atom (A^3)`` is NaN and lattice constants are not filled
-    from CIFs. ``errors`` and ``cache``/``cache_dir`` go to :func:`featurize_compositions` (with
-    ``errors="nan"`` the ``"error"`` column comes last).
+    from CIFs. ``errors`` and ``cache``/``cache_dir`` go to :func:`featurize_compositions`; with ``errors="nan"``
+    the ``"error"`` column comes last and also names a row's CIF that is missing or unreadable (that row keeps its
+    other features).
     """
     from mlsse.features.composition import featurize_process_frame
     from mlsse.features.structure import LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer
@@ -74,8 +75,18 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
                                    columns=STRUCTURE_LABELS))
     table = pd.concat(blocks, axis=1)
     if error is not None:
+        error = error.to_numpy(dtype=object)
+        for i, cif in enumerate(cifs):
+            if structures and cif and infos[i] is None and not error[i]:
+                error[i] = f"cif {cif!r}: " + ("not a readable CIF" if _cif_file_exists(cif) else "file not found")
         table["error"] = error
     return table
+
+
+def _cif_file_exists(cif: str) -> bool:
+    from mlsse.data.obelix import CIF_SEPARATOR
+
+    return Path(cif.split(CIF_SEPARATOR, 1)[0]).is_file()
 
 
 def _missing(value) -> bool:

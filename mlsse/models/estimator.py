@@ -155,6 +155,20 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             return np.zeros(len(X))
         return self.censor_classifier_.predict_proba(X)[:, 1]
 
+    def predict_probability_below(self, X, threshold: float) -> np.ndarray:
+        """Return the probability that each row's target is below ``threshold`` (target units) under the
+        predictive mixture whose median :meth:`predict` returns: ``censored_value`` with probability p (counted if
+        it is below ``threshold``), else normal around the members' mean with standard deviation
+        ``censored_scale``. So a prediction below ``threshold`` always comes with a probability above ½."""
+        from scipy.special import ndtr
+
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        mean = self._predict_members((self.boosters_, None), X)
+        p = self.predict_censored_probability(X)
+        below = p if self.censored_value is not None and self.censored_value < threshold else 0.0
+        return below + (1.0 - p) * ndtr((threshold - mean) / self.censored_scale)
+
     def contributions(self, X) -> np.ndarray:
         """Return exact TreeSHAP contributions (rows × (features + 1), last column the bias); each row sums to
         the prediction. With several members, each one's contributions are averaged like its prediction.

@@ -22,6 +22,7 @@ from mlsse.data.arrhenius import BOLTZMANN_EV_K, KELVIN_OFFSET
 from mlsse.data.io import atomic_path, write_text_atomic
 from mlsse.errors import ModelError
 from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.training_data import DETECTION_LIMIT_LOG10_SIGMA
 
 #: Version of the saved-model layout; loading refuses other major versions.
 MODEL_FORMAT = "mlsse-model/4"
@@ -36,8 +37,8 @@ REFERENCE_TEMPERATURE_C = 25.0
 MIN_EA_FOR_TEMPERATURE_EV = 0.1
 
 #: Prediction columns: log10 σ (S/cm) at the asked temperature with its 80 % interval, σ (S/cm), Ea (eV) with its
-#: interval, the probability that σ at 25 °C is below a detection limit (reported as "<1E-10 S/cm"), the domain flag
-#: and a note.
+#: interval, the probability that σ at 25 °C is below the detection limit 1e-10 S/cm (what papers report as
+#: "<1E-10"), the domain flag and a note.
 OUTPUT_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
                   "p_sigma_below_detection", "in_domain", "note"]
 
@@ -93,7 +94,8 @@ class Predictor:
         out["ea_eV"] = ea
         out["ea_lo"] = ea - ea_hw
         out["ea_hi"] = ea + ea_hw
-        out["p_sigma_below_detection"] = self.sigma_model.predict_censored_probability(X)
+        # From the same mixture as the σ prediction, so a σ₂₅ predicted below the limit reads as likelier than not.
+        out["p_sigma_below_detection"] = self.sigma_model.predict_probability_below(X, DETECTION_LIMIT_LOG10_SIGMA)
         inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
                                              elements)
         out["in_domain"] = inside
@@ -157,16 +159,24 @@ class Predictor:
     @classmethod
     def load(cls, directory: str | Path) -> "Predictor":
         """Load a model directory written by :meth:`save`; a clear ``ModelError`` if it is missing, incomplete
-        or was written by an incompatible version."""
-        from xgboost import XGBClassifier, XGBRegressor
-
-        from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns, forest_columns
-
+        or was written by an incompatible version, and a ``ModelError`` naming the problem if a file is damaged."""
         directory = Path(directory)
         meta_path = directory / "metadata.json"
         if not meta_path.is_file():
             raise ModelError(f"no model at {directory} (metadata.json missing)")
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            return cls._load(directory, json.loads(meta_path.read_text(encoding="utf-8")))
+        except (KeyError, TypeError, ValueError, OSError, EOFError) as exc:  # XGBoostError is a ValueError
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelError(f"model at {directory} is damaged ({type(exc).__name__}: {detail}); retrain it or "
+                             "use another (mlsse models list)") from None
+
+    @classmethod
+    def _load(cls, directory: Path, metadata: dict) -> "Predictor":
+        from xgboost import XGBClassifier, XGBRegressor
+
+        from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns, forest_columns
+
         if metadata.get("format") != MODEL_FORMAT:
             raise ModelError(f"model at {directory} has format {metadata.get('format')!r}; this mlsse reads "
                              f"{MODEL_FORMAT!r}: retrain it with this version (mlsse train)")
@@ -244,7 +254,9 @@ def model_card(metadata: dict) -> str:
         "| target | rows | MAE | RMSE | R² | Spearman ρ | 80 % interval coverage |",
         "|---|---|---|---|---|---|---|",
     ]
-    for target, m in metrics.items():
+    # metadata.json stores keys sorted; the card lists σ first whatever the order it is given in.
+    for target in sorted(metrics, key=lambda name: (name != "log10_sigma", name != "ea_eV", name)):
+        m = metrics[target]
         lines.append(f"| {target} | {m.get('n')} | {m.get('mae', float('nan')):.3f} | {m.get('rmse', float('nan')):.3f} "
                      f"| {m.get('r2', float('nan')):.3f} | {m.get('spearman', float('nan')):.3f} "
                      f"| {m.get('coverage', float('nan')):.3f} |")

@@ -13,6 +13,8 @@ from mlsse.data.schema import ROOM_TEMPERATURE_C
 #: entries at 1e-15, so the σ model predicts this value for a likely-censored material: a classifier learns
 #: which rows carry it (``ConformalBoostedRegressor(censored_value=...)``) and the regressors never see them.
 CENSORED_LOG10_SIGMA = -15.0
+#: log10 σ (S/cm) of the detection limit those censored entries are reported below ("<1E-10").
+DETECTION_LIMIT_LOG10_SIGMA = -10.0
 #: Arrhenius-fit Ea labels are used only from fits at least this good.
 MIN_ARRHENIUS_R2 = 0.9
 #: Physically plausible Ea labels, eV.
