@@ -156,6 +156,14 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
         n, n_censored, m = report["n"], report["n_censored"], report["models"]["rf_elements_lattice"]
         parts = m["mae_measured"] * (n - n_censored) + (m["mae_censored"] or 0.0) * n_censored
         assert parts == pytest.approx(m["mae"] * n)
+    assert "P(<1e-10) ROC AUC" in result.stdout
+    for key, report in metrics.items():
+        if "log10_sigma" in key:  # how well the held-out P(σ < 1e-10 S/cm) forecast it; censored rows count
+            below = report["below_detection"]
+            assert below["n"] == report["n"] == sum(b["n"] for b in below["bins"])
+            assert below["n_events"] >= report["n_censored"] and 0 <= below["brier"] <= 1
+        else:
+            assert "below_detection" not in report
     assert metrics["full_ea_eV/papers"]["n_censored"] == 0  # an Ea label is never censored
     assert metrics["full_log10_sigma/papers"]["n_censored"] > 0
     assert "censored rows" in result.stdout

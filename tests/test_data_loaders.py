@@ -114,7 +114,7 @@ def test_malformed_csv_names_file_and_line(tmp_path, external_dir):
     (tmp_path / LIVERPOOL_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         load_liverpool(tmp_path)
-    assert info.value.line == 10 and "malformed CSV" in info.value.problem
+    assert info.value.line == 10 and info.value.problem == "the row has a value beyond the header's 8 columns"
 
 
 def test_a_trailing_comma_does_not_shift_the_columns(tmp_path):
@@ -129,7 +129,13 @@ def test_extra_fields_and_repeated_columns_are_refused(tmp_path):
     (tmp_path / "x.csv").write_text("composition,x\nLiCl,1,2\nLiBr,3\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         read_table(tmp_path / "x.csv")
-    assert str(info.value) == f"{tmp_path / 'x.csv'}, line 2: the row has more fields than the header's 2 columns"
+    assert str(info.value) == f"{tmp_path / 'x.csv'}, line 2: the row has a value beyond the header's 2 columns"
+    # empty extra fields (trailing commas, also only on a later row) are harmless; a blank first line shifts lines
+    (tmp_path / "t.csv").write_text("\ncomposition,x\nLiCl,1\nLiBr,1,,\n", encoding="utf-8")
+    assert read_table(tmp_path / "t.csv")["composition"].tolist() == ["LiCl", "LiBr"]
+    (tmp_path / "t.csv").write_text("\ncomposition,x\nLiCl,1\nLiBr,1,5\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 4: the row has a value beyond the header's 2 columns"):
+        read_table(tmp_path / "t.csv")
     (tmp_path / "d.csv").write_text("composition,composition\nLiCl,NaCl\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"line 1: column\(s\) 'composition' appear more than once"):
         read_table(tmp_path / "d.csv")

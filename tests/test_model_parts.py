@@ -150,6 +150,22 @@ def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
     assert papers["repeat_measurements"]["mae_other_papers"] == pytest.approx(0.0)
 
 
+def test_probability_metrics_score_a_forecast_against_events():
+    from mlsse.models.metrics import probability_metrics
+
+    event = np.array([0, 0, 0, 1, 1, 0, 1, 0], dtype=bool)
+    p = np.array([0.01, 0.1, 0.3, 0.9, 0.6, 0.7, 1.0, 0.0])
+    m = probability_metrics(event, p)
+    assert (m["n"], m["n_events"]) == (8, 3)
+    assert m["roc_auc"] == pytest.approx(14 / 15)  # one of the 15 (event, non-event) pairs misordered: 0.6 < 0.7
+    assert m["brier"] == pytest.approx(np.mean((p - event) ** 2))
+    assert m["brier_base_rate"] == pytest.approx(3 / 8 * 5 / 8)
+    # bins [0, .05), [.05, .2), [.2, .5), [.5, .8), [.8, 1]: 1.0 falls in the last one
+    assert [b["n"] for b in m["bins"]] == [2, 1, 1, 2, 2]
+    assert m["bins"][3]["observed_rate"] == 0.5 and m["bins"][4]["mean_probability"] == pytest.approx(0.95)
+    assert probability_metrics(np.zeros(3, dtype=bool), np.zeros(3))["roc_auc"] is None
+
+
 def test_repeat_measurement_deviation_compares_each_row_with_other_papers_median():
     from mlsse.models.metrics import repeat_measurement_deviation
 

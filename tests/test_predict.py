@@ -101,15 +101,20 @@ def test_bad_structure_cells_and_cifs_are_noted_and_a_relative_cif_is_found_besi
     assert out.loc[6, "ea_eV"] != predict(["LiCl"], model=small_model).loc[0, "ea_eV"]
 
 
-def test_kelvin_looking_and_non_finite_temperatures_are_refused(small_model):
-    from mlsse.errors import DataError
+def test_kelvin_temperatures_are_refused_and_kelvin_like_ones_warned(small_model):
+    from mlsse.errors import DataError, MlsseWarning
 
-    out = predict(pd.DataFrame({"composition": ["Li3N"] * 4, "temperature_C": ["298", "298.15", "373.15", "287"]}),
-                  model=small_model)
-    assert out["note"].tolist()[:3] == ["temperature 298 °C looks like kelvin (298 K = 24.85 °C): give °C",
-                                        "temperature 298.15 °C looks like kelvin (298.15 K = 25 °C): give °C",
-                                        "temperature 373.15 °C looks like kelvin (373.15 K = 100 °C): give °C"]
-    assert out["log10_sigma"].notna().tolist() == [False, False, False, True]
+    frame = pd.DataFrame({"composition": ["Li3N"] * 6,
+                          "temperature_C": ["298.15", "373.15", "inf", "300", "287", "NaN"]})
+    with pytest.warns(MlsseWarning, match=r"σ predicted at 300 °C \(query row\(s\) 4\); if that is kelvin, it is "
+                                          r"26.85 °C: give °C"):
+        out = predict(frame, model=small_model)
+    assert out["note"].tolist()[:3] == ["temperature 298.15 °C is kelvin (298.15 K = 25 °C): give °C",
+                                        "temperature 373.15 °C is kelvin (373.15 K = 100 °C): give °C",
+                                        "temperature inf °C is not a finite number"]
+    # 300 °C is a real measuring temperature: predicted; an 'NaN' cell is an empty one (25 °C)
+    assert out["log10_sigma"].notna().tolist() == [False, False, False, True, True, True]
+    assert out["temperature_C"].tolist()[3:] == ["300", "287", 25.0]
     with pytest.raises(DataError, match="temperature nan °C is not a finite number"):
         predict("Li3N", temperature_c=float("nan"), model=small_model)
 
@@ -131,7 +136,7 @@ def test_query_level_problems_raise_and_inputs_are_kept(small_model):
          "the temperature is given twice"),
         (["Li3N", "LiCl"], {"temperature_c": [25, 50, 75]}, "temperature_c has 3 values for 2 rows"),
         (pd.DataFrame({"composition": ["Li3N"], "temperature_c": [60]}), {},
-         "column 'temperature_c' is not read: name it 'temperature_C' in °C"),
+         "column 'temperature_c' is not read: name it 'temperature_C', in °C"),
     ]
     for data, kwargs, message in problems:
         with pytest.raises(DataError, match=message):
@@ -140,7 +145,19 @@ def test_query_level_problems_raise_and_inputs_are_kept(small_model):
     assert len(predict(Composition("Li3PS4"), model=small_model)) == 1
     assert predict(pd.Series(["Li3N", "LiCl"], index=[5, 7]), model=small_model).index.tolist() == [5, 7]
     per_row = predict(["Li3N", "Li3N"], temperature_c=[25, 80], model=small_model)
-    assert per_row["temperature_C"].tolist() == [25, 80] and per_row.loc[1, "log10_sigma"] > per_row.loc[0, "log10_sigma"]
+    assert per_row["temperature_C"].tolist() == [25, 80]
+    assert per_row.loc[1, "log10_sigma"] > per_row.loc[0, "log10_sigma"]
+    # a Series of temperatures goes by index; an empty temperature_C column is filled with the temperature used
+    by_index = predict(pd.Series(["Li3N", "Li3N"], index=[1, 0]), temperature_c=pd.Series([25, 80], index=[0, 1]),
+                       model=small_model)
+    assert by_index["temperature_C"].tolist() == [80, 25]
+    filled = predict(pd.DataFrame({"composition": ["Li3N"], "temperature_C": [""]}), temperature_c=80,
+                     model=small_model)
+    assert filled.loc[0, "temperature_C"] == 80 and filled.loc[0, "log10_sigma"] == by_index.loc[1, "log10_sigma"]
+    # a column that only looks like one mlsse reads is kept with a warning; single letters are not taken for a–c
+    with pytest.warns(MlsseWarning, match="column 'CIF' is not read; name it 'cif'"):
+        kept = predict(pd.DataFrame({"composition": ["Li3N"], "CIF": ["x"], "C": [1]}), model=small_model)
+    assert kept.loc[0, "CIF"] == "x" and kept.loc[0, "C"] == 1
 
 
 def test_out_of_domain_element_is_flagged(small_model):
@@ -184,6 +201,12 @@ def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
     shutil.copytree(small_model, copy, dirs_exist_ok=True)
     (copy / "sigma-0.ubj.gz").write_bytes(__import__("gzip").compress(b"garbage"))
     with pytest.raises(ModelError, match=r"model at .*copy is damaged \(XGBoostError: [^\n]*\); retrain it"):
+        Predictor.load(copy)
+    flipped = bytearray((small_model / "sigma-0.ubj.gz").read_bytes())
+    middle = slice(len(flipped) // 2, len(flipped) // 2 + 400)
+    flipped[middle] = bytes(b ^ 0x5A for b in flipped[middle])
+    (copy / "sigma-0.ubj.gz").write_bytes(bytes(flipped))
+    with pytest.raises(ModelError, match=r"is damaged \((error|BadGzipFile|EOFError|XGBoostError)"):
         Predictor.load(copy)
     shutil.copy(small_model / "sigma-0.ubj.gz", copy / "sigma-0.ubj.gz")
     del metadata["ea_params"]

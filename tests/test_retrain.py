@@ -59,10 +59,12 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
     ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,298\nLi3P,1e-4,300\n",
      "line 1, column 'temperature_C': every temperature is above 200 °C (e.g. 298): this looks like kelvin"),
     ("composition,sigma_S_cm\nLi3N,1e-3\nLi3N,1e-3\n", "line 3: duplicate of line 2"),
+    ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,25\nLi3N,2e-3,298.15\n",
+     "line 3, column 'temperature_C': temperature 298.15 °C is kelvin (298.15 K = 25 °C): give °C"),
     ("composition,sigma_S_cm,space_group_number\nLi3N,1e-3,231\n",
      "line 2, column 'space_group_number': space-group number 231 is not an integer from 1 to 230"),
     ("composition,sigma_S_cm,a,gamma\nLi3N,1e-3,3.6,190\n", "line 2, column 'gamma': gamma = 190° is outside 0–180°"),
-    ("composition,sigma_S_cm\nLi3N,1e-3,5\n", "line 2: the row has more fields than the header's 2 columns"),
+    ("composition,sigma_S_cm\nLi3N,1e-3,5\n", "line 2: the row has a value beyond the header's 2 columns"),
     ("composition,sigma_S_cm,composition\nLi3N,1e-3,Li3P\n", "line 1: column(s) 'composition' appear more than once"),
     ("composition,log10_sigma\nLi3N,-3\n", None),
 ])

@@ -67,16 +67,19 @@ def evaluate_command(
             repeat_table.add_row(key.split("/")[0], str(r["n"]), str(r["n_same_value"]), f"{r['mae_other_papers']:.3f}",
                                  f"{r['mae_mlsse']:.3f}")
     console.print(repeat_table)
-    censored_table = Table(title=f"censored (<1E-10, scored at 1e-15 S/cm) and measured rows apart (MAE, fold seed "
-                                 f"{seed}, papers held out)")
-    for column in ("run", "censored rows", "mlsse measured", "RF measured", "mlsse censored", "RF censored"):
+    censored_table = Table(title=f"censored (<1E-10, scored at 1e-15 S/cm) and measured rows apart (MAE), and how "
+                                 f"well P(σ < 1e-10 S/cm) forecasts it (fold seed {seed}, papers held out)")
+    for column in ("run", "censored rows", "mlsse measured", "RF measured", "mlsse censored", "RF censored",
+                   "rows < 1e-10", "P(<1e-10) ROC AUC", "Brier (base rate)"):
         censored_table.add_column(column, no_wrap=True)
     for key, run in metrics.items():
         if run["held_out"] == "papers" and run["n_censored"]:
-            m = run["models"]
+            m, below = run["models"], run["below_detection"]
             censored_table.add_row(key.split("/")[0], str(run["n_censored"]),
                                    *(_number(m[name][part]) for part in ("mae_measured", "mae_censored")
-                                     for name in ("mlsse", "rf_elements_lattice")))
+                                     for name in ("mlsse", "rf_elements_lattice")),
+                                   str(below["n_events"]), _number(below["roc_auc"]),
+                                   f"{below['brier']:.3f} ({below['brier_base_rate']:.3f})")
     console.print(censored_table)
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots" + (f" (fold seed {seed})" if repeats > 1 else ""))
 

@@ -12,7 +12,8 @@ import typer
 def predict_command(
     formula: Annotated[str | None, typer.Argument(help="Composition, e.g. Li2.3ZrCl5.85N0.15.")] = None,
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
-                                                        "(default 25 °C).")] = None,
+                                                        "(default 25 °C; with --input, only if the CSV has no "
+                                                        "temperature_C values).")] = None,
     input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a 'composition' column (and "
                                                    "optionally temperature_C, space_group_number, a..gamma, cif "
                                                    "(a path, relative to the CSV's folder or the working "
@@ -26,6 +27,8 @@ def predict_command(
 
     if (formula is None) == (input_csv is None):
         raise MlsseError("give either a FORMULA or --input CSV (with --output CSV)")
+    if output_csv is not None and output_csv.is_dir():  # before predicting, not after
+        raise MlsseError(f"{output_csv}: is a directory, not a file")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MlsseWarning)
         if input_csv is not None:

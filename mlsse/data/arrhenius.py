@@ -10,11 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import composition_key, to_curated_frame
+from mlsse.data.schema import KELVIN_OFFSET, composition_key, to_curated_frame
 
 #: Boltzmann constant, eV/K.
 BOLTZMANN_EV_K = 8.617333262e-5
-KELVIN_OFFSET = 273.15
 #: Fewest distinct temperatures a fit needs.
 MIN_TEMPERATURES = 3
 

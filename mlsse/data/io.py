@@ -19,8 +19,9 @@ from mlsse.errors import DataError
 
 def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs) -> pd.DataFrame:
     """Read a CSV file, raising ``DataError`` naming the file (and line) when it is missing, undecodable,
-    malformed, has a row with more fields than the header or a column name twice, or lacks a required column.
-    Values are read as strings; callers convert and check them. A trailing comma on a row is harmless."""
+    malformed, has a row with a value beyond the header's columns or a column name twice, or lacks a required
+    column. Values are read as strings; callers convert and check them. Empty fields past the header's columns
+    (trailing commas) are harmless."""
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", path=path)
@@ -30,27 +31,33 @@ def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs
     # and silently shifts every column by one.
     read_csv_kwargs.setdefault("index_col", False)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, encoding="utf-8", **read_csv_kwargs)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(path, encoding="utf-8", **read_csv_kwargs)
+        except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:
+            # rows longer than the header: refused unless the extra fields are empty
+            header, line = _first_overlong_row(path)
+            if isinstance(exc, pd.errors.ParserError) and "Expected" not in str(exc):
+                raise
+            if line is not None:
+                raise DataError(f"the row has a value beyond the header's {len(header)} columns", path=path,
+                                line=line) from None
+            frame = pd.read_csv(path, encoding="utf-8", usecols=range(len(header)), **read_csv_kwargs)
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV", path=path) from None
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", path=path) from None
-    except pd.errors.ParserWarning:
-        line, n_header = _first_overlong_row(path)
-        raise DataError(f"the row has more fields than the header's {n_header} columns", path=path,
-                        line=line) from None
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
         detail = str(exc).split(". ", 1)[-1].strip()
         raise DataError(f"malformed CSV: {detail}", path=path, line=line) from None
-    header = _header(path)
+    header_line, header = next(_csv_rows(path), (1, []))
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         raise DataError(f"column(s) {', '.join(repr(name) for name in repeated)} appear more than once",
-                        path=path, line=1)
+                        path=path, line=header_line)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(f"missing column(s) {', '.join(repr(m) for m in missing)}; found {list(frame.columns)}",
@@ -58,20 +65,23 @@ def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs
     return frame
 
 
-def _header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return next(csv.reader(handle), [])
-
-
-def _first_overlong_row(path: Path) -> tuple[int | None, int]:
-    """Return (1-based line of the first row with a non-empty field beyond the header's, header width)."""
+def _csv_rows(path: Path):
+    """Yield ``(line number, fields)`` of each row pandas reads (blank lines are skipped, as pandas does)."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
-        width = len(next(reader, []))
         for row in reader:
-            if any(field.strip() for field in row[width:]):
-                return reader.line_num, width
-    return None, width
+            if row and not (len(row) == 1 and not row[0].strip()):
+                yield reader.line_num, row
+
+
+def _first_overlong_row(path: Path) -> tuple[list[str], int | None]:
+    """Return (header, 1-based line of the first row with a non-empty field beyond the header's, or None)."""
+    rows = _csv_rows(path)
+    _, header = next(rows, (None, []))
+    for line, row in rows:
+        if any(field.strip() for field in row[len(header):]):
+            return header, line
+    return header, None
 
 
 @contextmanager

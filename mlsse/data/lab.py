@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, composition_key, normalise_formula,
-                               structure_value_problem, to_curated_frame)
+from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, composition_key,
+                               kelvin_temperature_problem, normalise_formula, structure_value_problem,
+                               to_curated_frame)
 from mlsse.errors import DataError, MlsseError
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
@@ -60,9 +61,10 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
 
     Checks: readable UTF-8 CSV; a ``composition`` column and ``sigma_S_cm`` or ``log10_sigma``; formulas that
     pymatgen parses and that contain Li; numeric cells; 0 < σ ≤ 1 S/cm; 0 ≤ Ea ≤ 2.5 eV; space-group numbers and
-    lattice constants a crystal can have (``structure_value_problem``); a temperature column
-    that is not in kelvin; no duplicate rows within the file; no exact duplicate of a row of ``existing``
-    (same composition up to scaling, σ and temperature). ``today`` (ISO date) is recorded in provenance.
+    lattice constants a crystal can have (``structure_value_problem``); a temperature column that is not in
+    kelvin (as a whole, and no value like 298.15: ``kelvin_temperature_problem``); no duplicate rows within the
+    file; no exact duplicate of a row of ``existing`` (same composition up to scaling, σ and temperature).
+    ``today`` (ISO date) is recorded in provenance.
     """
     from mlsse.data.io import read_table
 
@@ -126,6 +128,8 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         if not math.isnan(ea) and not (EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]):
             problems.append(DataError(f"Ea {ea:g} eV outside 0–2.5 eV", path=path, line=line, column="ea_eV"))
         t = temperature[index]
+        if not math.isnan(t) and (problem := kelvin_temperature_problem(t)) is not None:
+            problems.append(DataError(problem, path=path, line=line, column="temperature_C"))
         t_effective = ASSUMED_ROOM_TEMPERATURE_C if math.isnan(t) else t
         key = (composition_key(composition), _rounded(s), _rounded(ea), _rounded(t_effective))
         if key in keys:

@@ -101,6 +101,11 @@ def _archive_members(archive: Path) -> frozenset[str]:
         return frozenset(m.name for m in tar.getmembers() if m.isfile())
 
 
+def cif_file_path(cif: str) -> Path:
+    """Return the file behind a ``cif`` cell: the path itself, or the archive of ``archive.tar.gz::member``."""
+    return Path(cif.split(CIF_SEPARATOR, 1)[0])
+
+
 def read_cif_structure(cif: str):
     """Parse the structure behind a ``cif`` cell: a plain path, or ``archive.tar.gz::member``.
 

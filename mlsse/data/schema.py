@@ -133,6 +133,28 @@ def to_curated_frame(records: list[dict]) -> pd.DataFrame:
     return frame
 
 
+#: Cell texts that mean "no value" in an input table read as strings (compared stripped, in lower case).
+BLANK_CELLS = frozenset({"", "nan", "none", "na", "n/a", "<na>", "null"})
+#: 0 °C in kelvin: T(K) = T(°C) + KELVIN_OFFSET.
+KELVIN_OFFSET = 273.15
+
+
+def is_blank(cell) -> bool:
+    """Whether a table cell holds no value: None, NaN, ``pd.NA`` or a text in ``BLANK_CELLS``."""
+    if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
+        return True
+    return str(cell).strip().lower() in BLANK_CELLS
+
+
+def kelvin_temperature_problem(temperature_c: float) -> str | None:
+    """Return why a temperature given in °C is surely in kelvin, or None: at least 273.15 and a whole number of
+    degrees above it (298.15, 373.15), the trace of a °C → K conversion."""
+    celsius = temperature_c - KELVIN_OFFSET
+    if celsius >= 0 and abs(celsius - round(celsius)) < 1e-6:
+        return f"temperature {temperature_c:g} °C is kelvin ({temperature_c:g} K = {celsius:g} °C): give °C"
+    return None
+
+
 def structure_value_problem(column: str, value: float) -> str | None:
     """Return why ``value`` cannot be the ``column`` (a key of ``STRUCTURE_VALUE_RANGES``) of a crystal, or None
     if it can; NaN (not given) can. Lengths in Å, angles in degrees."""

@@ -44,6 +44,7 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     the ``"error"`` column comes last and also names a row's CIF that is missing or unreadable (that row keeps its
     other features).
     """
+    from mlsse.data.obelix import cif_file_path
     from mlsse.features.composition import featurize_process_frame
     from mlsse.features.structure import LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer
 
@@ -78,15 +79,12 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
         error = error.to_numpy(dtype=object)
         for i, cif in enumerate(cifs):
             if structures and cif and infos[i] is None and not error[i]:
-                error[i] = f"cif {cif!r}: " + ("not a readable CIF" if _cif_file_exists(cif) else "file not found")
+                problem = "not a readable CIF" if cif_file_path(cif).is_file() else "file not found"
+                error[i] = f"cif {cif!r}: {problem}"
         table["error"] = error
     return table
 
 
-def _cif_file_exists(cif: str) -> bool:
-    from mlsse.data.obelix import CIF_SEPARATOR
-
-    return Path(cif.split(CIF_SEPARATOR, 1)[0]).is_file()
 
 
 def _missing(value) -> bool:
@@ -97,9 +95,9 @@ def _missing(value) -> bool:
 
 
 def _cif_text(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
+    from mlsse.data.schema import is_blank
+
+    return "" if is_blank(value) else str(value).strip()
 
 
 _CIF_EXTRA = ["readable", "atoms per cell", "a", "b", "c", "alpha", "beta", "gamma"]
@@ -140,10 +138,10 @@ def _cif_infos(cifs: list[str], cache: bool, cache_dir: str | Path | None) -> di
 
 
 def _cif_cache_key(cif: str) -> str:
-    from mlsse.data.obelix import CIF_SEPARATOR
+    from mlsse.data.obelix import cif_file_path
 
     try:
-        stat = Path(cif.split(CIF_SEPARATOR, 1)[0]).stat()
+        stat = cif_file_path(cif).stat()
     except OSError:
         return f"{cif}|missing"
     return f"{cif}|{stat.st_size}|{stat.st_mtime_ns}"

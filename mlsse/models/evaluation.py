@@ -16,9 +16,11 @@ import pandas as pd
 
 from mlsse.data.schema import composition_key, family_name
 from mlsse.models.estimator import grouped_folds
-from mlsse.models.metrics import grouped_interval_coverage, regression_metrics, repeat_measurement_deviation
+from mlsse.models.metrics import (grouped_interval_coverage, probability_metrics, regression_metrics,
+                                  repeat_measurement_deviation)
 from mlsse.models.training import feature_matrix, model_for, usable_feature_names
-from mlsse.models.training_data import ea_training_rows, paper_group_map, sigma_training_rows
+from mlsse.models.training_data import (DETECTION_LIMIT_LOG10_SIGMA, ea_training_rows, paper_group_map,
+                                        sigma_training_rows)
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
 
@@ -38,9 +40,11 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
                    target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
                    pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False) -> dict:
     """Grouped-CV predictions of our model and both baselines on the same folds; returns per-model metrics,
-    per-family MAE, the out-of-fold predictions, and ``repeat_measurements``: on the rows whose material other
-    papers also measured, the MAE of those papers' median value and of our prediction. Our model is
-    :func:`~mlsse.models.training.model_for` ``target`` with ``params``.
+    per-family MAE, the out-of-fold predictions, for log10 σ ``below_detection`` (how well the held-out
+    ``p_sigma_below_detection`` forecasts σ below 1e-10 S/cm: ``probability_metrics``), and
+    ``repeat_measurements``: on the rows whose material other papers also measured, the MAE of those papers'
+    median value and of our prediction. Our model is :func:`~mlsse.models.training.model_for` ``target`` with
+    ``params``.
 
     Folds split ``rows`` by paper. Each fold's models train on ``pool`` (default: ``rows`` itself) minus every
     row of the fold's papers, so a paper is never on both sides even when other sources repeat it. With
@@ -64,12 +68,15 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     pool_compositions = pool["composition"].map(composition_key).to_numpy()
     folds = grouped_folds(len(y), groups, n_splits, seed)
     predictions = {name: np.full(len(y), np.nan) for name in ("mlsse", "median", "rf_elements_lattice")}
+    below_detection = np.full(len(y), np.nan)
     model = model_for(target, names, params, seed=seed)
     for _, test in folds:
         train = ~np.isin(pool_groups, groups[test])
         if unseen_compositions:
             train &= ~np.isin(pool_compositions, compositions[test])
         predictions["mlsse"][test] = model.fit(X_pool[train], y_pool[train]).predict(X[test])
+        if target == "log10_sigma":
+            below_detection[test] = model.predict_probability_below(X[test], DETECTION_LIMIT_LOG10_SIGMA)
         predictions["median"][test] = np.median(y_pool[train])
         forest = RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=2)
         predictions["rf_elements_lattice"][test] = forest.fit(X_rf_pool[train], y_pool[train]).predict(X_rf[test])
@@ -97,6 +104,9 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         "mae_other_papers": float(np.mean(deviation[repeated])) if repeated.any() else float("nan"),
         "mae_mlsse": float(np.mean(np.abs(predictions["mlsse"] - y)[repeated])) if repeated.any() else float("nan"),
     }
+    if target == "log10_sigma":
+        # p_sigma_below_detection against σ below the limit, measured or reported as "<1E-10" (labelled −15).
+        report["below_detection"] = probability_metrics(y < DETECTION_LIMIT_LOG10_SIGMA, below_detection)
     report["models"]["mlsse"]["coverage_80"] = grouped_interval_coverage(y, predictions["mlsse"], groups, 0.8,
                                                                          n_splits, seed)
     report["_predictions"] = predictions

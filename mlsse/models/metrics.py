@@ -23,6 +23,25 @@ def regression_metrics(y_true, y_pred) -> dict:
     }
 
 
+def probability_metrics(event, probability, edges=(0.0, 0.05, 0.2, 0.5, 0.8, 1.0)) -> dict:
+    """Return how well ``probability`` forecasts the 0/1 ``event``: counts, ROC AUC, the Brier score and that of
+    always forecasting the base rate, and reliability bins between ``edges`` (n, mean probability, observed
+    rate; the last bin includes 1)."""
+    from sklearn.metrics import roc_auc_score
+
+    event, probability = np.asarray(event, dtype=bool), np.asarray(probability, dtype=float)
+    index = np.clip(np.searchsorted(edges, probability, side="right") - 1, 0, len(edges) - 2)
+    bins = [{"from": edges[k], "to": edges[k + 1], "n": int((index == k).sum()),
+             "mean_probability": float(probability[index == k].mean()) if (index == k).any() else None,
+             "observed_rate": float(event[index == k].mean()) if (index == k).any() else None}
+            for k in range(len(edges) - 1)]
+    both_classes = 0 < event.sum() < len(event)
+    return {"n": int(len(event)), "n_events": int(event.sum()),
+            "roc_auc": float(roc_auc_score(event, probability)) if both_classes else None,
+            "brier": float(np.mean((probability - event) ** 2)),
+            "brier_base_rate": float(np.mean((event.mean() - event) ** 2)), "bins": bins}
+
+
 def grouped_interval_coverage(y_true, oof_pred, groups, coverage=0.8, n_splits=5, random_state=0) -> float:
     """Coverage of the conformal interval on held-out papers.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.arrhenius import KELVIN_OFFSET
+from mlsse.data.schema import KELVIN_OFFSET
 from mlsse.models.predictor import OUTPUT_COLUMNS, REFERENCE_TEMPERATURE_C, Predictor
 
 #: Temperatures (°C) accepted for a prediction; outside, the row is refused with a note.
@@ -70,19 +70,21 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     ``data``: a formula or pymatgen Composition, a list or Series of them, or a DataFrame with a ``composition``
     column and optionally ``temperature_C``, ``space_group_number``, ``a``–``gamma`` (Å, degrees), ``cif`` (a
     path; a relative one is looked up in ``cif_dir`` first, then in the working directory), ``additive``,
-    ``additive_wt_pct``. The temperature (°C) for σ comes from ``temperature_c`` (one number, or one per row) or
-    from the ``temperature_C`` column, not both; without either, or for an empty cell, σ is at 25 °C.
+    ``additive_wt_pct``. The temperature (°C) for σ comes from ``temperature_c`` (one number, or one per row;
+    a Series is matched to the query by index) or from the ``temperature_C`` column, not both; without either,
+    or for an empty cell, σ is at 25 °C. A temperature like 298.15 (kelvin) is refused; one of 288–308.15 °C,
+    room temperature if it were kelvin, is predicted with an ``MlsseWarning``.
 
-    Returns every input column plus ``temperature_C`` (the temperature used, when the input has no such column)
-    and ``log10_sigma, log10_sigma_lo, log10_sigma_hi, sigma_S_cm, ea_eV, ea_lo, ea_hi, p_sigma_below_detection,
+    Returns every input column, ``temperature_C`` holding the temperature used (added, or its empty cells
+    filled), and ``log10_sigma, log10_sigma_lo, log10_sigma_hi, sigma_S_cm, ea_eV, ea_lo, ea_hi, p_sigma_below_detection,
     in_domain, note`` (σ in S/cm, Ea in eV; the probability is that σ at 25 °C is below 1e-10 S/cm, what papers
     report as "<1E-10"). An input column with one of those names is kept as ``<name>_input`` (with an
     ``MlsseWarning``). A row that cannot be predicted (bad formula, temperature, space group, lattice constant or
     CIF) keeps empty predictions and says why in ``note``; the other rows are still predicted. A problem with
-    the whole query (duplicate or misspelt columns, a temperature given twice or not a number) raises
-    ``DataError``.
+    the whole query (duplicate columns, a misspelt temperature column, a temperature given twice or not a
+    number) raises ``DataError``.
     """
-    from mlsse.data.schema import parse_composition
+    from mlsse.data.schema import is_blank, parse_composition
 
     predictor = load_predictor(model)
     query = as_query_frame(data)
@@ -118,9 +120,14 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
             for column in OUTPUT_COLUMNS[:-1]:
                 result.loc[good, column] = predicted[column].to_numpy()
             result.loc[good, "note"] = predicted["note"].to_numpy()
+    _warn_if_kelvin_like(temperature, notes)
     out = query.reset_index(drop=True).rename(columns=_kept_input_names(query.columns))
-    if "temperature_C" not in query.columns:
-        out["temperature_C"] = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
+    used = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
+    if "temperature_C" in query.columns:
+        blank = out["temperature_C"].map(is_blank).to_numpy(dtype=bool)
+        out["temperature_C"] = out["temperature_C"].astype(object).where(~blank, pd.Series(used, dtype=object))
+    else:
+        out["temperature_C"] = used
     for column in OUTPUT_COLUMNS:
         out[column] = result[column]
     out.index = query.index
@@ -146,70 +153,89 @@ def _kept_input_names(columns) -> dict[str, str]:
     return renamed
 
 
-#: Column names that are not read but look like one that is (lower case) → the name mlsse reads.
-_NEAR_MISSES = {**{c.lower(): c for c in ["composition", *OPTIONAL_INPUT_COLUMNS]},
-                "temperature": "temperature_C", "temperature_k": "temperature_C"}
+#: Column names that are not read but look like one that is (compared in lower case) → the name mlsse reads.
+#: Single letters are left out: a user's ``C`` column is likelier carbon than the lattice constant ``c``.
+_NEAR_MISSES = {**{c.lower(): c for c in ["composition", *OPTIONAL_INPUT_COLUMNS] if len(c) > 1},
+                "temperature": "temperature_C", "temperature_k": "temperature_C", "t_c": "temperature_C"}
 
 
 def _check_column_names(query: pd.DataFrame) -> None:
-    """Raise ``DataError`` for a column that mlsse would not read but that looks like one it reads, so a
-    ``temperature_c`` or ``Space_Group_Number`` column is not silently ignored."""
-    from mlsse.errors import DataError
+    """Refuse (``DataError``) a temperature column mlsse would not read, such as ``temperature_c``, since σ would
+    silently come out at 25 °C; warn (``MlsseWarning``) of other columns that look like one mlsse reads."""
+    import warnings
+
+    from mlsse.errors import DataError, MlsseWarning
 
     for column in query.columns:
         meant = _NEAR_MISSES.get(str(column).strip().lower())
-        if meant is not None and column != meant and meant not in query.columns:
-            unit = " in °C" if meant == "temperature_C" else ""
-            raise DataError(f"column {column!r} is not read: name it {meant!r}{unit}")
+        if meant is None or column == meant or meant in query.columns:
+            continue
+        if meant == "temperature_C":
+            raise DataError(f"column {column!r} is not read: name it 'temperature_C', in °C")
+        warnings.warn(f"column {column!r} is not read; name it {meant!r} if it is meant as that", MlsseWarning,
+                      stacklevel=3)
 
 
-#: Temperatures (°C) refused as room temperature written in kelvin: ``ROOM_TEMPERATURE_C`` (15–35 °C) in K.
+#: Temperatures (°C) that are room temperature (``ROOM_TEMPERATURE_C``, 15–35 °C) if read as kelvin: predicted,
+#: since 300 °C is a real measuring temperature, but with a warning.
 KELVIN_ROOM_TEMPERATURE = (288.0, 308.15)
+
+
+def _warn_if_kelvin_like(temperature: np.ndarray, notes: list[str]) -> None:
+    import warnings
+
+    from mlsse.errors import MlsseWarning
+
+    lo, hi = KELVIN_ROOM_TEMPERATURE
+    suspect = [i for i, t in enumerate(temperature) if lo <= t <= hi and not notes[i]]
+    if suspect:
+        t = temperature[suspect[0]]
+        rows = ", ".join(str(i + 1) for i in suspect[:5]) + (" …" if len(suspect) > 5 else "")
+        warnings.warn(f"σ predicted at {t:g} °C (query row(s) {rows}); if that is kelvin, it is "
+                      f"{t - KELVIN_OFFSET:g} °C: give °C", MlsseWarning, stacklevel=3)
 
 
 def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
     """Return why row ``i`` (its formula parsed) cannot be predicted: its temperature or structure cells."""
-    from mlsse.data.schema import STRUCTURE_VALUE_RANGES, structure_value_problem
+    from mlsse.data.schema import (STRUCTURE_VALUE_RANGES, is_blank, kelvin_temperature_problem, parse_float,
+                                   structure_value_problem)
+    from mlsse.errors import DataError
 
     if "temperature_C" in query.columns and np.isnan(temperature):
         cell = query["temperature_C"].iloc[i]
-        if _given(cell):
+        if not is_blank(cell):
             return f"temperature_C {str(cell).strip()!r} is not a number"
     if not np.isnan(temperature):
         lo, hi = TEMPERATURE_RANGE_C
+        if not np.isfinite(temperature):
+            return f"temperature {temperature:g} °C is not a finite number"
         if not lo <= temperature <= hi:
             hint = " (kelvin? give °C)" if temperature > hi else ""
             return f"temperature {temperature:g} °C outside {lo:g}–{hi:g} °C{hint}"
-        celsius = temperature - KELVIN_OFFSET
-        if (KELVIN_ROOM_TEMPERATURE[0] <= temperature <= KELVIN_ROOM_TEMPERATURE[1]
-                or (celsius >= 0 and abs(celsius - round(celsius)) < 1e-6)):
-            return f"temperature {temperature:g} °C looks like kelvin ({temperature:g} K = {celsius:g} °C): give °C"
+        if (problem := kelvin_temperature_problem(temperature)) is not None:
+            return problem
     for column in STRUCTURE_VALUE_RANGES:
-        if column not in query.columns or not _given(cell := query[column].iloc[i]):
+        if column not in query.columns:
             continue
         try:
-            value = float(str(cell).strip())
-        except ValueError:
-            return f"{column} {str(cell).strip()!r} is not a number"
+            value = parse_float(query[column].iloc[i], column=column)
+        except DataError as exc:
+            return f"{column} {exc.problem}"
         if (problem := structure_value_problem(column, value)) is not None:
             return problem
     return None
 
 
-def _given(cell) -> bool:
-    """Whether a cell holds a value (not empty / NaN / None)."""
-    return not (cell is None or (isinstance(cell, float) and np.isnan(cell))
-                or str(cell).strip() in ("", "nan", "None", "<NA>"))
-
-
 def _feature_input(rows: pd.DataFrame, cif_dir: str | Path | None = None) -> pd.DataFrame:
     """The curated-style columns the featurizers read, empty where the query does not give them; relative CIF
     paths found in ``cif_dir`` point there."""
+    from mlsse.data.schema import is_blank
+
     frame = pd.DataFrame({"composition": rows["composition"].astype(str)})
     for column in OPTIONAL_INPUT_COLUMNS:
         frame[column] = rows[column] if column in rows.columns else np.nan
     for column in ("cif", "additive", "synthesis"):
-        frame[column] = frame[column].where(frame[column].map(_given), "").astype(str).str.strip()
+        frame[column] = frame[column].where(~frame[column].map(is_blank).astype(bool), "").astype(str).str.strip()
     if cif_dir is not None:
         frame["cif"] = [_located_cif(cif, Path(cif_dir)) for cif in frame["cif"]]
     return frame
@@ -227,16 +253,21 @@ def _located_cif(cif: str, cif_dir: Path) -> str:
 
 def _temperatures(query: pd.DataFrame, temperature_c) -> np.ndarray:
     """Return the asked temperature of each row (°C; NaN = not given, σ at 25 °C)."""
+    from mlsse.data.schema import is_blank
     from mlsse.errors import DataError
 
     column = query["temperature_C"] if "temperature_C" in query.columns else None
     if temperature_c is None:
         if column is None:
             return np.full(len(query), np.nan)
-        return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-    if column is not None and column.map(_given).any():
+        return pd.to_numeric(column.where(~column.map(is_blank).astype(bool)), errors="coerce").to_numpy(dtype=float)
+    if column is not None and not column.map(is_blank).all():
         raise DataError("the temperature is given twice, as temperature_c (--temperature-c) and in the "
                         "temperature_C column: give one")
+    if isinstance(temperature_c, pd.Series):
+        if not (temperature_c.index.is_unique and set(temperature_c.index) == set(query.index)):
+            raise DataError("temperature_c is a Series whose index is not the query's")
+        temperature_c = temperature_c.reindex(query.index)
     try:
         values = np.asarray(temperature_c, dtype=float)
     except (TypeError, ValueError):

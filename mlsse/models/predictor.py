@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,7 +167,8 @@ class Predictor:
             raise ModelError(f"no model at {directory} (metadata.json missing)")
         try:
             return cls._load(directory, json.loads(meta_path.read_text(encoding="utf-8")))
-        except (KeyError, TypeError, ValueError, OSError, EOFError) as exc:  # XGBoostError is a ValueError
+        # XGBoostError is a ValueError; a corrupted gzip stream raises zlib.error, a truncated one EOFError.
+        except (KeyError, TypeError, ValueError, OSError, EOFError, zlib.error) as exc:
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ModelError(f"model at {directory} is damaged ({type(exc).__name__}: {detail}); retrain it or "
                              "use another (mlsse models list)") from None
