@@ -55,7 +55,7 @@ def evaluate_command(
         table.add_row(*cells)
     # Wide enough for the run names even when stdout is a pipe (rich then assumes 80 columns).
     console = Console()
-    console.width = max(console.width, 140 if repeats == 1 else 200)
+    console.width = max(console.width, 200)
     console.print(table)
     # Only the papers protocol: the other papers' values are the same under both, the model is not.
     repeat_table = Table(title="rows another paper also measured (MAE): how far apart papers are, and mlsse")
