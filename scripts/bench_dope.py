@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from mlsse.doping.scan import scan
+from mlsse.doping.scanning import scan
 
 DOPANTS = ["Y", "In", "Sc", "Er", "Yb", "Lu", "Ho", "Tm", "Al", "Ga"]
 LEVELS = "0:0.6:0.05"  # 13 levels

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from mlsse.data.build import load_curated
 from mlsse.data.schema import composition_key
 from mlsse.data.seed import read_seed_table
-from mlsse.doping.scan import scan
+from mlsse.doping.scanning import scan
 from mlsse.models.predict import load_predictor, predict
 from mlsse.models.training import DEFAULT_PARAMS, train_predictor
 

@@ -103,6 +103,30 @@ def test_predict_csv_file_problems_are_one_line_and_inputs_are_kept(small_model,
     assert pd.read_csv(tmp_path / "one.csv").columns.tolist()[:3] == ["composition", "temperature_C", "log10_sigma"]
 
 
+def test_usage_errors_are_one_message_not_a_traceback(tmp_path):
+    # typer ships its own copy of click, whose errors are not click.ClickException
+    result = run(["dope", "Li2ZrCl6", "--dopants", "Y"], tmp_path, tmp_path, check_code=2)
+    assert "Missing option '--site'" in result.stderr and "Traceback" not in result.stderr
+    result = run(["predict", "LiCl", "--temperature-c", "warm"], tmp_path, tmp_path, check_code=2)
+    assert "Invalid value for '--temperature-c'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dope_and_explain_refuse_bad_paths_and_requests_before_working(small_model, tmp_path):
+    model = ["--model", str(small_model)]
+    result = run(["dope", "Li2ZrCl6", "--site", "Zr", "--dopants", "Y", "--output", "scan.png", *model], tmp_path,
+                 tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: --output scan.png: give a .csv or .json file"
+    result = run(["dope", "Li2ZrCl6", "--site", "Zr", "--dopants", "Y", "--temperature-c", "298.15", *model],
+                 tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: temperature 298.15 °C is kelvin (298.15 K = 25 °C): give °C"
+    result = run(["explain", "Li3N", "--global", *model], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: give a FORMULA or --global, not both"
+    run(["explain", "Li3Xx", "--out", "never", *model], tmp_path, tmp_path, check_code=2)
+    assert not (tmp_path / "never").exists() and not (tmp_path / "scan.csv").exists()
+    result = run(["explain", "NaCl", "--out", "e", *model], tmp_path, tmp_path)
+    assert "note: NaCl is outside what the model knows" in result.stderr
+
+
 def test_unparsable_formula_on_the_command_line(small_model, tmp_path):
     result = run(["predict", "Li2Xx", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: Li2Xx: unknown element 'Xx' in 'Li2Xx'"

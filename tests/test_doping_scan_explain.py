@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsse.doping.scan import scan
+from mlsse.doping.scanning import scan
 from mlsse.features import featurize_table
 from mlsse.models.predictor import Predictor
 

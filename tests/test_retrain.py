@@ -3,6 +3,7 @@ appended with a new model version; rollback; a killed retrain changes nothing; a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -61,12 +62,24 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
     ("composition,sigma_S_cm\nLi3N,1e-3\nLi3N,1e-3\n", "line 3: duplicate of line 2"),
     ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,25\nLi3N,2e-3,298.15\n",
      "line 3, column 'temperature_C': temperature 298.15 °C is kelvin (298.15 K = 25 °C): give °C"),
+    ("composition,sigma_S_cm,temperature_K\nLi3N,1e-3,298\n",
+     "line 1: column 'temperature_K' is not read: name it 'temperature_C', in °C"),
+    ("composition,sigma_S_cm,Ea_eV\nLi3N,1e-3,0.3\n", "line 1: column 'Ea_eV' is not read: name it 'ea_eV'"),
+    ("composition,sigma_S_cm\n", "line 2: no data rows"),
+    ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,-500\n",
+     "line 2, column 'temperature_C': temperature -500 °C outside -273.15–1500 °C"),
+    ("composition,sigma_S_cm,log10_sigma\nLi3N,1e-3,-6\n",
+     "line 2, column 'log10_sigma': sigma_S_cm 0.001 and log10_sigma -6 disagree; give one"),
+    ("composition,sigma_S_cm,cif\nLi3N,1e-3,missing.cif\n", "missing.cif': file not found"),
+    ("composition,sigma_S_cm,additive,additive_wt_pct\nLi3N,1e-3,BaTiO3,150\n",
+     "line 2, column 'additive_wt_pct': additive 150 wt% outside 0–100 wt%"),
     ("composition,sigma_S_cm,space_group_number\nLi3N,1e-3,231\n",
      "line 2, column 'space_group_number': space-group number 231 is not an integer from 1 to 230"),
     ("composition,sigma_S_cm,a,gamma\nLi3N,1e-3,3.6,190\n", "line 2, column 'gamma': gamma = 190° is outside 0–180°"),
     ("composition,sigma_S_cm\nLi3N,1e-3,5\n", "line 2: the row has a value beyond the header's 2 columns"),
     ("composition,sigma_S_cm,composition\nLi3N,1e-3,Li3P\n", "line 1: column(s) 'composition' appear more than once"),
     ("composition,log10_sigma\nLi3N,-3\n", None),
+    ("composition,log10_sigma,temperature_C,ea_eV\nLi3N,-3,NA,n/a\n", None),  # NA-like cells are empty
 ])
 def test_bad_input_matrix(tmp_path, text, expected):
     path = write(tmp_path, text)
@@ -140,6 +153,27 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
     # earlier data is kept: a second batch keeps the first one
     retrain(write(tmp_path, "composition,sigma_S_cm\nLi3InCl6,1.2e-3\n", "lab2.csv"), name="lab-2", base_params=QUICK)
     assert [b["source_file"] for b in read_state()["batches"]] == ["lab.csv", "lab2.csv"]
+
+
+def test_unsafe_version_names_unknown_files_and_a_damaged_state_are_refused(shipped, tmp_path, isolated_home):
+    from mlsse.errors import DataError, ModelError
+    from mlsse.models.registry import use_model
+    from mlsse.models.retrain import retrain
+
+    # a version name is a directory under $MLSSE_HOME/models, which a retrain replaces: never a path
+    for name in ("..", "../x", "/tmp/x", ".hidden", "default", "a/b"):
+        with pytest.raises(ModelError, match="is not allowed"):
+            retrain(write(tmp_path, GOOD), name=name, base_params=QUICK)
+    with pytest.raises(ValidationError, match="missing.csv: file not found"):
+        retrain(tmp_path / "missing.csv", base_params=QUICK)
+    assert not (isolated_home / "models").exists()
+    (isolated_home / "state.json").write_text(json.dumps(
+        {"batches": [], "models": [{"name": "gone", "dir": "gone"}], "active": None, "history": []}))
+    with pytest.raises(ModelError, match="model version 'gone' has no files"):
+        use_model("gone")
+    (isolated_home / "state.json").write_text("{bad")
+    with pytest.raises(DataError, match=r"state.json: damaged \(Expecting"):
+        use_model("default")
 
 
 def test_a_second_retrain_at_once_is_refused(isolated_home):

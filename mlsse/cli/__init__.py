@@ -45,10 +45,23 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        if _is_usage_error(exc):
             exc.show()
             sys.exit(exc.exit_code)
         raise
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Whether ``exc`` is click's usage error (it shows itself and carries its exit code). Typer ≥ 0.23 raises the
+    ones of its own bundled copy of click, which are not ``click.ClickException``."""
+    import click
+
+    classes = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as BundledClickException
+
+        classes.append(BundledClickException)
+    except ImportError:  # a typer that uses click itself
+        pass
+    return isinstance(exc, tuple(classes))

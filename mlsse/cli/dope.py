@@ -27,7 +27,7 @@ def dope_command(
     wt: Annotated[str | None, typer.Option(help="Additive wt% range start:stop:step, e.g. 0:20:2.5.")] = None,
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Also predict σ at this °C.")] = None,
     output: Annotated[Path, typer.Option(help="Ranked candidates, .csv or .json.")] = Path("scan.csv"),
-    plot: Annotated[Path | None, typer.Option(help="PNG of σ and Ea vs level (default: beside --output).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="PNG of σ and Ea vs level (default: --output with .png).")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
 ) -> None:
     """Rank candidate dopings of HOST: which dopant, at which level, and which features say why."""
@@ -36,21 +36,31 @@ def dope_command(
 
     from mlsse.data.io import write_csv_atomic, write_text_atomic
     from mlsse.doping.plot import plot_scan
-    from mlsse.doping.scan import scan
+    from mlsse.doping.scanning import scan
+    from mlsse.errors import MlsseError
 
-    result = scan(host, site, [d.strip() for d in dopants.split(",") if d.strip()], levels, compensation.value,
-                  additive, wt, temperature_c, model)
+    plot = plot or output.with_suffix(".png")
+    # Checked before the scan runs, so a bad path costs nothing and never leaves one file written without the other.
+    if output.suffix.lower() not in (".csv", ".json"):
+        raise MlsseError(f"--output {output}: give a .csv or .json file")
+    if plot.suffix.lower() != ".png":
+        raise MlsseError(f"--plot {plot}: give a .png file")
+    for path in (output, plot):
+        if path.is_dir():
+            raise MlsseError(f"{path}: is a directory, not a file")
+    result = scan(host, site, dopants, levels, compensation.value, additive, wt, temperature_c, model)
+    plot_path = plot_scan(result, plot)
     if output.suffix.lower() == ".json":
         write_text_atomic(result.to_json(orient="records", indent=1), output)
     else:
         write_csv_atomic(result, output)
-    plot_path = plot_scan(result, plot or output.with_suffix(".png"))
     table = Table(title=f"doping scan of {host} ({site} site), best candidate per dopant")
-    for column in ("rank", "dopant", "level", "composition", "log10 σ (80 %)", "Ea eV", "in domain", "why (vs host)"):
+    for column in ("dopant rank", "dopant", "level", "composition", "log10 σ (80 %)", "Ea eV", "in domain",
+                   "why (vs host)"):
         table.add_column(column)
     best = result.sort_values("rank").groupby("dopant", sort=False).head(1)
     for _, row in best.iterrows():
-        table.add_row(str(row["dopant_rank"]), row["dopant"], f"{row['level']:g}", row["composition"],
+        table.add_row(str(row["dopant_rank"]), row["dopant_species"], f"{row['level']:g}", row["composition"],
                       f"{row['log10_sigma']:.2f} ({row['log10_sigma_lo']:.2f}…{row['log10_sigma_hi']:.2f})",
                       f"{row['ea_eV']:.3f}", "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
     Console().print(table)

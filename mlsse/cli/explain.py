@@ -34,13 +34,27 @@ def explain_command(
     from mlsse.features import featurize_table
     from mlsse.models.predict import load_predictor
 
+    if global_ and formula is not None:
+        raise MlsseError("give a FORMULA or --global, not both")
+    if formula is None and not global_:
+        raise MlsseError("give a FORMULA or --global")
+    if formula is not None:
+        from mlsse.data.schema import parse_composition
+
+        try:
+            parse_composition(formula)
+        except ValueError as exc:
+            raise MlsseError(f"{formula}: {exc}") from None
     predictor = load_predictor(model)
     out.mkdir(parents=True, exist_ok=True)
     if global_:
-        from mlsse.data.build import load_curated
+        from mlsse.data.build import build_curated, load_curated
+        from mlsse.data.store import committed_user_rows
         from mlsse.models.training_data import ea_training_rows, sigma_training_rows
 
-        table = load_curated()
+        # The rows the model was trained on: the public table plus the lab batches it names.
+        batches = set(predictor.metadata.get("batches") or [])
+        table = build_curated(extra=committed_user_rows(batch_ids=batches)).table if batches else load_curated()
         rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
         explanation = explain_features(predictor, featurize_table(rows), target.value)
         importance = global_importance(explanation, predictor.feature_names)
@@ -48,14 +62,6 @@ def explain_command(
         pngs = global_pngs(explanation, importance, out, target.value)
         typer.echo(f"wrote {csv}, " + ", ".join(str(p) for p in pngs))
         return
-    if formula is None:
-        raise MlsseError("give a FORMULA or --global")
-    from mlsse.data.schema import parse_composition
-
-    try:
-        parse_composition(formula)
-    except ValueError as exc:
-        raise MlsseError(f"{formula}: {exc}") from None
     explanation = explain_features(predictor, featurize_table(pd.DataFrame({"composition": [formula]})), target.value)
     groups = grouped_contributions(explanation, 0, predictor.feature_names)
     stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
@@ -68,6 +74,15 @@ def explain_command(
     for column in ("feature group", "contribution", "leading feature", "its value"):
         table.add_column(column)
     for _, row in groups.head(10).iterrows():
-        table.add_row(row["group"], f"{row['contribution']:+.3f}", row["leading_feature"], f"{row['leading_value']:.4g}")
+        value = row["leading_value"]
+        table.add_row(row["group"], f"{row['contribution']:+.3f}", row["leading_feature"],
+                      "unknown" if value != value else f"{value:.4g}")
     Console().print(table)
+    from mlsse.models.predict import predict
+
+    domain = predict(formula, model=model).iloc[0]
+    if not domain["in_domain"]:
+        typer.echo(f"note: {formula} is outside what the model knows ({domain['note']}); read this explanation "
+                   "with care", err=True)
     typer.echo(f"wrote {csv} and {png}")
+

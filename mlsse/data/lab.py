@@ -14,16 +14,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, composition_key,
-                               kelvin_temperature_problem, normalise_formula, structure_value_problem,
-                               to_curated_frame)
+from mlsse.data.obelix import cif_file_path, located_cif
+from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, composition_key, is_blank,
+                               kelvin_temperature_problem, misnamed_columns, normalise_formula,
+                               structure_value_problem, to_curated_frame)
 from mlsse.errors import DataError, MlsseError
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
 OPTIONAL = ["temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",
-            "reference", "material", "family", "note"]
+            "additive", "additive_wt_pct", "reference", "material", "family", "note"]
 NUMERIC = ["sigma_S_cm", "log10_sigma", "temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha",
-           "beta", "gamma"]
+           "beta", "gamma", "additive_wt_pct"]
+#: Temperatures a measurement can have, °C (above absolute zero; the upper end well past any electrolyte's use).
+TEMPERATURE_RANGE_C = (-273.15, 1500.0)
 #: Accepted ranges: σ in S/cm (exclusive low end), Ea in eV.
 SIGMA_RANGE_S_CM = (0.0, 1.0)
 EA_RANGE_EV = (0.0, 2.5)
@@ -78,6 +81,11 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         problems.append(DataError(f"missing column 'composition'; found {list(raw.columns)}", path=path, line=1))
     if not any(c in raw.columns for c in REQUIRED_ANY):
         problems.append(DataError("missing column 'sigma_S_cm' or 'log10_sigma'", path=path, line=1))
+    for column, meant in misnamed_columns(list(raw.columns), ["composition", *REQUIRED_ANY, *OPTIONAL]):
+        unit = ", in °C" if meant == "temperature_C" else ""
+        problems.append(DataError(f"column {column!r} is not read: name it {meant!r}{unit}", path=path, line=1))
+    if not len(raw):
+        problems.append(DataError("no data rows", path=path, line=2))
     if problems:
         raise ValidationError(path, problems)
     values = {c: pd.Series(np.nan, index=raw.index) for c in NUMERIC}
@@ -85,9 +93,9 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         if column not in raw.columns:
             continue
         for index, cell in raw[column].items():
-            text = str(cell).strip()
-            if not text:
+            if is_blank(cell):
                 continue
+            text = str(cell).strip()
             try:
                 values[column][index] = float(text)
             except ValueError:
@@ -96,7 +104,15 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         for index, value in values[column].items():
             if (problem := structure_value_problem(column, value)) is not None:
                 problems.append(DataError(problem, path=path, line=index + 2, column=column))
+    for index, value in values["additive_wt_pct"].items():
+        if not math.isnan(value) and not 0 <= value < 100:
+            problems.append(DataError(f"additive {value:g} wt% outside 0–100 wt%", path=path, line=index + 2,
+                                      column="additive_wt_pct"))
     sigma = values["sigma_S_cm"].copy()
+    both = sigma.gt(0) & values["log10_sigma"].notna()
+    for index in sigma.index[both & (np.log10(sigma.where(both, 1.0)) - values["log10_sigma"]).abs().gt(0.01)]:
+        problems.append(DataError(f"sigma_S_cm {sigma[index]:g} and log10_sigma {values['log10_sigma'][index]:g} "
+                                  "disagree; give one", path=path, line=index + 2, column="log10_sigma"))
     from_log = sigma.isna() & values["log10_sigma"].notna()
     sigma[from_log] = 10.0 ** values["log10_sigma"][from_log]
     temperature = values["temperature_C"]
@@ -128,8 +144,17 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         if not math.isnan(ea) and not (EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]):
             problems.append(DataError(f"Ea {ea:g} eV outside 0–2.5 eV", path=path, line=line, column="ea_eV"))
         t = temperature[index]
-        if not math.isnan(t) and (problem := kelvin_temperature_problem(t)) is not None:
+        if not math.isnan(t) and not TEMPERATURE_RANGE_C[0] < t <= TEMPERATURE_RANGE_C[1]:
+            problems.append(DataError(f"temperature {t:g} °C outside {TEMPERATURE_RANGE_C[0]:g}–"
+                                      f"{TEMPERATURE_RANGE_C[1]:g} °C", path=path, line=line, column="temperature_C"))
+        elif not math.isnan(t) and (problem := kelvin_temperature_problem(t)) is not None:
             problems.append(DataError(problem, path=path, line=line, column="temperature_C"))
+        cif = "" if is_blank(row.get("cif")) else str(row["cif"]).strip()
+        if cif:
+            # Stored absolute: a later retrain may run from another directory.
+            cif = located_cif(cif, path.parent, absolute=True)
+            if not cif_file_path(cif).is_file():
+                problems.append(DataError(f"cif {cif!r}: file not found", path=path, line=line, column="cif"))
         t_effective = ASSUMED_ROOM_TEMPERATURE_C if math.isnan(t) else t
         key = (composition_key(composition), _rounded(s), _rounded(ea), _rounded(t_effective))
         if key in keys:
@@ -146,7 +171,9 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
             "ea_eV": ea,
             "space_group_number": values["space_group_number"][index],
             **{p: values[p][index] for p in ("a", "b", "c", "alpha", "beta", "gamma")},
-            "cif": str(row.get("cif", "")),
+            "cif": cif,
+            "additive": "" if is_blank(row.get("additive")) else str(row["additive"]).strip(),
+            "additive_wt_pct": values["additive_wt_pct"][index],
             "family": str(row.get("family", "")),
             "source": "user",
             "reference": str(row.get("reference", "")).strip() or f"user:{path.name}",
@@ -181,3 +208,4 @@ def _measurement_keys(table: pd.DataFrame) -> set[tuple]:
         except ValueError:
             continue
     return keys
+

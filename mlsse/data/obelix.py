@@ -31,14 +31,21 @@ def load_obelix(external_dir: str | Path | None = None) -> tuple[pd.DataFrame, l
 
     ``<1E-10`` is kept as ``sigma_S_cm = 1e-10`` with ``censored = True`` (a value below the detection limit);
     the model layer decides how to treat it. Rows with a CIF get ``cif = <archive>::train_randomized_cifs/ID.cif``,
-    readable with :func:`read_cif_structure`. Returns the frame and the rows that could not be read.
+    readable with :func:`read_cif_structure`. Returns the frame and the problems: rows that could not be read, and
+    a missing or unreadable CIF archive.
     """
     directory = external_data_dir(external_dir)
     path = directory / OBELIX_FILE
     raw = read_table(path, required=_REQUIRED)
     archive = directory / OBELIX_CIF_ARCHIVE
-    cif_members = _archive_members(archive) if archive.is_file() else frozenset()
     records, problems = [], []
+    try:
+        cif_members = _archive_members(archive)
+    except (OSError, EOFError, tarfile.TarError) as exc:  # the rows are still usable, without structures
+        cif_members = frozenset()
+        detail = " ".join(str(exc).split())  # tarfile lists every method it tried, one per line
+        reason = "not found" if not archive.is_file() else f"unreadable ({detail})"
+        problems.append(DataError(f"CIF archive {reason}: OBELiX rows get no CIF", path=archive))
     for index, row in raw.iterrows():
         line = int(index) + 2
         try:
@@ -104,6 +111,16 @@ def _archive_members(archive: Path) -> frozenset[str]:
 def cif_file_path(cif: str) -> Path:
     """Return the file behind a ``cif`` cell: the path itself, or the archive of ``archive.tar.gz::member``."""
     return Path(cif.split(CIF_SEPARATOR, 1)[0])
+
+
+def located_cif(cif: str, directory: str | Path, absolute: bool = False) -> str:
+    """Return the ``cif`` cell with a relative file path (before any ``::member``) pointing into ``directory`` if
+    the file is there, else left as it is (the working directory's); with ``absolute``, resolved either way."""
+    file, separator, member = cif.partition(CIF_SEPARATOR)
+    if not file or Path(file).is_absolute():
+        return cif
+    path = Path(directory) / file if (Path(directory) / file).exists() else Path(file)
+    return str(path.resolve() if absolute else path) + separator + member
 
 
 def read_cif_structure(cif: str):

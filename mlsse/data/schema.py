@@ -146,6 +146,25 @@ def is_blank(cell) -> bool:
     return str(cell).strip().lower() in BLANK_CELLS
 
 
+#: Column names that mean ``temperature_C`` but would not be read as it (compared in lower case).
+TEMPERATURE_ALIASES = ("temperature", "temperature_k", "t_c", "temp", "temp_c")
+
+
+def misnamed_columns(columns, known) -> list[tuple[str, str]]:
+    """Return ``(column, meant)`` for each of ``columns`` that is not read but looks like the ``known`` column
+    ``meant``: the same name in other case or with spaces around it, or a temperature alias. Single letters are
+    left out (a user's ``C`` column is likelier carbon than the lattice constant ``c``)."""
+    lookup = {name.lower(): name for name in known if len(name) > 1}
+    if "temperature_C" in known:
+        lookup.update({alias: "temperature_C" for alias in TEMPERATURE_ALIASES})
+    found = []
+    for column in columns:
+        meant = lookup.get(str(column).strip().lower())
+        if meant is not None and column != meant and meant not in columns:
+            found.append((str(column), meant))
+    return found
+
+
 def kelvin_temperature_problem(temperature_c: float) -> str | None:
     """Return why a temperature given in °C is surely in kelvin, or None: at least 273.15 and a whole number of
     degrees above it (298.15, 373.15), the trace of a °C → K conversion."""

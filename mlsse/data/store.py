@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlsse.data.io import write_text_atomic
-from mlsse.errors import MlsseError
+from mlsse.errors import DataError, MlsseError
 from mlsse.paths import home_dir
 
 STATE_FILE = "state.json"
@@ -33,11 +33,22 @@ class BusyError(MlsseError):
 
 
 def read_state(home: Path | None = None) -> dict:
-    """Return the committed state (empty structure if nothing was ever committed)."""
+    """Return the committed state (empty structure if nothing was ever committed); ``DataError`` naming the file
+    if it is damaged."""
     path = (home or home_dir()) / STATE_FILE
+    empty = {"batches": [], "models": [], "active": None, "history": []}
     if not path.is_file():
-        return {"batches": [], "models": [], "active": None, "history": []}
-    return json.loads(path.read_text(encoding="utf-8"))
+        return empty
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"damaged ({exc}); restore it from a backup or move it away to start afresh",
+                        path=path) from None
+    if not isinstance(state, dict) or not set(empty) <= set(state):
+        missing = sorted(set(empty) - set(state)) if isinstance(state, dict) else list(empty)
+        raise DataError(f"damaged (missing {', '.join(missing)}); restore it from a backup or move it away to "
+                        "start afresh", path=path)
+    return state
 
 
 def write_state(state: dict, home: Path | None = None) -> None:
@@ -82,13 +93,14 @@ def stage_batch(rows: pd.DataFrame, batch_id: str, home: Path | None = None) -> 
     return write_csv_atomic(rows, path)
 
 
-def committed_user_rows(home: Path | None = None) -> pd.DataFrame:
-    """Return all committed batches' rows in commit order (empty frame if none)."""
+def committed_user_rows(home: Path | None = None, batch_ids=None) -> pd.DataFrame:
+    """Return the committed batches' rows in commit order (empty frame if none): all batches, or those whose id
+    is in ``batch_ids`` (e.g. the batches a model version was trained on)."""
     from mlsse.data.schema import empty_curated_frame
 
     home = home or home_dir()
     frames = [pd.read_csv(home / "store" / "batches" / b["file"], dtype=str, keep_default_na=False)
-              for b in read_state(home)["batches"]]
+              for b in read_state(home)["batches"] if batch_ids is None or b["id"] in batch_ids]
     if not frames:
         return empty_curated_frame()
     rows = pd.concat(frames, ignore_index=True)

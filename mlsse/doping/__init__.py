@@ -8,7 +8,7 @@ __all__ = ["scan", "dope", "Compensation", "DopingError"]
 
 def __getattr__(name):
     if name == "scan":
-        from mlsse.doping.scan import scan
+        from mlsse.doping.scanning import scan
 
         return scan
     if name in ("dope", "Compensation", "DopingError"):

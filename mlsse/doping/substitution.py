@@ -45,12 +45,21 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
     return {el.symbol: float(q) for q, el in zip(best, elements)}
 
 
-def dopant_species(dopant: str, anion: bool) -> tuple[str, float]:
-    """Return ``(symbol, oxidation state)`` for a dopant given as ``N`` (its common anion or cation state is
-    taken, by the site it goes on) or explicitly as ``N3-`` / ``Y3+``."""
+def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
+    """Return ``(symbol, oxidation state)`` for a dopant on a site of oxidation state ``site_charge``.
+
+    Given explicitly (``N3-``, ``Y3+``), the state must be one the element has. Given as an element, it takes
+    the common state of the site's sign closest to the site's (the smallest charge mismatch, so the fewest
+    compensating defects; a tie goes to the higher state): Ge on P⁵⁺ is Ge⁴⁺, Sb on P⁵⁺ Sb⁵⁺, P on Si⁴⁺ P⁵⁺,
+    N on Cl⁻ N³⁻. Another state (W⁶⁺ rather than W⁴⁺ on Zr⁴⁺) must be given explicitly.
+    """
+    anion = site_charge < 0
     try:
         if dopant[-1] in "+-":
             species = Species.from_str(dopant)
+            if species.oxi_state not in species.element.oxidation_states:
+                raise DopingError(f"{species.symbol} has no {species.oxi_state:+g} oxidation state (it has "
+                                  f"{', '.join(f'{q:+d}' for q in species.element.oxidation_states)})")
             return species.symbol, float(species.oxi_state)
         element = Element(dopant)
     except (ValueError, KeyError):
@@ -58,8 +67,14 @@ def dopant_species(dopant: str, anion: bool) -> tuple[str, float]:
     states = [q for q in (element.common_oxidation_states or element.oxidation_states) if (q < 0) == anion and q != 0]
     if not states:
         kind = "anion (negative)" if anion else "cation (positive)"
-        raise DopingError(f"dopant {dopant} has no common {kind} oxidation state; give it explicitly, e.g. {dopant}{'3-' if anion else '3+'}")
-    return element.symbol, float(states[0])
+        raise DopingError(f"dopant {dopant} has no common {kind} oxidation state; give it explicitly, e.g. "
+                          f"{dopant}{'3-' if anion else '3+'}")
+    return element.symbol, float(min(states, key=lambda q: (abs(q - site_charge), -abs(q))))
+
+
+def species_label(symbol: str, charge: float) -> str:
+    """Return a species as chemists write it, e.g. ``Ge4+``, ``N3-``."""
+    return f"{symbol}{abs(charge):g}{'+' if charge > 0 else '-'}"
 
 
 def dope(host: Composition | str, site: str, dopant: str, level: float,
@@ -82,9 +97,14 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
         raise DopingError(f"level {level:g} exceeds the {host[site]:g} {site} per formula unit of {formula}")
     states = host_oxidation_states(host)
     site_charge = states[site]
-    symbol, dopant_charge = dopant_species(dopant, anion=site_charge < 0)
+    symbol, dopant_charge = dopant_species(dopant, site_charge)
     if (dopant_charge < 0) != (site_charge < 0):
         raise DopingError(f"{dopant} ({dopant_charge:+g}) cannot sit on the {site} site ({site_charge:+g})")
+    if symbol == site:
+        raise DopingError(f"{dopant} on the {site} site is the host itself")
+    if symbol in states and (states[symbol] < 0) != (site_charge < 0):
+        kind = "an anion" if states[symbol] < 0 else "a cation"
+        raise DopingError(f"{symbol} is {kind} of {formula}; it cannot also sit on the {site} site")
     doped = host - Composition({site: level}) + Composition({symbol: level}) if level > 0 else host
     excess = level * (dopant_charge - site_charge)  # charge the substitution adds, e
     if abs(excess) > TOLERANCE:

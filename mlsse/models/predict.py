@@ -153,23 +153,15 @@ def _kept_input_names(columns) -> dict[str, str]:
     return renamed
 
 
-#: Column names that are not read but look like one that is (compared in lower case) → the name mlsse reads.
-#: Single letters are left out: a user's ``C`` column is likelier carbon than the lattice constant ``c``.
-_NEAR_MISSES = {**{c.lower(): c for c in ["composition", *OPTIONAL_INPUT_COLUMNS] if len(c) > 1},
-                "temperature": "temperature_C", "temperature_k": "temperature_C", "t_c": "temperature_C"}
-
-
 def _check_column_names(query: pd.DataFrame) -> None:
     """Refuse (``DataError``) a temperature column mlsse would not read, such as ``temperature_c``, since σ would
     silently come out at 25 °C; warn (``MlsseWarning``) of other columns that look like one mlsse reads."""
     import warnings
 
+    from mlsse.data.schema import misnamed_columns
     from mlsse.errors import DataError, MlsseWarning
 
-    for column in query.columns:
-        meant = _NEAR_MISSES.get(str(column).strip().lower())
-        if meant is None or column == meant or meant in query.columns:
-            continue
+    for column, meant in misnamed_columns(list(query.columns), ["composition", *OPTIONAL_INPUT_COLUMNS]):
         if meant == "temperature_C":
             raise DataError(f"column {column!r} is not read: name it 'temperature_C', in °C")
         warnings.warn(f"column {column!r} is not read; name it {meant!r} if it is meant as that", MlsseWarning,
@@ -195,25 +187,31 @@ def _warn_if_kelvin_like(temperature: np.ndarray, notes: list[str]) -> None:
                       f"{t - KELVIN_OFFSET:g} °C: give °C", MlsseWarning, stacklevel=3)
 
 
+def temperature_problem(temperature_c: float) -> str | None:
+    """Return why σ cannot be predicted at ``temperature_c`` (°C), or None: not finite, outside
+    ``TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.kelvin_temperature_problem`)."""
+    from mlsse.data.schema import kelvin_temperature_problem
+
+    lo, hi = TEMPERATURE_RANGE_C
+    if not np.isfinite(temperature_c):
+        return f"temperature {temperature_c:g} °C is not a finite number"
+    if not lo <= temperature_c <= hi:
+        hint = " (kelvin? give °C)" if temperature_c > hi else ""
+        return f"temperature {temperature_c:g} °C outside {lo:g}–{hi:g} °C{hint}"
+    return kelvin_temperature_problem(temperature_c)
+
+
 def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
     """Return why row ``i`` (its formula parsed) cannot be predicted: its temperature or structure cells."""
-    from mlsse.data.schema import (STRUCTURE_VALUE_RANGES, is_blank, kelvin_temperature_problem, parse_float,
-                                   structure_value_problem)
+    from mlsse.data.schema import STRUCTURE_VALUE_RANGES, is_blank, parse_float, structure_value_problem
     from mlsse.errors import DataError
 
     if "temperature_C" in query.columns and np.isnan(temperature):
         cell = query["temperature_C"].iloc[i]
         if not is_blank(cell):
             return f"temperature_C {str(cell).strip()!r} is not a number"
-    if not np.isnan(temperature):
-        lo, hi = TEMPERATURE_RANGE_C
-        if not np.isfinite(temperature):
-            return f"temperature {temperature:g} °C is not a finite number"
-        if not lo <= temperature <= hi:
-            hint = " (kelvin? give °C)" if temperature > hi else ""
-            return f"temperature {temperature:g} °C outside {lo:g}–{hi:g} °C{hint}"
-        if (problem := kelvin_temperature_problem(temperature)) is not None:
-            return problem
+    if not np.isnan(temperature) and (problem := temperature_problem(temperature)) is not None:
+        return problem
     for column in STRUCTURE_VALUE_RANGES:
         if column not in query.columns:
             continue
@@ -237,18 +235,10 @@ def _feature_input(rows: pd.DataFrame, cif_dir: str | Path | None = None) -> pd.
     for column in ("cif", "additive", "synthesis"):
         frame[column] = frame[column].where(~frame[column].map(is_blank).astype(bool), "").astype(str).str.strip()
     if cif_dir is not None:
-        frame["cif"] = [_located_cif(cif, Path(cif_dir)) for cif in frame["cif"]]
+        from mlsse.data.obelix import located_cif
+
+        frame["cif"] = [located_cif(cif, cif_dir) for cif in frame["cif"]]
     return frame
-
-
-def _located_cif(cif: str, cif_dir: Path) -> str:
-    """``cif`` with a relative file path (before any ``::member``) pointing into ``cif_dir`` if it exists there."""
-    from mlsse.data.obelix import CIF_SEPARATOR
-
-    path, separator, member = cif.partition(CIF_SEPARATOR)
-    if not path or Path(path).is_absolute() or not (cif_dir / path).exists():
-        return cif
-    return str(cif_dir / path) + separator + member
 
 
 def _temperatures(query: pd.DataFrame, temperature_c) -> np.ndarray:

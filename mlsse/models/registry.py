@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mlsse.data.store import read_state, store_lock, write_state
@@ -9,6 +10,17 @@ from mlsse.errors import ModelError
 from mlsse.paths import SHIPPED_MODELS_DIR, home_dir
 
 BASE_MODEL = "default"
+#: A version name is a directory name under ``$MLSSE_HOME/models``: no path separators, no leading dot.
+VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def checked_version_name(name: str) -> str:
+    """Return ``name`` if it can name a new model version, else raise ``ModelError`` (a name is also the
+    version's directory, so ``..`` or ``/abs/path`` must never reach the file system)."""
+    if not VERSION_NAME.fullmatch(name) or name == BASE_MODEL:
+        raise ModelError(f"model version name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+                         f"(at most 64, starting with a letter or digit), not {BASE_MODEL!r}")
+    return name
 
 
 def model_dir(name: str) -> Path:
@@ -37,7 +49,8 @@ def list_models() -> list[dict]:
 
 def use_model(name: str) -> None:
     """Make ``name`` the active model (the previous one goes on the rollback history)."""
-    model_dir(name)  # raises if unknown
+    if not (model_dir(name) / "metadata.json").is_file():  # model_dir raises if the name is unknown
+        raise ModelError(f"model version {name!r} has no files at {model_dir(name)}; see 'mlsse models list'")
     with store_lock():
         state = read_state()
         previous = state.get("active") or BASE_MODEL

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.lab import validate_lab_file
+from mlsse.data.lab import ValidationError, validate_lab_file
 from mlsse.data.store import committed_user_rows, read_state, stage_batch, staging_dir, store_lock, write_state
 from mlsse.models.estimator import grouped_folds
 from mlsse.models.metrics import regression_metrics
@@ -39,9 +39,15 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
     interruption before that leaves the previous data and model as they were.
     """
     from mlsse.data.build import build_curated, table_sha256
+    from mlsse.errors import DataError
     from mlsse.models.predict import load_predictor
-    from mlsse.models.registry import active_model_name, model_dir
+    from mlsse.models.registry import active_model_name, checked_version_name, model_dir
 
+    # The cheap checks before the curated table is built (seconds).
+    if name is not None:
+        checked_version_name(name)
+    if not Path(data_path).is_file():
+        raise ValidationError(Path(data_path), [DataError("file not found", path=data_path)])
     say = progress or (lambda message: None)
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     earlier = committed_user_rows()

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Composition
 
-from mlsse.doping.substitution import Compensation, DopingError, dope
+from mlsse.doping.substitution import (Compensation, DopingError, dope, dopant_species, host_oxidation_states,
+                                      species_label)
 
 #: How many SHAP features are listed as reasons, each way.
 N_REASONS = 3
@@ -20,9 +21,14 @@ def parse_levels(spec: str) -> list[float]:
             start, stop, step = (float(part) for part in spec.split(":"))
             if step <= 0 or stop < start:
                 raise ValueError
+            if not all(np.isfinite([start, stop, step])):
+                raise ValueError
             count = int(np.floor((stop - start) / step + 1e-9)) + 1
             return [round(start + i * step, 10) for i in range(count)]
-        return [round(float(part), 10) for part in spec.split(",") if part.strip()]
+        levels = [round(float(part), 10) for part in spec.split(",") if part.strip()]
+        if not levels or not all(np.isfinite(levels)):
+            raise ValueError
+        return levels
     except ValueError:
         raise DopingError(f"cannot read levels {spec!r}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
                           f"(0.05,0.1)") from None
@@ -31,10 +37,13 @@ def parse_levels(spec: str) -> list[float]:
 def candidate_table(host: str, site: str, dopants: list[str], levels: list[float],
                     compensation: Compensation | str = Compensation.li, additive: str | None = None,
                     wt_pcts: list[float] | None = None) -> pd.DataFrame:
-    """Return one row per (dopant, level, additive wt%) with its charge-balanced composition.
+    """Return one row per (dopant, level, additive wt%) with its charge-balanced composition and the dopant's
+    species (``dopant_species``, e.g. ``Ge4+``).
 
-    The undoped host (level 0) is included once per dopant so each curve starts at the host. Any impossible
-    request raises ``DopingError`` before anything is predicted.
+    ``dopants``: a list, or a comma-separated string. The undoped host (level 0) is included once per dopant so
+    each curve starts at the host. Any impossible request (no dopant, the same species twice, a level that is
+    not a finite number, an additive without wt% or wt% without an additive, wt% outside 0–100) raises
+    ``DopingError`` before anything is predicted.
     """
     from mlsse.data.schema import parse_composition
 
@@ -47,14 +56,33 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
             parse_composition(additive)
         except ValueError as exc:
             raise DopingError(f"additive: {exc}") from None
+    if bool(additive) != bool(wt_pcts):
+        raise DopingError("an additive needs its wt% values (--wt), and wt% values need an --additive")
+    if wt_pcts and not all(0 <= wt < 100 for wt in wt_pcts):
+        raise DopingError(f"additive wt% must lie in 0–100 (below 100); got {wt_pcts}")
+    if not all(np.isfinite(levels)):
+        raise DopingError(f"levels must be finite numbers; got {levels}")
+    if isinstance(dopants, str):
+        dopants = dopants.split(",")
+    dopants = [d.strip() for d in dopants if d.strip()]
+    if not dopants:
+        raise DopingError("no dopant given")
+    site_charge = host_oxidation_states(host_comp).get(site) if site in host_comp.get_el_amt_dict() else None
+    species = {}
+    for dopant in dopants:
+        label = species_label(*dopant_species(dopant, site_charge)) if site_charge is not None else dopant
+        if label in species:
+            raise DopingError(f"dopants {species[label]!r} and {dopant!r} are the same species ({label})")
+        species[label] = dopant
     wt_values = wt_pcts if (additive and wt_pcts) else [np.nan]
     rows = []
-    for dopant in dopants:
+    for label, dopant in species.items():
         for level in sorted(set([0.0, *levels])):
             composition = dope(host_comp, site, dopant, level, compensation)
             for wt in wt_values:
                 rows.append({"host": host_comp.formula.replace(" ", ""), "site": site, "dopant": dopant,
-                             "level": level, "compensation": Compensation(compensation).value,
+                             "dopant_species": label, "level": level,
+                             "compensation": Compensation(compensation).value,
                              "composition": composition.formula.replace(" ", ""),
                              "additive": additive or "", "additive_wt_pct": wt})
     return pd.DataFrame(rows)
@@ -63,9 +91,11 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
 def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
          compensation: Compensation | str = Compensation.li, additive: str | None = None,
          wt_pcts: list[float] | str | None = None, temperature_c: float | None = None, model=None) -> pd.DataFrame:
-    """Predict and rank every candidate doping of ``host``.
+    """Predict and rank every candidate doping of ``host`` (arguments as :func:`candidate_table`; levels and wt%
+    also as ``start:stop:step`` strings; ``temperature_c`` checked as ``mlsse predict`` checks it).
 
-    Returns one row per candidate with ``composition, dopant, level, additive_wt_pct, log10_sigma`` (25 °C,
+    Returns one row per candidate with ``composition, dopant, dopant_species, level, additive_wt_pct,
+    log10_sigma`` (25 °C,
     log10 S/cm) and its interval, ``log10_sigma_at_T`` when ``temperature_c`` is given, ``ea_eV`` and interval,
     ``in_domain``, ``rank`` (by predicted σ, 1 = best), ``rank_in_dopant``, ``dopant_rank`` (dopants ordered by
     their best candidate) and ``reasons_up`` / ``reasons_down``: the features whose SHAP contribution to
@@ -75,10 +105,14 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     from mlsse.models.predict import load_predictor
     from mlsse.models.predictor import log10_sigma_at
 
+    from mlsse.models.predict import temperature_problem
+
     if isinstance(levels, str):
         levels = parse_levels(levels)
     if isinstance(wt_pcts, str):
         wt_pcts = parse_levels(wt_pcts)
+    if temperature_c is not None and (problem := temperature_problem(float(temperature_c))) is not None:
+        raise DopingError(problem)
     candidates = candidate_table(host, site, dopants, levels, compensation, additive, wt_pcts)
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])
