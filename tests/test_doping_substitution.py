@@ -53,6 +53,8 @@ def test_vacancy_compensation():
     (("Li2ZrCl6", "Zr", "Y5+", 0.1), "Y has no +5 oxidation state (it has +1, +2, +3)"),
     (("Li2ZrCl6", "Zr", "Cl", 0.1), "Cl is an anion of Li2Zr1Cl6; it cannot also sit on the Zr site"),
     (("Li2ZrCl6", "Zr", "Zr", 0.1), "Zr on the Zr site is the host itself"),
+    (("Li3YBr6", "Y", "Cl", 0.1), "Cl (electronegativity 3.16) cannot be a cation beside the anions of Li3Y1Br6; is "
+                                  "--site right?"),
 ])
 def test_impossible_requests_are_refused_with_a_clear_message(args, message):
     with pytest.raises(DopingError) as info:
@@ -65,9 +67,14 @@ def test_impossible_requests_are_refused_with_a_clear_message(args, message):
     ("Li6PS5Cl", "P", "Sb", "Li6Sb0.25P0.75S5Cl"),        # Sb5+: isovalent
     ("Li10GeP2S12", "Ge", "Sn", "Li10Sn0.25Ge0.75P2S12"),  # Sn4+
     ("Li4SiO4", "Si", "P", "Li3.75Si0.75P0.25O4"),         # P5+ (a tie between 3+ and 5+ goes up)
-    ("Li7La3Zr2O12", "Zr", "W6+", "Li6.5La3Zr1.75W0.25O12"),  # another state: given explicitly
+    ("Li7La3Zr2O12", "Zr", "Te", "Li6.5La3Zr1.75Te0.25O12"),  # Te6+, as in the papers
+    ("Li7La3Zr2O12", "Li", "Fe", "Li6.25La3Zr2Fe0.25O12"),    # Fe3+ on Li+
+    ("Li7La3Zr2O12", "Li", "Ga", "Li6.25La3Zr2Ga0.25O12"),
+    ("Li2ZrCl6", "Cl", "N", "Li2.5ZrCl5.75N0.25"),            # an anion site: N3-
+    ("Li6PS5Cl", "S", "Se", "Li6PS4.75Se0.25Cl"),
+    ("Li1.3Al0.3Ti1.7P3O12", "Ti", "Cr3+", "Li1.55Al0.3Ti1.45Cr0.25P3O12"),  # the other state, given explicitly
 ])
-def test_an_element_dopant_takes_the_common_state_closest_to_the_site(host, site, dopant, expected):
+def test_an_element_dopant_takes_its_highest_common_state_on_a_cation_site(host, site, dopant, expected):
     assert dope(host, site, dopant, 0.25).almost_equals(Composition(expected), rtol=0, atol=1e-12)
 
 
@@ -91,7 +98,10 @@ def test_levels_and_candidates():
 
 def test_candidate_requests_are_checked_before_anything_is_predicted():
     # a comma string is a list of dopants (not its letters); each row names the species used
-    table = candidate_table("Li6PS5Cl", "P", "Ge, Sb", [0.1])
+    from mlsse.errors import MlsseWarning
+
+    with pytest.warns(MlsseWarning, match="also common as"):  # Ge2+, Sb3+
+        table = candidate_table("Li6PS5Cl", "P", "Ge, Sb", [0.1])
     assert table["dopant_species"].unique().tolist() == ["Ge4+", "Sb5+"]
     for args, kwargs, message in [
         (("Li2ZrCl6", "Zr", "Y,Y3+", [0.1]), {}, r"dopants 'Y' and 'Y3\+' are the same species \(Y3\+\)"),
@@ -105,10 +115,20 @@ def test_candidate_requests_are_checked_before_anything_is_predicted():
             candidate_table(*args, **kwargs)
 
 
+def test_a_dopant_with_several_common_states_is_named_with_the_one_used():
+    from mlsse.errors import MlsseWarning
+
+    with pytest.warns(MlsseWarning, match=r"Cr on the Ti site taken as Cr6\+; it is also common as Cr3\+: give e.g. "
+                                          r"Cr3\+ for that"):
+        table = candidate_table("Li1.3Al0.3Ti1.7P3O12", "Ti", ["Cr"], [0.1])
+    assert table["dopant_species"].unique().tolist() == ["Cr6+"]
+
+
 def test_the_package_scan_stays_the_function():
     import mlsse.doping as doping
 
-    assert callable(doping.scan) and callable(doping.scan)  # the submodule used to replace it after one use
+    doping.scan  # the submodule of the same name used to replace the function after the first use
+    assert callable(doping.scan)
     from mlsse.doping import scan
 
     assert callable(scan)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -72,7 +73,11 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
      "line 2, column 'log10_sigma': sigma_S_cm 0.001 and log10_sigma -6 disagree; give one"),
     ("composition,sigma_S_cm,cif\nLi3N,1e-3,missing.cif\n", "missing.cif': file not found"),
     ("composition,sigma_S_cm,additive,additive_wt_pct\nLi3N,1e-3,BaTiO3,150\n",
-     "line 2, column 'additive_wt_pct': additive 150 wt% outside 0–100 wt%"),
+     "line 2, column 'additive_wt_pct': additive 150 wt% is not below 100 wt% and at least 0"),
+    ("composition,sigma_S_cm,T\nLi3N,1e-3,80\n", "line 1: column 'T' is not read: name it 'temperature_C', in °C"),
+    ("composition,sigma_S_cm,Ea (eV)\nLi3N,1e-3,0.3\n", "line 1: column 'Ea (eV)' is not read: name it 'ea_eV'"),
+    ("composition,sigma_S_cm,additive\nLi3N,1e-3,BaTiO3\n",
+     "line 2, column 'additive': an additive needs its additive_wt_pct, and a wt% needs its additive"),
     ("composition,sigma_S_cm,space_group_number\nLi3N,1e-3,231\n",
      "line 2, column 'space_group_number': space-group number 231 is not an integer from 1 to 230"),
     ("composition,sigma_S_cm,a,gamma\nLi3N,1e-3,3.6,190\n", "line 2, column 'gamma': gamma = 190° is outside 0–180°"),
@@ -80,12 +85,14 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
     ("composition,sigma_S_cm,composition\nLi3N,1e-3,Li3P\n", "line 1: column(s) 'composition' appear more than once"),
     ("composition,log10_sigma\nLi3N,-3\n", None),
     ("composition,log10_sigma,temperature_C,ea_eV\nLi3N,-3,NA,n/a\n", None),  # NA-like cells are empty
+    ("composition,sigma_S_cm,log10_sigma\nLi3N,1e-3,-3.02\n", None),  # rounding is not a disagreement
 ])
 def test_bad_input_matrix(tmp_path, text, expected):
     path = write(tmp_path, text)
     if expected is None:
         batch = validate_lab_file(path)
         assert batch.rows.loc[0, "sigma_S_cm"] == pytest.approx(1e-3)
+        assert batch.rows.loc[0, "temperature_C"] == 25.0 and np.isnan(batch.rows.loc[0, "ea_eV"])
         return
     with pytest.raises(ValidationError) as info:
         validate_lab_file(path)
@@ -93,6 +100,23 @@ def test_bad_input_matrix(tmp_path, text, expected):
     needle = expected.replace("line 1, column ... ", "line 1: ")
     assert any(needle in m for m in messages), messages
     assert all(m.startswith(str(path)) for m in messages)
+
+
+def test_a_lab_file_keeps_its_additive_stores_cifs_absolute_and_names_unread_columns(tmp_path, monkeypatch):
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.cif import CifWriter
+
+    (tmp_path / "lab").mkdir()
+    CifWriter(Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.13), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+              ).write_file(tmp_path / "lab" / "LiCl.cif")
+    path = write(tmp_path / "lab", "composition,sigma_S_cm,cif,additive,additive_wt_pct,sample_id\n"
+                                  "LiCl,1e-7,LiCl.cif,BaTiO3,5,s-17\n")
+    monkeypatch.chdir(tmp_path)  # the CIF is found beside the lab file, not in the working directory
+    batch = validate_lab_file(path)
+    row = batch.rows.iloc[0]
+    assert row["cif"] == str((tmp_path / "lab" / "LiCl.cif").resolve())
+    assert (row["additive"], row["additive_wt_pct"]) == ("BaTiO3", 5.0)
+    assert batch.warnings == ["column(s) 'sample_id' not read"]
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

@@ -34,13 +34,14 @@ def dope_command(
     from rich.console import Console
     from rich.table import Table
 
+    from mlsse.cli.notes import printed_notes
     from mlsse.data.io import write_csv_atomic, write_text_atomic
     from mlsse.doping.plot import plot_scan
     from mlsse.doping.scanning import scan
     from mlsse.errors import MlsseError
 
     plot = plot or output.with_suffix(".png")
-    # Checked before the scan runs, so a bad path costs nothing and never leaves one file written without the other.
+    # Checked before the scan runs, so a bad path costs no scan.
     if output.suffix.lower() not in (".csv", ".json"):
         raise MlsseError(f"--output {output}: give a .csv or .json file")
     if plot.suffix.lower() != ".png":
@@ -48,12 +49,17 @@ def dope_command(
     for path in (output, plot):
         if path.is_dir():
             raise MlsseError(f"{path}: is a directory, not a file")
-    result = scan(host, site, dopants, levels, compensation.value, additive, wt, temperature_c, model)
+    with printed_notes():
+        result = scan(host, site, dopants, levels, compensation.value, additive, wt, temperature_c, model)
     plot_path = plot_scan(result, plot)
-    if output.suffix.lower() == ".json":
-        write_text_atomic(result.to_json(orient="records", indent=1), output)
-    else:
-        write_csv_atomic(result, output)
+    try:
+        if output.suffix.lower() == ".json":
+            write_text_atomic(result.to_json(orient="records", indent=1), output)
+        else:
+            write_csv_atomic(result, output)
+    except BaseException:
+        plot_path.unlink(missing_ok=True)  # both files or neither
+        raise
     table = Table(title=f"doping scan of {host} ({site} site), best candidate per dopant")
     for column in ("dopant rank", "dopant", "level", "composition", "log10 σ (80 %)", "Ea eV", "in domain",
                    "why (vs host)"):

@@ -12,8 +12,10 @@ app = typer.Typer(no_args_is_help=True, help="List, select and roll back model v
 
 def retrain_command(
     data: Annotated[Path, typer.Option(help="Lab CSV: composition, sigma_S_cm or log10_sigma; optional "
-                                            "temperature_C (°C), ea_eV, space_group_number, a..gamma, cif, reference.")],
-    name: Annotated[str | None, typer.Option(help="Name of the new model version.")] = None,
+                                            "temperature_C (°C), ea_eV, space_group_number, a..gamma, cif, additive, "
+                                            "additive_wt_pct, reference, material, family, note.")],
+    name: Annotated[str | None, typer.Option(help="Name of the new model version (letters, digits, '.', '_', "
+                                                  "'-').")] = None,
     trials: Annotated[int, typer.Option(min=0, help="Optuna trials per model (0: default parameters).")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     external: Annotated[Path | None, typer.Option(help="Directory with the public data files.")] = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -23,23 +22,18 @@ def predict_command(
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
 ) -> None:
     """Predict log10 σ (S/cm), σ at a temperature, and Ea (eV) with 80 % intervals and an in-domain flag."""
-    from mlsse.errors import MlsseError, MlsseWarning
+    from mlsse.cli.notes import printed_notes
+    from mlsse.errors import MlsseError
 
     if (formula is None) == (input_csv is None):
         raise MlsseError("give either a FORMULA or --input CSV (with --output CSV)")
     if output_csv is not None and output_csv.is_dir():  # before predicting, not after
         raise MlsseError(f"{output_csv}: is a directory, not a file")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", MlsseWarning)
+    with printed_notes():
         if input_csv is not None:
             _predict_csv(input_csv, output_csv, temperature_c, model)
         else:
             _predict_one(formula, temperature_c, model, output_csv)
-    for warning in caught:
-        if issubclass(warning.category, MlsseWarning):
-            typer.echo(f"note: {warning.message}", err=True)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _predict_one(formula: str, temperature_c: float | None, model: Path | None, output_csv: Path | None) -> None:

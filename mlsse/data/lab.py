@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.obelix import cif_file_path, located_cif
+from mlsse.data.obelix import cif_file_path, located_cif, read_cif_structure
 from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, composition_key, is_blank,
-                               kelvin_temperature_problem, misnamed_columns, normalise_formula,
-                               structure_value_problem, to_curated_frame)
+                               misnamed_columns, normalise_formula, parse_composition, structure_value_problem,
+                               temperature_problem, to_curated_frame)
 from mlsse.errors import DataError, MlsseError
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
@@ -25,7 +25,7 @@ OPTIONAL = ["temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alph
             "additive", "additive_wt_pct", "reference", "material", "family", "note"]
 NUMERIC = ["sigma_S_cm", "log10_sigma", "temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha",
            "beta", "gamma", "additive_wt_pct"]
-#: Temperatures a measurement can have, °C (above absolute zero; the upper end well past any electrolyte's use).
+#: Temperatures a measurement can have, °C (not below absolute zero; the upper end well past any electrolyte's use).
 TEMPERATURE_RANGE_C = (-273.15, 1500.0)
 #: Accepted ranges: σ in S/cm (exclusive low end), Ea in eV.
 SIGMA_RANGE_S_CM = (0.0, 1.0)
@@ -62,12 +62,17 @@ def file_sha256(path: str | Path) -> str:
 def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *, today: str = "") -> LabBatch:
     """Check a lab CSV and return its rows in curated form; raise ``ValidationError`` listing every problem.
 
-    Checks: readable UTF-8 CSV; a ``composition`` column and ``sigma_S_cm`` or ``log10_sigma``; formulas that
-    pymatgen parses and that contain Li; numeric cells; 0 < σ ≤ 1 S/cm; 0 ≤ Ea ≤ 2.5 eV; space-group numbers and
-    lattice constants a crystal can have (``structure_value_problem``); a temperature column that is not in
-    kelvin (as a whole, and no value like 298.15: ``kelvin_temperature_problem``); no duplicate rows within the
-    file; no exact duplicate of a row of ``existing`` (same composition up to scaling, σ and temperature).
-    ``today`` (ISO date) is recorded in provenance.
+    Checks: readable UTF-8 CSV with at least one row; a ``composition`` column and ``sigma_S_cm`` or
+    ``log10_sigma``; no column that looks like one read but is not (``Ea (eV)``, ``temperature_K``:
+    ``misnamed_columns``); formulas that pymatgen parses and that contain Li; numeric cells (blank-like ones
+    such as ``NA`` are empty); 0 < σ ≤ 1 S/cm, and σ and log10 σ agreeing within 0.05 when both are given;
+    0 ≤ Ea ≤ 2.5 eV; temperatures from −273.15 to 1500 °C and not in kelvin (as a whole column, or a value like
+    298.15); space-group numbers and lattice constants a crystal can have (``structure_value_problem``); an
+    additive that parses, with its wt% in [0, 100) and neither without the other; a ``cif`` that exists and
+    parses (a relative path is looked up beside the lab file, then in the working directory, and stored
+    absolute); no duplicate rows within the file; no exact duplicate of a row of ``existing`` (same
+    composition up to scaling, σ and temperature). ``today`` (ISO date) is recorded in provenance. Columns not
+    read are named in the batch's ``warnings``.
     """
     from mlsse.data.io import read_table
 
@@ -104,13 +109,24 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         for index, value in values[column].items():
             if (problem := structure_value_problem(column, value)) is not None:
                 problems.append(DataError(problem, path=path, line=index + 2, column=column))
+    additive = raw["additive"].map(lambda cell: "" if is_blank(cell) else str(cell).strip()) if "additive" in \
+        raw.columns else pd.Series("", index=raw.index)
     for index, value in values["additive_wt_pct"].items():
         if not math.isnan(value) and not 0 <= value < 100:
-            problems.append(DataError(f"additive {value:g} wt% outside 0–100 wt%", path=path, line=index + 2,
-                                      column="additive_wt_pct"))
+            problems.append(DataError(f"additive {value:g} wt% is not below 100 wt% and at least 0", path=path,
+                                      line=index + 2, column="additive_wt_pct"))
+        elif bool(additive[index]) != (not math.isnan(value)):
+            problems.append(DataError("an additive needs its additive_wt_pct, and a wt% needs its additive",
+                                      path=path, line=index + 2, column="additive"))
+        elif additive[index]:
+            try:
+                parse_composition(additive[index])
+            except ValueError as exc:
+                problems.append(DataError(f"additive: {exc}", path=path, line=index + 2, column="additive"))
     sigma = values["sigma_S_cm"].copy()
     both = sigma.gt(0) & values["log10_sigma"].notna()
-    for index in sigma.index[both & (np.log10(sigma.where(both, 1.0)) - values["log10_sigma"]).abs().gt(0.01)]:
+    # 0.05 in log10 (12 % in σ) lets rounded values through, e.g. 1.5e-4 S/cm beside log10 σ = −3.8.
+    for index in sigma.index[both & (np.log10(sigma.where(both, 1.0)) - values["log10_sigma"]).abs().gt(0.05)]:
         problems.append(DataError(f"sigma_S_cm {sigma[index]:g} and log10_sigma {values['log10_sigma'][index]:g} "
                                   "disagree; give one", path=path, line=index + 2, column="log10_sigma"))
     from_log = sigma.isna() & values["log10_sigma"].notna()
@@ -144,17 +160,22 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         if not math.isnan(ea) and not (EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]):
             problems.append(DataError(f"Ea {ea:g} eV outside 0–2.5 eV", path=path, line=line, column="ea_eV"))
         t = temperature[index]
-        if not math.isnan(t) and not TEMPERATURE_RANGE_C[0] < t <= TEMPERATURE_RANGE_C[1]:
-            problems.append(DataError(f"temperature {t:g} °C outside {TEMPERATURE_RANGE_C[0]:g}–"
-                                      f"{TEMPERATURE_RANGE_C[1]:g} °C", path=path, line=line, column="temperature_C"))
-        elif not math.isnan(t) and (problem := kelvin_temperature_problem(t)) is not None:
+        if not math.isnan(t) and (problem := temperature_problem(t, *TEMPERATURE_RANGE_C)) is not None:
             problems.append(DataError(problem, path=path, line=line, column="temperature_C"))
         cif = "" if is_blank(row.get("cif")) else str(row["cif"]).strip()
         if cif:
             # Stored absolute: a later retrain may run from another directory.
             cif = located_cif(cif, path.parent, absolute=True)
             if not cif_file_path(cif).is_file():
-                problems.append(DataError(f"cif {cif!r}: file not found", path=path, line=line, column="cif"))
+                problems.append(DataError(f"cif {row['cif'].strip()!r}: file not found (looked beside {path.name} "
+                                          "and in the working directory)", path=path, line=line, column="cif"))
+            else:
+                try:
+                    read_cif_structure(cif)
+                except Exception as exc:  # noqa: BLE001 - any parse failure is the same problem for the user
+                    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    problems.append(DataError(f"cif {row['cif'].strip()!r}: not a readable CIF ({detail})",
+                                              path=path, line=line, column="cif"))
         t_effective = ASSUMED_ROOM_TEMPERATURE_C if math.isnan(t) else t
         key = (composition_key(composition), _rounded(s), _rounded(ea), _rounded(t_effective))
         if key in keys:
@@ -172,7 +193,7 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
             "space_group_number": values["space_group_number"][index],
             **{p: values[p][index] for p in ("a", "b", "c", "alpha", "beta", "gamma")},
             "cif": cif,
-            "additive": "" if is_blank(row.get("additive")) else str(row["additive"]).strip(),
+            "additive": additive[index],
             "additive_wt_pct": values["additive_wt_pct"][index],
             "family": str(row.get("family", "")),
             "source": "user",
@@ -186,7 +207,9 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         })
     if problems:
         raise ValidationError(path, problems)
-    return LabBatch(path=path, sha256=file_sha256(path), rows=to_curated_frame(records))
+    unread = [str(c) for c in raw.columns if c not in {"composition", *REQUIRED_ANY, *OPTIONAL}]
+    notes = [f"column(s) {', '.join(repr(c) for c in unread)} not read"] if unread else []
+    return LabBatch(path=path, sha256=file_sha256(path), rows=to_curated_frame(records), warnings=notes)
 
 
 def _has_li(formula: str) -> bool:

@@ -7,6 +7,7 @@ lattice lengths ``a, b, c`` in ångström and angles ``alpha, beta, gamma`` in d
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -146,23 +147,40 @@ def is_blank(cell) -> bool:
     return str(cell).strip().lower() in BLANK_CELLS
 
 
-#: Column names that mean ``temperature_C`` but would not be read as it (compared in lower case).
-TEMPERATURE_ALIASES = ("temperature", "temperature_k", "t_c", "temp", "temp_c")
+#: Column names (compared as :func:`misnamed_columns` does) that mean ``temperature_C`` or ``ea_eV`` but would not
+#: be read as them.
+COLUMN_ALIASES = {**dict.fromkeys(("t", "tk", "tc", "temp", "tempk", "tempc", "temperature", "temperaturek",
+                                   "temperaturecelsius", "temperaturekelvin"), "temperature_C"),
+                  **dict.fromkeys(("ea", "activationenergy", "activationenergyev"), "ea_eV")}
 
 
 def misnamed_columns(columns, known) -> list[tuple[str, str]]:
     """Return ``(column, meant)`` for each of ``columns`` that is not read but looks like the ``known`` column
-    ``meant``: the same name in other case or with spaces around it, or a temperature alias. Single letters are
-    left out (a user's ``C`` column is likelier carbon than the lattice constant ``c``)."""
-    lookup = {name.lower(): name for name in known if len(name) > 1}
-    if "temperature_C" in known:
-        lookup.update({alias: "temperature_C" for alias in TEMPERATURE_ALIASES})
+    ``meant``: the same name up to case, spaces and punctuation (``Ea (eV)``, ``sigma S/cm``), or an alias in
+    ``COLUMN_ALIASES`` (``T``, ``temperature_K``, ``Temperature (°C)``). Single letters are not taken for the
+    lattice constants (a user's ``C`` column is likelier carbon than ``c``)."""
+    def key(name) -> str:
+        return re.sub(r"[^a-z0-9]", "", str(name).lower().replace("°", ""))
+
+    lookup = {key(name): name for name in known if len(name) > 1}
+    lookup.update({alias: meant for alias, meant in COLUMN_ALIASES.items() if meant in known})
     found = []
     for column in columns:
-        meant = lookup.get(str(column).strip().lower())
+        meant = lookup.get(key(column))
         if meant is not None and column != meant and meant not in columns:
             found.append((str(column), meant))
     return found
+
+
+def temperature_problem(temperature_c: float, lo: float, hi: float) -> str | None:
+    """Return why ``temperature_c`` (°C) is not a temperature to use, or None: not finite, outside ``lo``–``hi``
+    °C, or surely kelvin (``kelvin_temperature_problem``)."""
+    if not math.isfinite(temperature_c):
+        return f"temperature {temperature_c:g} °C is not a finite number"
+    if not lo <= temperature_c <= hi:
+        hint = " (kelvin? give °C)" if temperature_c > hi and hi < 1000 else ""
+        return f"temperature {temperature_c:g} °C outside {lo:g}–{hi:g} °C{hint}"
+    return kelvin_temperature_problem(temperature_c)
 
 
 def kelvin_temperature_problem(temperature_c: float) -> str | None:

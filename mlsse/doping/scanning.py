@@ -7,7 +7,7 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from mlsse.doping.substitution import (Compensation, DopingError, dope, dopant_species, host_oxidation_states,
-                                      species_label)
+                                      other_common_states, species_label)
 
 #: How many SHAP features are listed as reasons, each way.
 N_REASONS = 3
@@ -70,10 +70,19 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
     site_charge = host_oxidation_states(host_comp).get(site) if site in host_comp.get_el_amt_dict() else None
     species = {}
     for dopant in dopants:
-        label = species_label(*dopant_species(dopant, site_charge)) if site_charge is not None else dopant
+        symbol, charge = dopant_species(dopant, site_charge) if site_charge is not None else (dopant, 0.0)
+        label = species_label(symbol, charge) if site_charge is not None else dopant
         if label in species:
             raise DopingError(f"dopants {species[label]!r} and {dopant!r} are the same species ({label})")
         species[label] = dopant
+        if site_charge is not None and (others := other_common_states(dopant, site_charge)):
+            import warnings
+
+            from mlsse.errors import MlsseWarning
+
+            warnings.warn(f"{dopant} on the {site} site taken as {label}; it is also common as "
+                          f"{', '.join(species_label(symbol, q) for q in others)}: give e.g. "
+                          f"{species_label(symbol, others[0])} for that", MlsseWarning, stacklevel=2)
     wt_values = wt_pcts if (additive and wt_pcts) else [np.nan]
     rows = []
     for label, dopant in species.items():
@@ -105,14 +114,16 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     from mlsse.models.predict import load_predictor
     from mlsse.models.predictor import log10_sigma_at
 
-    from mlsse.models.predict import temperature_problem
+    from mlsse.models.predict import temperature_problem, warn_if_kelvin_like
 
     if isinstance(levels, str):
         levels = parse_levels(levels)
     if isinstance(wt_pcts, str):
         wt_pcts = parse_levels(wt_pcts)
-    if temperature_c is not None and (problem := temperature_problem(float(temperature_c))) is not None:
-        raise DopingError(problem)
+    if temperature_c is not None:
+        if (problem := temperature_problem(float(temperature_c))) is not None:
+            raise DopingError(problem)
+        warn_if_kelvin_like(temperature_c)
     candidates = candidate_table(host, site, dopants, levels, compensation, additive, wt_pcts)
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])

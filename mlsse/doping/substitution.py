@@ -48,10 +48,11 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
 def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
     """Return ``(symbol, oxidation state)`` for a dopant on a site of oxidation state ``site_charge``.
 
-    Given explicitly (``N3-``, ``Y3+``), the state must be one the element has. Given as an element, it takes
-    the common state of the site's sign closest to the site's (the smallest charge mismatch, so the fewest
-    compensating defects; a tie goes to the higher state): Ge on P⁵⁺ is Ge⁴⁺, Sb on P⁵⁺ Sb⁵⁺, P on Si⁴⁺ P⁵⁺,
-    N on Cl⁻ N³⁻. Another state (W⁶⁺ rather than W⁴⁺ on Zr⁴⁺) must be given explicitly.
+    Given explicitly (``N3-``, ``Y3+``), the state must be one the element has. Given as an element, on a cation
+    site it takes its highest common positive state: aliovalent dopants are chosen for the charge they bring
+    (Ge⁴⁺ and Sb⁵⁺ on P⁵⁺, Te⁶⁺, Mo⁶⁺ and W⁶⁺ on Zr⁴⁺ in LLZO, Fe³⁺ on Li⁺); on an anion site its common
+    negative state closest to the site's (N³⁻ on Cl⁻, Se²⁻ on S²⁻). :func:`other_common_states` lists what
+    else the element commonly takes (Cr³⁺ rather than Cr⁶⁺ in LATP must be given explicitly).
     """
     anion = site_charge < 0
     try:
@@ -64,17 +65,30 @@ def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
         element = Element(dopant)
     except (ValueError, KeyError):
         raise DopingError(f"unknown dopant {dopant!r}") from None
-    states = [q for q in (element.common_oxidation_states or element.oxidation_states) if (q < 0) == anion and q != 0]
+    states = _common_states(element, anion)
     if not states:
         kind = "anion (negative)" if anion else "cation (positive)"
         raise DopingError(f"dopant {dopant} has no common {kind} oxidation state; give it explicitly, e.g. "
                           f"{dopant}{'3-' if anion else '3+'}")
-    return element.symbol, float(min(states, key=lambda q: (abs(q - site_charge), -abs(q))))
+    return element.symbol, float(min(states, key=lambda q: abs(q - site_charge)) if anion else max(states))
+
+
+def other_common_states(dopant: str, site_charge: float) -> list[float]:
+    """Return the other common oxidation states of the site's sign that a dopant given as an element could
+    take (empty for an explicit species such as ``Cr3+``)."""
+    if dopant[-1] in "+-":
+        return []
+    symbol, chosen = dopant_species(dopant, site_charge)
+    return [float(q) for q in _common_states(Element(symbol), site_charge < 0) if q != chosen]
+
+
+def _common_states(element: Element, anion: bool) -> list[int]:
+    return [q for q in (element.common_oxidation_states or element.oxidation_states) if (q < 0) == anion and q != 0]
 
 
 def species_label(symbol: str, charge: float) -> str:
     """Return a species as chemists write it, e.g. ``Ge4+``, ``N3-``."""
-    return f"{symbol}{abs(charge):g}{'+' if charge > 0 else '-'}"
+    return str(Species(symbol, charge))
 
 
 def dope(host: Composition | str, site: str, dopant: str, level: float,
@@ -105,6 +119,13 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
     if symbol in states and (states[symbol] < 0) != (site_charge < 0):
         kind = "an anion" if states[symbol] < 0 else "a cation"
         raise DopingError(f"{symbol} is {kind} of {formula}; it cannot also sit on the {site} site")
+    # As for the host (host_oxidation_states): every cation less electronegative than every anion.
+    others = [Element(el) for el, q in states.items() if (q < 0) != (site_charge < 0)]
+    bound = min(el.X for el in others) if site_charge > 0 else max(el.X for el in others)
+    if (Element(symbol).X >= bound) if site_charge > 0 else (Element(symbol).X <= bound):
+        kind, partner = ("cation", "anion") if site_charge > 0 else ("anion", "cation")
+        raise DopingError(f"{symbol} (electronegativity {Element(symbol).X:g}) cannot be a {kind} beside the "
+                          f"{partner}s of {formula}; is --site right?")
     doped = host - Composition({site: level}) + Composition({symbol: level}) if level > 0 else host
     excess = level * (dopant_charge - site_charge)  # charge the substitution adds, e
     if abs(excess) > TOLERANCE:

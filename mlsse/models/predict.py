@@ -120,7 +120,7 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
             for column in OUTPUT_COLUMNS[:-1]:
                 result.loc[good, column] = predicted[column].to_numpy()
             result.loc[good, "note"] = predicted["note"].to_numpy()
-    _warn_if_kelvin_like(temperature, notes)
+    warn_if_kelvin_like(temperature, skip=notes)
     out = query.reset_index(drop=True).rename(columns=_kept_input_names(query.columns))
     used = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
     if "temperature_C" in query.columns:
@@ -173,32 +173,31 @@ def _check_column_names(query: pd.DataFrame) -> None:
 KELVIN_ROOM_TEMPERATURE = (288.0, 308.15)
 
 
-def _warn_if_kelvin_like(temperature: np.ndarray, notes: list[str]) -> None:
+def warn_if_kelvin_like(temperature, skip=None) -> None:
+    """Warn (``MlsseWarning``) if a temperature (°C; one, or one per query row) lies in
+    ``KELVIN_ROOM_TEMPERATURE``: predicted, but it may be room temperature in kelvin. ``skip``: rows to leave out
+    (already refused)."""
     import warnings
 
     from mlsse.errors import MlsseWarning
 
+    temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
     lo, hi = KELVIN_ROOM_TEMPERATURE
-    suspect = [i for i, t in enumerate(temperature) if lo <= t <= hi and not notes[i]]
+    suspect = [i for i, t in enumerate(temperature) if lo <= t <= hi and not (skip is not None and skip[i])]
     if suspect:
         t = temperature[suspect[0]]
-        rows = ", ".join(str(i + 1) for i in suspect[:5]) + (" …" if len(suspect) > 5 else "")
-        warnings.warn(f"σ predicted at {t:g} °C (query row(s) {rows}); if that is kelvin, it is "
-                      f"{t - KELVIN_OFFSET:g} °C: give °C", MlsseWarning, stacklevel=3)
+        rows = "" if len(temperature) == 1 else (" (query row(s) " + ", ".join(str(i + 1) for i in suspect[:5])
+                                                 + (" …" if len(suspect) > 5 else "") + ")")
+        warnings.warn(f"σ predicted at {t:g} °C{rows}; if that is kelvin, it is {t - KELVIN_OFFSET:g} °C: give °C",
+                      MlsseWarning, stacklevel=3)
 
 
 def temperature_problem(temperature_c: float) -> str | None:
     """Return why σ cannot be predicted at ``temperature_c`` (°C), or None: not finite, outside
-    ``TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.kelvin_temperature_problem`)."""
-    from mlsse.data.schema import kelvin_temperature_problem
+    ``TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.temperature_problem`)."""
+    from mlsse.data.schema import temperature_problem as problem
 
-    lo, hi = TEMPERATURE_RANGE_C
-    if not np.isfinite(temperature_c):
-        return f"temperature {temperature_c:g} °C is not a finite number"
-    if not lo <= temperature_c <= hi:
-        hint = " (kelvin? give °C)" if temperature_c > hi else ""
-        return f"temperature {temperature_c:g} °C outside {lo:g}–{hi:g} °C{hint}"
-    return kelvin_temperature_problem(temperature_c)
+    return problem(temperature_c, *TEMPERATURE_RANGE_C)
 
 
 def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:

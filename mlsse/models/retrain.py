@@ -54,6 +54,8 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
     base = build_curated(external_dir=external_dir, extra=earlier).table
     batch = validate_lab_file(data_path, existing=base, today=today)
     say(f"{Path(data_path).name}: {len(batch.rows)} valid rows (sha256 {batch.sha256[:12]})")
+    for note in batch.warnings:
+        say(f"note: {note}")
     with store_lock():
         state = read_state()
         names = {m["name"] for m in state["models"]} | {"default"}
