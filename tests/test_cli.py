@@ -119,6 +119,10 @@ def test_dope_and_explain_refuse_bad_paths_and_requests_before_working(small_mod
     result = run(["dope", "Li2ZrCl6", "--site", "Zr", "--dopants", "Y", "--temperature-c", "298.15", *model],
                  tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: temperature 298.15 °C is kelvin (298.15 K = 25 °C): give °C"
+    result = run(["dope", "Li1.3Al0.3Ti1.7P3O12", "--site", "Ti", "--dopants", "Cr", "--levels", "0.1", "--output",
+                  "cr.csv", *model], tmp_path, tmp_path)
+    assert "note: Cr on the Ti site taken as Cr6+; it is also common as Cr3+" in result.stderr
+    assert (tmp_path / "cr.csv").exists() and (tmp_path / "cr.png").exists()
     result = run(["explain", "Li3N", "--global", *model], tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: give a FORMULA or --global, not both"
     run(["explain", "Li3Xx", "--out", "never", *model], tmp_path, tmp_path, check_code=2)

@@ -53,8 +53,12 @@ def test_vacancy_compensation():
     (("Li2ZrCl6", "Zr", "Y5+", 0.1), "Y has no +5 oxidation state (it has +1, +2, +3)"),
     (("Li2ZrCl6", "Zr", "Cl", 0.1), "Cl is an anion of Li2Zr1Cl6; it cannot also sit on the Zr site"),
     (("Li2ZrCl6", "Zr", "Zr", 0.1), "Zr on the Zr site is the host itself"),
-    (("Li3YBr6", "Y", "Cl", 0.1), "Cl (electronegativity 3.16) cannot be a cation beside the anions of Li3Y1Br6; is "
-                                  "--site right?"),
+    (("Li3PS4", "P", "Br", 0.1), "Br (electronegativity 2.96) cannot be a cation beside the anions of Li3P1S4; is "
+                                 "--site right?"),
+    (("Li3YCl6", "Y", "Br", 0.1), "Br on the cation site Y of Li3Y1Cl6, beside its anions of the same group, would be "
+                                  "Br5+: is --site right? (give Br5+ to mean it)"),
+    (("Li3PS4", "P", "Se", 0.1), "Se on the cation site P of Li3P1S4, beside its anions of the same group, would be "
+                                 "Se6+: is --site right? (give Se6+ to mean it)"),
 ])
 def test_impossible_requests_are_refused_with_a_clear_message(args, message):
     with pytest.raises(DopingError) as info:
@@ -66,7 +70,7 @@ def test_impossible_requests_are_refused_with_a_clear_message(args, message):
     ("Li6PS5Cl", "P", "Ge", "Li6.25Ge0.25P0.75S5Cl"),     # Ge4+ (not Ge2+) on P5+
     ("Li6PS5Cl", "P", "Sb", "Li6Sb0.25P0.75S5Cl"),        # Sb5+: isovalent
     ("Li10GeP2S12", "Ge", "Sn", "Li10Sn0.25Ge0.75P2S12"),  # Sn4+
-    ("Li4SiO4", "Si", "P", "Li3.75Si0.75P0.25O4"),         # P5+ (a tie between 3+ and 5+ goes up)
+    ("Li4SiO4", "Si", "P", "Li3.75Si0.75P0.25O4"),         # P5+
     ("Li7La3Zr2O12", "Zr", "Te", "Li6.5La3Zr1.75Te0.25O12"),  # Te6+, as in the papers
     ("Li7La3Zr2O12", "Li", "Fe", "Li6.25La3Zr2Fe0.25O12"),    # Fe3+ on Li+
     ("Li7La3Zr2O12", "Li", "Ga", "Li6.25La3Zr2Ga0.25O12"),
@@ -109,7 +113,7 @@ def test_candidate_requests_are_checked_before_anything_is_predicted():
         (("Li2ZrCl6", "Zr", ["Y"], [float("nan")]), {}, "levels must be finite numbers"),
         (("Li2ZrCl6", "Zr", ["Y"], [0.1]), {"additive": "BaTiO3"}, "an additive needs its wt% values"),
         (("Li2ZrCl6", "Zr", ["Y"], [0.1]), {"wt_pcts": [5]}, "an additive needs its wt% values"),
-        (("Li2ZrCl6", "Zr", ["Y"], [0.1]), {"additive": "BaTiO3", "wt_pcts": [-10, 150]}, "must lie in 0–100"),
+        (("Li2ZrCl6", "Zr", ["Y"], [0.1]), {"additive": "BaTiO3", "wt_pcts": [-10, 150]}, r"additive wt% -10 outside \[0, 100\)"),
     ]:
         with pytest.raises(DopingError, match=message):
             candidate_table(*args, **kwargs)

@@ -94,9 +94,16 @@ def test_bad_structure_cells_and_cifs_are_noted_and_a_relative_cif_is_found_besi
     assert out["note"].tolist()[:5] + out["note"].tolist()[7:] == [
         "space-group number -5 is not an integer from 1 to 230", "space_group_number 'F-43m' is not a number",
         "space-group number 216.5 is not an integer from 1 to 230", "a = -1 Å is outside 0–1000 Å",
-        "alpha = 200° is outside 0–180°", f"cif '{tmp_path / 'bad.cif'}': not a readable CIF",
+        "alpha = 200° is outside 0–180°",
+        f"cif '{tmp_path / 'bad.cif'}': not a readable CIF (Invalid CIF file with no structures!)",
         "cif 'missing.cif': file not found"]
     assert out["log10_sigma"].notna().tolist() == [False] * 5 + [True, True, False, False]
+    composites = predict(pd.DataFrame({"composition": ["Li3N"] * 4, "additive": ["Xx", "BaTiO3", "BaTiO3", "BaTiO3"],
+                                       "additive_wt_pct": ["5", "150", "abc", ""]}), model=small_model)
+    assert composites["note"].tolist()[:3] == ["additive: unknown element 'Xx' in 'Xx'",
+                                               "additive wt% 150 outside [0, 100)",
+                                               "additive_wt_pct 'abc' is not a number"]
+    assert composites["log10_sigma"].notna().tolist() == [False, False, False, True]  # wt% unknown: still a composite
     # the CIF was read: its structure features change the prediction from the composition-only one
     assert out.loc[6, "ea_eV"] != predict(["LiCl"], model=small_model).loc[0, "ea_eV"]
 

@@ -73,11 +73,13 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
      "line 2, column 'log10_sigma': sigma_S_cm 0.001 and log10_sigma -6 disagree; give one"),
     ("composition,sigma_S_cm,cif\nLi3N,1e-3,missing.cif\n", "missing.cif': file not found"),
     ("composition,sigma_S_cm,additive,additive_wt_pct\nLi3N,1e-3,BaTiO3,150\n",
-     "line 2, column 'additive_wt_pct': additive 150 wt% is not below 100 wt% and at least 0"),
+     "line 2, column 'additive_wt_pct': additive wt% 150 outside [0, 100)"),
+    ("composition,sigma_S_cm,additive,additive_wt_pct\nLi3N,1e-3,Xx2O,5\n",
+     "line 2, column 'additive': additive: unknown element 'Xx' in 'Xx2O'"),
     ("composition,sigma_S_cm,T\nLi3N,1e-3,80\n", "line 1: column 'T' is not read: name it 'temperature_C', in °C"),
     ("composition,sigma_S_cm,Ea (eV)\nLi3N,1e-3,0.3\n", "line 1: column 'Ea (eV)' is not read: name it 'ea_eV'"),
     ("composition,sigma_S_cm,additive\nLi3N,1e-3,BaTiO3\n",
-     "line 2, column 'additive': an additive needs its additive_wt_pct, and a wt% needs its additive"),
+     "line 2, column 'additive': an additive needs its wt%, and a wt% needs its additive"),
     ("composition,sigma_S_cm,space_group_number\nLi3N,1e-3,231\n",
      "line 2, column 'space_group_number': space-group number 231 is not an integer from 1 to 230"),
     ("composition,sigma_S_cm,a,gamma\nLi3N,1e-3,3.6,190\n", "line 2, column 'gamma': gamma = 190° is outside 0–180°"),
@@ -117,6 +119,9 @@ def test_a_lab_file_keeps_its_additive_stores_cifs_absolute_and_names_unread_col
     assert row["cif"] == str((tmp_path / "lab" / "LiCl.cif").resolve())
     assert (row["additive"], row["additive_wt_pct"]) == ("BaTiO3", 5.0)
     assert batch.warnings == ["column(s) 'sample_id' not read"]
+    (tmp_path / "lab" / "bad.cif").write_text("data_nothing\n")
+    with pytest.raises(ValidationError, match=r"line 2, column 'cif': cif 'bad.cif': not a readable CIF \("):
+        validate_lab_file(write(tmp_path / "lab", "composition,sigma_S_cm,cif\nLiCl,1e-7,bad.cif\n", "b.csv"))
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

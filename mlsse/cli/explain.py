@@ -62,7 +62,8 @@ def explain_command(
         pngs = global_pngs(explanation, importance, out, target.value)
         typer.echo(f"wrote {csv}, " + ", ".join(str(p) for p in pngs))
         return
-    explanation = explain_features(predictor, featurize_table(pd.DataFrame({"composition": [formula]})), target.value)
+    features = featurize_table(pd.DataFrame({"composition": [formula]}))
+    explanation = explain_features(predictor, features, target.value)
     groups = grouped_contributions(explanation, 0, predictor.feature_names)
     stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
     csv = write_csv_atomic(groups, out / f"explain_{stem}_{target.value}.csv")
@@ -78,9 +79,8 @@ def explain_command(
         table.add_row(row["group"], f"{row['contribution']:+.3f}", row["leading_feature"],
                       "unknown" if value != value else f"{value:.4g}")
     Console().print(table)
-    from mlsse.models.predict import predict
-
-    domain = predict(formula, model=model).iloc[0]
+    elements = {el.symbol for el in parse_composition(formula).elements}
+    domain = predictor.predict_features(features, [elements]).iloc[0]
     if not domain["in_domain"]:
         typer.echo(f"note: {formula} is outside what the model knows ({domain['note']}); read this explanation "
                    "with care", err=True)

@@ -113,6 +113,18 @@ def cif_file_path(cif: str) -> Path:
     return Path(cif.split(CIF_SEPARATOR, 1)[0])
 
 
+def cif_problem(cif: str) -> str | None:
+    """Return why the structure behind a ``cif`` cell cannot be read (``file not found``, ``not a readable CIF
+    (…)``), or None if it can."""
+    if not cif_file_path(cif).is_file():
+        return "file not found"
+    try:
+        read_cif_structure(cif)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the same problem for the user
+        return f"not a readable CIF ({(str(exc).strip().splitlines() or [type(exc).__name__])[0]})"
+    return None
+
+
 def located_cif(cif: str, directory: str | Path, absolute: bool = False) -> str:
     """Return the ``cif`` cell with a relative file path (before any ``::member``) pointing into ``directory`` if
     the file is there, else left as it is (the working directory's); with ``absolute``, resolved either way."""

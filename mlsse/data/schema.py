@@ -147,6 +147,27 @@ def is_blank(cell) -> bool:
     return str(cell).strip().lower() in BLANK_CELLS
 
 
+def cell_text(cell) -> str:
+    """Return a table cell's text, stripped; ``""`` for a blank cell (``is_blank``)."""
+    return "" if is_blank(cell) else str(cell).strip()
+
+
+def additive_problem(additive: str, wt_pct: float, pair_required: bool = True) -> str | None:
+    """Return why a composite's ``additive`` (a formula, or ``""``) and its ``wt_pct`` (wt%, NaN if not given)
+    cannot be used, or None: the additive must parse, the wt% lie in [0, 100), and with ``pair_required``
+    neither may come without the other."""
+    if not math.isnan(wt_pct) and not 0 <= wt_pct < 100:
+        return f"additive wt% {wt_pct:g} outside [0, 100)"
+    if pair_required and bool(additive) == math.isnan(wt_pct):
+        return "an additive needs its wt%, and a wt% needs its additive"
+    if additive:
+        try:
+            parse_composition(additive)
+        except ValueError as exc:
+            return f"additive: {exc}"
+    return None
+
+
 #: Column names (compared as :func:`misnamed_columns` does) that mean ``temperature_C`` or ``ea_eV`` but would not
 #: be read as them.
 COLUMN_ALIASES = {**dict.fromkeys(("t", "tk", "tc", "temp", "tempk", "tempc", "temperature", "temperaturek",
@@ -178,7 +199,7 @@ def temperature_problem(temperature_c: float, lo: float, hi: float) -> str | Non
     if not math.isfinite(temperature_c):
         return f"temperature {temperature_c:g} °C is not a finite number"
     if not lo <= temperature_c <= hi:
-        hint = " (kelvin? give °C)" if temperature_c > hi and hi < 1000 else ""
+        hint = " (kelvin? give °C)" if lo <= temperature_c - KELVIN_OFFSET <= hi else ""
         return f"temperature {temperature_c:g} °C outside {lo:g}–{hi:g} °C{hint}"
     return kelvin_temperature_problem(temperature_c)
 

@@ -42,24 +42,23 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
 
     ``dopants``: a list, or a comma-separated string. The undoped host (level 0) is included once per dopant so
     each curve starts at the host. Any impossible request (no dopant, the same species twice, a level that is
-    not a finite number, an additive without wt% or wt% without an additive, wt% outside 0–100) raises
+    not a finite number, an additive without wt% or wt% without an additive, wt% outside [0, 100)) raises
     ``DopingError`` before anything is predicted.
     """
-    from mlsse.data.schema import parse_composition
+    import warnings
+
+    from mlsse.data.schema import additive_problem, parse_composition
+    from mlsse.errors import MlsseWarning
 
     try:
         host_comp = parse_composition(host)
     except ValueError as exc:
         raise DopingError(f"host: {exc}") from None
-    if additive:
-        try:
-            parse_composition(additive)
-        except ValueError as exc:
-            raise DopingError(f"additive: {exc}") from None
     if bool(additive) != bool(wt_pcts):
         raise DopingError("an additive needs its wt% values (--wt), and wt% values need an --additive")
-    if wt_pcts and not all(0 <= wt < 100 for wt in wt_pcts):
-        raise DopingError(f"additive wt% must lie in 0–100 (below 100); got {wt_pcts}")
+    for wt in wt_pcts or []:
+        if (problem := additive_problem(additive or "", wt)) is not None:
+            raise DopingError(problem)
     if not all(np.isfinite(levels)):
         raise DopingError(f"levels must be finite numbers; got {levels}")
     if isinstance(dopants, str):
@@ -75,11 +74,7 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
         if label in species:
             raise DopingError(f"dopants {species[label]!r} and {dopant!r} are the same species ({label})")
         species[label] = dopant
-        if site_charge is not None and (others := other_common_states(dopant, site_charge)):
-            import warnings
-
-            from mlsse.errors import MlsseWarning
-
+        if site_charge is not None and (others := other_common_states(dopant, site_charge, charge)):
             warnings.warn(f"{dopant} on the {site} site taken as {label}; it is also common as "
                           f"{', '.join(species_label(symbol, q) for q in others)}: give e.g. "
                           f"{species_label(symbol, others[0])} for that", MlsseWarning, stacklevel=2)

@@ -73,13 +73,12 @@ def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
     return element.symbol, float(min(states, key=lambda q: abs(q - site_charge)) if anion else max(states))
 
 
-def other_common_states(dopant: str, site_charge: float) -> list[float]:
-    """Return the other common oxidation states of the site's sign that a dopant given as an element could
-    take (empty for an explicit species such as ``Cr3+``)."""
+def other_common_states(dopant: str, site_charge: float, chosen: float) -> list[float]:
+    """Return the common oxidation states of the site's sign, other than ``chosen``, that a dopant given as an
+    element could take (empty for an explicit species such as ``Cr3+``)."""
     if dopant[-1] in "+-":
         return []
-    symbol, chosen = dopant_species(dopant, site_charge)
-    return [float(q) for q in _common_states(Element(symbol), site_charge < 0) if q != chosen]
+    return [float(q) for q in _common_states(Element(dopant), site_charge < 0) if q != chosen]
 
 
 def _common_states(element: Element, anion: bool) -> list[int]:
@@ -119,6 +118,17 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
     if symbol in states and (states[symbol] < 0) != (site_charge < 0):
         kind = "an anion" if states[symbol] < 0 else "a cation"
         raise DopingError(f"{symbol} is {kind} of {formula}; it cannot also sit on the {site} site")
+    # A halogen or chalcogen named for the cation site of a halide or chalcogenide of its own group (Br on Y in
+    # Li3YCl6) is almost surely a wrong --site: as a cation it would be Br7+. Oxides and fluorides keep their
+    # oxo-cations (Te6+ in LLZO, S6+ in Li4SiO4); an explicit species is taken as meant.
+    anions = [Element(el) for el, q in states.items() if q < 0]
+    dopant_element = Element(symbol)
+    if (site_charge > 0 and dopant[-1] not in "+-" and dopant_element.group in (16, 17)
+            and not {"O", "F"} & {el.symbol for el in anions}
+            and dopant_element.group in {el.group for el in anions}):
+        raise DopingError(f"{symbol} on the cation site {site} of {formula}, beside its anions of the same group, "
+                          f"would be {species_label(symbol, dopant_charge)}: is --site right? (give "
+                          f"{species_label(symbol, dopant_charge)} to mean it)")
     # As for the host (host_oxidation_states): every cation less electronegative than every anion.
     others = [Element(el) for el, q in states.items() if (q < 0) != (site_charge < 0)]
     bound = min(el.X for el in others) if site_charge > 0 else max(el.X for el in others)

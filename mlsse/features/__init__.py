@@ -44,7 +44,7 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     the ``"error"`` column comes last and also names a row's CIF that is missing or unreadable (that row keeps its
     other features).
     """
-    from mlsse.data.obelix import cif_file_path
+    from mlsse.data.obelix import cif_problem
     from mlsse.features.composition import featurize_process_frame
     from mlsse.features.structure import LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer
 
@@ -79,8 +79,7 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
         error = error.to_numpy(dtype=object)
         for i, cif in enumerate(cifs):
             if structures and cif and infos[i] is None and not error[i]:
-                problem = "not a readable CIF" if cif_file_path(cif).is_file() else "file not found"
-                error[i] = f"cif {cif!r}: {problem}"
+                error[i] = f"cif {cif!r}: {cif_problem(cif) or 'not a readable CIF'}"
         table["error"] = error
     return table
 
@@ -95,9 +94,9 @@ def _missing(value) -> bool:
 
 
 def _cif_text(value) -> str:
-    from mlsse.data.schema import is_blank
+    from mlsse.data.schema import cell_text
 
-    return "" if is_blank(value) else str(value).strip()
+    return cell_text(value)
 
 
 _CIF_EXTRA = ["readable", "atoms per cell", "a", "b", "c", "alpha", "beta", "gamma"]

@@ -201,8 +201,10 @@ def temperature_problem(temperature_c: float) -> str | None:
 
 
 def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
-    """Return why row ``i`` (its formula parsed) cannot be predicted: its temperature or structure cells."""
-    from mlsse.data.schema import STRUCTURE_VALUE_RANGES, is_blank, parse_float, structure_value_problem
+    """Return why row ``i`` (its formula parsed) cannot be predicted: its temperature, additive or structure
+    cells."""
+    from mlsse.data.schema import (STRUCTURE_VALUE_RANGES, additive_problem, cell_text, is_blank, parse_float,
+                                   structure_value_problem)
     from mlsse.errors import DataError
 
     if "temperature_C" in query.columns and np.isnan(temperature):
@@ -211,6 +213,16 @@ def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
             return f"temperature_C {str(cell).strip()!r} is not a number"
     if not np.isnan(temperature) and (problem := temperature_problem(temperature)) is not None:
         return problem
+    if "additive" in query.columns or "additive_wt_pct" in query.columns:
+        additive = cell_text(query["additive"].iloc[i]) if "additive" in query.columns else ""
+        try:
+            wt = parse_float(query["additive_wt_pct"].iloc[i], column="additive_wt_pct") \
+                if "additive_wt_pct" in query.columns else float("nan")
+        except DataError as exc:
+            return f"additive_wt_pct {exc.problem}"
+        # An additive without wt% is a composite of unknown share, which the features can still say.
+        if (problem := additive_problem(additive, wt, pair_required=False)) is not None:
+            return problem
     for column in STRUCTURE_VALUE_RANGES:
         if column not in query.columns:
             continue
