@@ -9,8 +9,6 @@ not depend on earlier tuning runs in $MLSSE_HOME.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,13 +27,11 @@ def main() -> None:
     parser.add_argument("--external", type=Path, default=None, help="public data directory")
     args = parser.parse_args()
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as scratch:
-        staged = train_and_save(out=Path(scratch) / "default", external_dir=args.external, seed=args.seed,
-                                trials=args.trials, storage=None, name="default",
-                                progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", flush=True))
-        if args.out.exists():
-            shutil.rmtree(args.out)
-        shutil.copytree(staged, args.out)
+    # Saved whole or not at all (Predictor.save); the user's own lab batches are left out, so the shipped
+    # model depends only on the public and seed data.
+    train_and_save(out=args.out, external_dir=args.external, seed=args.seed, trials=args.trials, storage=None,
+                   name="default", lab_batches=False,
+                   progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", flush=True))
     size = sum(p.stat().st_size for p in args.out.iterdir()) / 1e6
     print(f"wrote {args.out} ({size:.2f} MB) in {time.perf_counter() - start:.0f} s")
 

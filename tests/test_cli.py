@@ -111,6 +111,15 @@ def test_usage_errors_are_one_message_not_a_traceback(tmp_path):
     assert "Invalid value for '--temperature-c'" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_train_refuses_an_out_directory_holding_other_files_before_training(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "lab.csv").write_text("composition\nLi3N\n")
+    result = run(["train", "--trials", "0", "--out", "results"], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == ("error: cannot save a model at results: it is a directory that is not a model, "
+                                     "which would be replaced; name a new or empty directory")
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["lab.csv"]
+
+
 def test_dope_and_explain_refuse_bad_paths_and_requests_before_working(small_model, tmp_path):
     model = ["--model", str(small_model)]
     result = run(["dope", "Li2ZrCl6", "--site", "Zr", "--dopants", "Y", "--output", "scan.png", *model], tmp_path,

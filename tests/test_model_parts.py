@@ -247,6 +247,50 @@ def test_a_saved_forest_member_loads_back_with_the_same_predictions_and_shap(tmp
         ConformalBoostedRegressor(n_estimators=5, forest_views=[], calibrate=False).fit(X, y)
 
 
+def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(tmp_path, monkeypatch):
+    from mlsse.errors import ModelError
+    from mlsse.features import FEATURIZER_VERSION
+    from mlsse.models.predictor import Predictor
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=60)
+    groups = np.arange(60) % 6
+    domain = ApplicabilityDomain().fit(X, [{"Li"}] * len(X))
+
+    def predictor(n_views):
+        views = [[0, 1], [1, 2]][:n_views]
+        model = ConformalBoostedRegressor(n_estimators=10, views=views).fit(X, y, groups)
+        return Predictor(sigma_model=model, ea_model=ConformalBoostedRegressor(n_estimators=10).fit(X, y, groups),
+                         feature_names=["f0", "f1", "f2"], domain=domain, domain_features=["f0", "f1"],
+                         metadata={"featurizer_version": FEATURIZER_VERSION})
+
+    target = tmp_path / "m"
+    predictor(2).save(target)
+    assert (target / "sigma-1.ubj.gz").is_file()
+    predictor(1).save(target)  # fewer members: the earlier model's second booster must not linger
+    assert sorted(p.name for p in target.iterdir()) == ["MODEL_CARD.md", "ea-0.ubj.gz", "metadata.json",
+                                                       "sigma-0.ubj.gz"]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging directory left behind
+    # a save that fails half-way leaves the earlier model as it was
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    monkeypatch.setattr(Predictor, "_write_files", lambda self, d: (d.joinpath("sigma-0.ubj.gz").write_bytes(b"x"),
+                                                                     1 / 0))
+    with pytest.raises(ZeroDivisionError):
+        predictor(2).save(target)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+    # a directory with someone's other files, or a file, is refused before anything is written
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "lab.txt").write_text("keep me")
+    (tmp_path / "file").write_text("keep me too")
+    for occupied in (tmp_path / "notes", tmp_path / "file"):
+        with pytest.raises(ModelError, match=f"cannot save a model at {occupied}"):
+            predictor(1).save(occupied)
+    assert (tmp_path / "notes" / "lab.txt").read_text() == "keep me"
+    assert (tmp_path / "file").read_text() == "keep me too"
+
+
 def test_mixture_median_is_the_median_of_censored_point_mass_plus_normal():
     from scipy.stats import norm
 

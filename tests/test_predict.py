@@ -150,6 +150,9 @@ def test_query_level_problems_raise_and_inputs_are_kept(small_model):
             predict(data, model=small_model, **kwargs)
     # a Composition is one query, not an iterable of elements; a Series keeps its index
     assert len(predict(Composition("Li3PS4"), model=small_model)) == 1
+    # Compositions are written back as formulas with their amounts as given, not pymatgen's "Li3 P1 S4"
+    written = predict([Composition("Li3PS4"), Composition("Li2.3ZrCl5.85N0.15")], model=small_model)
+    assert written["composition"].tolist() == ["Li3PS4", "Li2.3ZrCl5.85N0.15"]
     assert predict(pd.Series(["Li3N", "LiCl"], index=[5, 7]), model=small_model).index.tolist() == [5, 7]
     per_row = predict(["Li3N", "Li3N"], temperature_c=[25, 80], model=small_model)
     assert per_row["temperature_C"].tolist() == [25, 80]

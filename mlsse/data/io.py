@@ -6,6 +6,7 @@ import csv
 import errno
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -107,6 +108,43 @@ def atomic_path(target: str | Path):
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextmanager
+def atomic_directory(target: str | Path, replaceable=lambda directory: False):
+    """Yield a new, empty directory beside ``target``; on success it takes ``target``'s name, on any error it is
+    removed. A reader never sees old and new files mixed: at worst, between two renames, no ``target`` at all.
+
+    An existing ``target`` is replaced only if it is empty or ``replaceable(target)`` is true; otherwise (and if
+    it is a file) ``FileExistsError`` is raised before anything is written, so no one's files are deleted.
+    """
+    target = Path(target)
+    if target.exists() and not (target.is_dir() and (not any(target.iterdir()) or replaceable(target))):
+        raise FileExistsError(errno.EEXIST, "exists and is not a directory this can replace", str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".new"))
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write here ({exc.strerror})", str(target)) from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; the final directory gets the usual permissions
+    old = staging.with_suffix(".old")
+    try:
+        yield staging
+        if target.exists():
+            target.rename(old)
+        try:
+            staging.rename(target)
+        except OSError:
+            if old.exists():  # put the previous directory back rather than lose both
+                old.rename(target)
+            raise
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def write_csv_atomic(frame: pd.DataFrame, target: str | Path) -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.arrhenius import BOLTZMANN_EV_K, KELVIN_OFFSET
-from mlsse.data.io import atomic_path, write_text_atomic
+from mlsse.data.io import atomic_directory, atomic_path, write_text_atomic
 from mlsse.errors import ModelError
 from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.training_data import DETECTION_LIMIT_LOG10_SIGMA
@@ -128,9 +128,19 @@ class Predictor:
 
     # -- persistence ------------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """Write the model directory (each file atomically) and return its path."""
+        """Write the model directory and return its path.
+
+        The files are written into a new directory that then takes ``directory``'s name, so an earlier model
+        there is replaced whole (never mixed with the new files, never left with stale members). A ``directory``
+        that holds anything other than a model is refused (``ModelError``) before anything is written.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        check_model_target(directory)
+        with atomic_directory(directory, replaceable=is_model_directory) as staging:
+            self._write_files(staging)
+        return directory
+
+    def _write_files(self, directory: Path) -> None:
         for name, model in (("sigma", self.sigma_model), ("ea", self.ea_model)):
             classifier = getattr(model, "censor_classifier_", None)
             files = [(f"{name}-{i}", booster) for i, booster in enumerate(model.boosters_)]
@@ -155,7 +165,6 @@ class Predictor:
         })
         write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
         write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
-        return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> "Predictor":
@@ -209,6 +218,22 @@ class Predictor:
         return cls(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                    domain=ApplicabilityDomain.from_dict(metadata["domain"]),
                    domain_features=metadata["domain_features"], metadata=metadata)
+
+
+def is_model_directory(directory: str | Path) -> bool:
+    """Return whether ``directory`` holds a saved model (its ``metadata.json``), which a new save may replace."""
+    return (Path(directory) / "metadata.json").is_file()
+
+
+def check_model_target(directory: str | Path) -> None:
+    """Raise ``ModelError`` if a model cannot be saved at ``directory``: it is a file, or a directory with other
+    files than a model's. Called before training, so a long run does not end in this error."""
+    directory = Path(directory)
+    if directory.exists() and not (directory.is_dir() and (is_model_directory(directory)
+                                                             or not any(directory.iterdir()))):
+        what = "a file" if not directory.is_dir() else "a directory that is not a model"
+        raise ModelError(f"cannot save a model at {directory}: it is {what}, which would be replaced; "
+                         "name a new or empty directory")
 
 
 def _load_booster(path: Path, booster):
