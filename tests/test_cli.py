@@ -140,6 +140,24 @@ def test_dope_and_explain_refuse_bad_paths_and_requests_before_working(small_mod
     assert "note: NaCl is outside what the model knows" in result.stderr
 
 
+def test_explain_global_writes_the_picture_and_names_lab_batches_it_cannot_find(small_model, tmp_path):
+    import shutil
+
+    # A model that names a lab batch this $MLSSE_HOME does not hold (copied from another home).
+    copied = tmp_path / "copied"
+    shutil.copytree(small_model, copied)
+    metadata = json.loads((copied / "metadata.json").read_text())
+    metadata["batches"] = ["0001-0123456789ab"]
+    (copied / "metadata.json").write_text(json.dumps(metadata))
+    result = run(["explain", "--global", "--target", "ea", "--model", str(copied), "--out", "g"], tmp_path,
+                 tmp_path / "home")
+    assert ("note: the model was trained on lab batch(es) 0001-0123456789ab, which this $MLSSE_HOME does not "
+            "hold; explaining on the rows it does") in result.stderr
+    importance = pd.read_csv(tmp_path / "g" / "shap_global_ea.csv")
+    assert len(importance) and {p.name for p in (tmp_path / "g").iterdir()} == {
+        "shap_global_ea.csv", "shap_beeswarm_ea.png", "shap_bar_ea.png"}
+
+
 def test_unparsable_formula_on_the_command_line(small_model, tmp_path):
     result = run(["predict", "Li2Xx", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: Li2Xx: unknown element 'Xx' in 'Li2Xx'"
@@ -182,7 +200,18 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
     assert "other papers' median" in result.stdout
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     runs = ["obelix_log10_sigma", "obelix_log10_sigma_full_training", "full_log10_sigma", "full_ea_eV"]
+    # σ away from room temperature, from σ(25 °C) and Ea through Arrhenius, on held-out papers
+    at_temperature = metrics.pop("full_log10_sigma_at_temperature/papers")
     assert set(metrics) == {f"{r}/{h}" for r in runs for h in ("papers", "papers+compositions")}
+    assert at_temperature["n"] > 20 and 0 < at_temperature["coverage_80"] <= 1
+    assert sum(band["n"] for band in at_temperature["bands_C"].values()) == at_temperature["n"]
+    assert at_temperature["in_domain"]["n"] + at_temperature["out_of_domain"]["n"] == at_temperature["n"]
+    assert "σ away from room temperature" in result.stdout and "out of domain: rows, MAE, coverage" in result.stdout
+    for report in metrics.values():  # coverage per domain class, the classes making up every row
+        m = report["models"]["mlsse"]
+        hits = (m["coverage_80_in_domain"] or 0) * (report["n"] - m["n_out_of_domain"]) + (
+            m["coverage_80_out_of_domain"] or 0) * m["n_out_of_domain"]
+        assert hits == pytest.approx(m["coverage_80"] * report["n"])
     assert len(list((tmp_path / "ev").glob("parity_*.png"))) == 8
     for report in metrics.values():
         mae = report["over_seeds"]["mae"]

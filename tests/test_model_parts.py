@@ -82,6 +82,37 @@ def test_domain_flags_unknown_elements_and_far_points():
     assert again.assess(np.zeros((1, 3)), [{"Li"}])[0].tolist() == [True]
 
 
+def test_intervals_are_calibrated_per_domain_class_on_held_out_papers():
+    from mlsse.models.domain import domain_half_widths, out_of_fold_in_domain
+    from mlsse.models.metrics import grouped_interval_hits
+
+    # Rows out of domain err five times as much: one interval for all under-covers them, one per class does not.
+    rng = np.random.default_rng(3)
+    n = 2000
+    in_domain = rng.random(n) > 0.15
+    residual = rng.normal(size=n) * np.where(in_domain, 1.0, 5.0)
+    groups = np.arange(n) % 100
+    pooled = grouped_interval_hits(residual, np.zeros(n), groups, 0.8)
+    per_class = grouped_interval_hits(residual, np.zeros(n), groups, 0.8, in_domain=in_domain)
+    assert pooled[~in_domain].mean() < 0.5
+    assert abs(per_class[~in_domain].mean() - 0.8) < 0.06 and abs(per_class[in_domain].mean() - 0.8) < 0.04
+    widths = domain_half_widths(residual, in_domain)
+    assert widths["out_of_domain"] > 3 * widths["in_domain"]
+    # too few out-of-domain residuals: the quantile over all rows; never narrower out of domain than in
+    few = np.zeros(n, dtype=bool)
+    few[:5] = True
+    assert domain_half_widths(residual, ~few)["out_of_domain"] == conformal_quantile(residual, 0.8)
+    assert domain_half_widths(np.r_[np.ones(50), np.full(50, 0.1)], np.r_[np.ones(50), np.zeros(50)] > 0) == {
+        "in_domain": 1.0, "out_of_domain": 1.0}
+    # Out-of-fold flags: an element only one paper has is unknown when that paper is held out.
+    X = rng.normal(size=(40, 2))
+    elements = [{"Li", "Cl"}] * 38 + [{"Li", "Pu"}] * 2
+    paper = np.array([i % 8 for i in range(38)] + [9, 9])
+    folds = grouped_folds(40, paper, 5, 0)
+    flags = out_of_fold_in_domain(X, elements, paper, folds, X, elements, paper)
+    assert not flags[38:].any() and flags[:38].mean() > 0.8
+
+
 def test_sigma_rises_with_temperature_and_matches_arrhenius():
     temperatures = np.linspace(-50, 600, 60)
     for ea in (0.02, 0.1, 0.3, 0.8):

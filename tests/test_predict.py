@@ -240,10 +240,22 @@ def test_shap_contributions_sum_to_the_prediction(small_model):
     assert np.allclose(contributions.sum(axis=1), predictor.sigma_model.predict(X), atol=1e-5)
 
 
-def test_composition_far_from_training_is_flagged(small_model):
+def test_composition_far_from_training_is_flagged_and_gets_the_wider_interval(small_model):
     out = predict(["Li40O", "Li2.3ZrCl5.85N0.15"], model=small_model)
     assert out["in_domain"].tolist() == [False, True]
     assert out.loc[0, "note"].startswith("far from training data (nearest-neighbour distance")
+    # Split-conformal per domain class: out of domain, the interval is the one calibrated on rows that were
+    # out of domain when their paper was held out.
+    metadata = json.loads((small_model / "metadata.json").read_text())
+    widths = metadata["interval_half_widths"]
+    for target, lo, hi in (("log10_sigma", "log10_sigma_lo", "log10_sigma_hi"), ("ea_eV", "ea_lo", "ea_hi")):
+        assert widths[target]["out_of_domain"] >= widths[target]["in_domain"] > 0
+        expected = [2 * widths[target]["out_of_domain"], 2 * widths[target]["in_domain"]]
+        assert np.allclose(out[hi] - out[lo], expected)
+    for target in ("log10_sigma", "ea_eV"):
+        m = metadata["metrics"][target]
+        assert 0 < m["n_out_of_domain"] < m["n"] and m["mae_out_of_domain"] > m["mae_in_domain"]
+        assert 0.7 <= m["coverage_in_domain"] <= 0.9 and 0.6 <= m["coverage_out_of_domain"] <= 1.0
 
 
 def test_python_api_is_exposed_lazily(small_model):

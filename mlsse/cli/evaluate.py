@@ -31,6 +31,7 @@ def evaluate_command(
     params = predictor.metadata.get("params")
     obelix, _ = load_obelix(external)
     metrics = evaluate(load_curated(external_dir=external), obelix, out, params=params, seed=seed, repeats=repeats)
+    temperature_run = metrics.pop("full_log10_sigma_at_temperature/papers")
     over = f", mean (min–max) over fold seeds {seed}…{seed + repeats - 1}" if repeats > 1 else ""
     table = Table(title=f"grouped 5-fold CV (MAE; log10 S/cm or eV{over})")
     first = f" (seed {seed})" if repeats > 1 else ""
@@ -81,6 +82,30 @@ def evaluate_command(
                                    str(below["n_events"]), _number(below["roc_auc"]),
                                    f"{below['brier']:.3f} ({below['brier_base_rate']:.3f})")
     console.print(censored_table)
+    coverage_table = Table(title=f"80 % intervals on held-out papers (fold seed {seed}): coverage and MAE, in and out "
+                                 "of the applicability domain")
+    for column in ("run", "held out", "coverage", "in domain: rows, MAE, coverage",
+                   "out of domain: rows, MAE, coverage"):
+        coverage_table.add_column(column, no_wrap=True)
+    for key, run in metrics.items():
+        m = run["models"]["mlsse"]
+        coverage_table.add_row(key.split("/")[0], run["held_out"], f"{m['coverage_80']:.3f}",
+                               f"{run['n'] - m['n_out_of_domain']}, {_number(m['mae_in_domain'])}, "
+                               f"{_number(m['coverage_80_in_domain'])}",
+                               f"{m['n_out_of_domain']}, {_number(m['mae_out_of_domain'])}, "
+                               f"{_number(m['coverage_80_out_of_domain'])}")
+    console.print(coverage_table)
+    t = temperature_run
+    temperature_table = Table(title=f"σ away from room temperature ({t['n']} measured rows, {t['groups']} papers, "
+                                    f"papers held out, fold seed {seed}): from σ(25 °C) and Ea through Arrhenius")
+    for column in ("rows", "n", "MAE", "mean error", "80 % coverage", "mean half-width"):
+        temperature_table.add_column(column, no_wrap=True)
+    for label, part in [("all", t), ("in domain", t["in_domain"]), ("out of domain", t["out_of_domain"]),
+                        *((f"{band} °C", part) for band, part in t["bands_C"].items())]:
+        if part["n"]:
+            temperature_table.add_row(label, str(part["n"]), _number(part["mae"]), _number(part["mean_error"]),
+                                      _number(part["coverage_80"]), _number(part["mean_half_width"]))
+    console.print(temperature_table)
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots" + (f" (fold seed {seed})" if repeats > 1 else ""))
 
 

@@ -49,11 +49,15 @@ def explain_command(
     out.mkdir(parents=True, exist_ok=True)
     if global_:
         from mlsse.data.build import build_curated, load_curated
-        from mlsse.data.store import committed_user_rows
+        from mlsse.data.store import committed_user_rows, read_state
         from mlsse.models.training_data import ea_training_rows, sigma_training_rows
 
         # The rows the model was trained on: the public table plus the lab batches it names.
         batches = set(predictor.metadata.get("batches") or [])
+        missing = sorted(batches - {b["id"] for b in read_state()["batches"]})
+        if missing:  # e.g. a model copied from another $MLSSE_HOME: explain on what is here, and say so
+            typer.echo(f"note: the model was trained on lab batch(es) {', '.join(missing)}, which this "
+                       "$MLSSE_HOME does not hold; explaining on the rows it does", err=True)
         table = build_curated(extra=committed_user_rows(batch_ids=batches)).table if batches else load_curated()
         rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
         explanation = explain_features(predictor, featurize_table(rows), target.value)

@@ -35,6 +35,9 @@ class ApplicabilityDomain(BaseEstimator):
         # threshold meaningless: the distances are taken between distinct training points.
         self.train_points_ = np.unique(np.round(self._scaled(X), 4).astype(np.float32), axis=0)
         self.elements_ = sorted({el for row in elements for el in row})
+        if X.shape[1] == 0 or len(self.train_points_) < 2:  # no descriptors (or one point): only elements count
+            self.threshold_ = 0.0
+            return self
         # Distance of each training point to its nearest *other* point (column 0 is the point itself).
         distances, _ = NearestNeighbors(n_neighbors=2).fit(self.train_points_).kneighbors(self.train_points_)
         self.threshold_ = float(np.percentile(distances[:, 1], self.percentile))
@@ -47,6 +50,8 @@ class ApplicabilityDomain(BaseEstimator):
     def nearest_distance(self, X) -> np.ndarray:
         """Return each query's distance to its nearest training row (scaled feature units)."""
         check_is_fitted(self)
+        if self.train_points_.shape[1] == 0 or len(self.train_points_) < 2:
+            return np.zeros(len(X))
         index = NearestNeighbors(n_neighbors=1).fit(self.train_points_)
         distances, _ = index.kneighbors(self._scaled(np.asarray(X, dtype=float)).astype(np.float32))
         return distances[:, 0]
@@ -86,3 +91,39 @@ class ApplicabilityDomain(BaseEstimator):
         domain.elements_ = list(state["elements"])
         domain.train_points_ = np.asarray(state["train_points"], dtype=np.float32)
         return domain
+
+
+#: A domain class (in or out) with fewer out-of-fold residuals than this takes the quantile over all rows.
+MIN_CLASS_RESIDUALS = 30
+
+
+def out_of_fold_in_domain(X, elements, groups, folds, pool_X, pool_elements, pool_groups,
+                          percentile: float = 95.0) -> np.ndarray:
+    """Per row of ``X``, whether it is in the domain of what trains without it: for each ``(train, test)`` fold,
+    an :class:`ApplicabilityDomain` is fitted on the ``pool_*`` rows of every paper not in the fold (``groups``
+    name papers) and assesses the fold's rows. These are the flags a held-out paper's rows would get, so the
+    residuals of each class can calibrate that class's interval."""
+    X, groups, pool_X, pool_groups = (np.asarray(a) for a in (X, groups, pool_X, pool_groups))
+    inside = np.zeros(len(X), dtype=bool)
+    for _, test in folds:
+        keep = ~np.isin(pool_groups, groups[test])
+        domain = ApplicabilityDomain(percentile).fit(pool_X[keep], [pool_elements[i] for i in np.flatnonzero(keep)])
+        inside[test] = domain.assess(X[test], [elements[i] for i in test])[0]
+    return inside
+
+
+def domain_half_widths(residuals, in_domain, coverage: float = 0.8,
+                       min_rows: int = MIN_CLASS_RESIDUALS) -> dict[str, float]:
+    """Return Mondrian split-conformal half-widths ``{"in_domain": …, "out_of_domain": …}`` (target units): each
+    the conformal quantile of its own class's out-of-fold residuals, so that each class is covered at
+    ``coverage``, not only the two together (out-of-domain queries err about twice as much). A class with fewer
+    than ``min_rows`` residuals takes the quantile over all rows, and the out-of-domain width is never below the
+    in-domain one."""
+    from mlsse.models.estimator import conformal_quantile
+
+    residuals, in_domain = np.abs(np.asarray(residuals, dtype=float)), np.asarray(in_domain, dtype=bool)
+    overall = conformal_quantile(residuals, coverage)
+    widths = {name: conformal_quantile(residuals[mask], coverage) if mask.sum() >= min_rows else overall
+              for name, mask in (("in_domain", in_domain), ("out_of_domain", ~in_domain))}
+    widths["out_of_domain"] = max(widths["out_of_domain"], widths["in_domain"])
+    return widths

@@ -16,11 +16,13 @@ import pandas as pd
 
 from mlsse.data.schema import composition_key, family_name
 from mlsse.models.estimator import grouped_folds
-from mlsse.models.metrics import (grouped_interval_coverage, probability_metrics, regression_metrics,
+from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.metrics import (grouped_interval_hits, probability_metrics, regression_metrics,
                                   repeat_measurement_deviation)
-from mlsse.models.training import feature_matrix, model_for, usable_feature_names
+from mlsse.models.training import (composition_elements, domain_feature_names, feature_matrix, model_for,
+                                   usable_feature_names)
 from mlsse.models.training_data import (DETECTION_LIMIT_LOG10_SIGMA, ea_training_rows, paper_group_map,
-                                        sigma_training_rows)
+                                        sigma_temperature_rows, sigma_training_rows)
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
 
@@ -44,7 +46,10 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     ``p_sigma_below_detection`` forecasts σ below 1e-10 S/cm: ``probability_metrics``), and
     ``repeat_measurements``: on the rows whose material other papers also measured, the MAE of those papers'
     median value and of our prediction. Our model is :func:`~mlsse.models.training.model_for` ``target`` with
-    ``params``.
+    ``params``. Its 80 % interval coverage is reported overall and per domain class: each held-out row is flagged
+    by an applicability domain fitted on the fold's training side (on that model's leading descriptors, as
+    :func:`~mlsse.models.training.train_predictor` does), and the intervals are calibrated per class as the
+    saved model's are.
 
     Folds split ``rows`` by paper. Each fold's models train on ``pool`` (default: ``rows`` itself) minus every
     row of the fold's papers, so a paper is never on both sides even when other sources repeat it. With
@@ -69,12 +74,20 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     folds = grouped_folds(len(y), groups, n_splits, seed)
     predictions = {name: np.full(len(y), np.nan) for name in ("mlsse", "median", "rf_elements_lattice")}
     below_detection = np.full(len(y), np.nan)
+    in_domain = np.zeros(len(y), dtype=bool)
+    elements = [composition_elements(c) for c in rows["composition"]]
+    pool_elements = [composition_elements(c) for c in pool["composition"]]
     model = model_for(target, names, params, seed=seed)
     for _, test in folds:
         train = ~np.isin(pool_groups, groups[test])
         if unseen_compositions:
             train &= ~np.isin(pool_compositions, compositions[test])
         predictions["mlsse"][test] = model.fit(X_pool[train], y_pool[train]).predict(X[test])
+        # The flag the held-out rows would get from a model trained on this fold's training side.
+        columns = [names.index(n) for n in domain_feature_names(model, names)]
+        domain = ApplicabilityDomain().fit(X_pool[train][:, columns],
+                                           [pool_elements[i] for i in np.flatnonzero(train)])
+        in_domain[test] = domain.assess(X[test][:, columns], [elements[i] for i in test])[0]
         if target == "log10_sigma":
             below_detection[test] = model.predict_probability_below(X[test], DETECTION_LIMIT_LOG10_SIGMA)
         predictions["median"][test] = np.median(y_pool[train])
@@ -107,18 +120,107 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     if target == "log10_sigma":
         # p_sigma_below_detection against σ below the limit, measured or reported as "<1E-10" (labelled −15).
         report["below_detection"] = probability_metrics(y < DETECTION_LIMIT_LOG10_SIGMA, below_detection)
-    report["models"]["mlsse"]["coverage_80"] = grouped_interval_coverage(y, predictions["mlsse"], groups, 0.8,
-                                                                         n_splits, seed)
+    hits = grouped_interval_hits(y, predictions["mlsse"], groups, 0.8, n_splits, seed, in_domain)
+    error = np.abs(predictions["mlsse"] - y)
+    report["models"]["mlsse"].update({
+        "coverage_80": float(hits.mean()),
+        "coverage_80_in_domain": float(hits[in_domain].mean()) if in_domain.any() else None,
+        "coverage_80_out_of_domain": float(hits[~in_domain].mean()) if (~in_domain).any() else None,
+        "n_out_of_domain": int((~in_domain).sum()),
+        "mae_in_domain": float(error[in_domain].mean()) if in_domain.any() else None,
+        "mae_out_of_domain": float(error[~in_domain].mean()) if (~in_domain).any() else None,
+    })
     report["_predictions"] = predictions
     report["_y"] = y
     return report
+
+
+#: Temperature bands (°C, upper bound included) σ(T) is reported in.
+TEMPERATURE_BANDS_C = ((-273.15, 15.0), (35.0, 100.0), (100.0, 200.0), (200.0, 400.0), (400.0, 1500.0))
+
+
+def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, temperature_rows: pd.DataFrame,
+                               features: dict, params: dict | None = None, *, seed: int = 0,
+                               n_splits: int = 5) -> dict:
+    """Paper-grouped CV of σ away from room temperature, as ``mlsse predict --temperature-c`` makes it: for each
+    fold of papers, σ(25 °C) and Ea models train on the other papers, and each held-out row's σ at its
+    temperature (log10 S/cm) is predicted through Arrhenius (:func:`~mlsse.models.predictor.log10_sigma_at`).
+
+    The 80 % interval is the saved model's: σ(25 °C) and Ea half-widths calibrated per domain class on the
+    other folds' residuals of this same CV, the Ea one scaled by ``|1/T − 1/T_ref|/(k_B ln 10)``. Returns the
+    MAE, mean error (bias), coverage overall, per domain class and per :data:`TEMPERATURE_BANDS_C` band.
+    ``features`` maps ``"sigma"``, ``"ea"`` and ``"temperature"`` to the feature frames of the three row sets.
+    """
+    from mlsse.models.domain import domain_half_widths
+    from mlsse.models.predictor import log10_sigma_at, temperature_half_width_extra
+
+    params = params or {}
+    parts = {"sigma": sigma_rows, "ea": ea_rows, "temperature": temperature_rows}
+    names = sorted(set(usable_feature_names(features["sigma"])) | set(usable_feature_names(features["ea"])))
+    X = {key: features[key].reindex(columns=names).to_numpy(dtype=float) for key in parts}
+    y = {key: rows["target"].to_numpy(dtype=float) for key, rows in parts.items()}
+    groups = {key: rows["group"].to_numpy() for key, rows in parts.items()}
+    elements = {key: [composition_elements(c) for c in rows["composition"]] for key, rows in parts.items()}
+    every_group = np.concatenate(list(groups.values()))
+    prediction = {key: np.full(len(rows), np.nan) for key, rows in parts.items()}
+    ea_at_temperature = np.full(len(temperature_rows), np.nan)
+    in_domain = {key: np.zeros(len(rows), dtype=bool) for key, rows in parts.items()}
+    fold = {key: np.full(len(rows), -1) for key, rows in parts.items()}
+    for k, (_, test) in enumerate(grouped_folds(len(every_group), every_group, n_splits, seed)):
+        held_out = {key: np.isin(groups[key], every_group[test]) for key in parts}
+        sigma_model = model_for("log10_sigma", names, params.get("log10_sigma"), seed=seed).fit(
+            X["sigma"][~held_out["sigma"]], y["sigma"][~held_out["sigma"]])
+        ea_model = model_for("ea_eV", names, params.get("ea_eV"), seed=seed).fit(
+            X["ea"][~held_out["ea"]], y["ea"][~held_out["ea"]])
+        columns = [names.index(n) for n in domain_feature_names(sigma_model, names)]
+        domain = ApplicabilityDomain().fit(
+            np.vstack([X[key][~held_out[key]][:, columns] for key in ("sigma", "ea")]),
+            [e for key in ("sigma", "ea") for e, out in zip(elements[key], held_out[key]) if not out])
+        for key in parts:
+            test_rows = held_out[key]
+            if not test_rows.any():
+                continue
+            fold[key][test_rows] = k
+            model = ea_model if key == "ea" else sigma_model
+            prediction[key][test_rows] = model.predict(X[key][test_rows])
+            if key == "temperature":
+                ea_at_temperature[test_rows] = ea_model.predict(X[key][test_rows])
+            in_domain[key][test_rows] = domain.assess(
+                X[key][test_rows][:, columns], [e for e, out in zip(elements[key], test_rows) if out])[0]
+    temperature = temperature_rows["temperature_C"].to_numpy(dtype=float)
+    predicted = log10_sigma_at(prediction["temperature"], ea_at_temperature, temperature)
+    half_width = np.full(len(temperature), np.nan)
+    for k in np.unique(fold["temperature"]):
+        widths = {key: domain_half_widths((y[key] - prediction[key])[(fold[key] != k) & (fold[key] >= 0)],
+                                          in_domain[key][(fold[key] != k) & (fold[key] >= 0)])
+                  for key in ("sigma", "ea")}
+        here = fold["temperature"] == k
+        flags = in_domain["temperature"][here]
+        sigma_width, ea_width = (np.where(flags, widths[key]["in_domain"], widths[key]["out_of_domain"])
+                                 for key in ("sigma", "ea"))
+        half_width[here] = sigma_width + temperature_half_width_extra(ea_width, temperature[here])
+    error = predicted - y["temperature"]
+    hits = np.abs(error) <= half_width
+
+    def summary(mask) -> dict:
+        return {"n": int(mask.sum()), "mae": float(np.mean(np.abs(error[mask]))) if mask.any() else None,
+                "mean_error": float(np.mean(error[mask])) if mask.any() else None,
+                "coverage_80": float(hits[mask].mean()) if mask.any() else None,
+                "mean_half_width": float(np.mean(half_width[mask])) if mask.any() else None}
+
+    inside = in_domain["temperature"]
+    return {"groups": int(len(np.unique(groups["temperature"]))), "held_out": "papers", **summary(hits | ~hits),
+            "in_domain": summary(inside), "out_of_domain": summary(~inside),
+            "bands_C": {f"{lo:g} to {hi:g}": summary((temperature > lo) & (temperature <= hi))
+                        for lo, hi in TEMPERATURE_BANDS_C}}
 
 
 def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, params: dict | None = None,
              seed: int = 0, repeats: int = 1) -> dict:
     """Run grouped CV on the OBELiX training split (σ) and on the full table (σ and Ea), holding out papers and,
     separately, papers plus their compositions; write ``metrics.json`` and ``parity_*.png`` into ``out_dir``;
-    return the metrics keyed ``"<run>/<held out>"``.
+    return the metrics keyed ``"<run>/<held out>"``. ``full_log10_sigma_at_temperature/papers`` scores σ away
+    from room temperature (:func:`temperature_cross_validate`, folds of ``seed``).
 
     The report and plots are those of the folds drawn with ``seed``. With ``repeats`` > 1 the CV is redrawn with
     seeds ``seed … seed + repeats − 1`` and each run gets ``over_seeds``: every model's MAE per seed, because
@@ -130,9 +232,10 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
     obelix_rows, sigma_rows, ea_rows = sigma_training_rows(obelix), sigma_training_rows(table), ea_training_rows(table)
     # One grouping over both tables: OBELiX rows are tested against pools drawn from the full table.
     groups = paper_group_map(pd.concat([table["reference"], obelix["reference"]]))
-    for rows in (obelix_rows, sigma_rows, ea_rows):
+    temperature_rows = sigma_temperature_rows(table)
+    for rows in (obelix_rows, sigma_rows, ea_rows, temperature_rows):
         rows["group"] = rows["reference"].astype(str).map(groups)
-    features = {id(r): feature_matrix(r) for r in (obelix_rows, sigma_rows, ea_rows)}
+    features = {id(r): feature_matrix(r) for r in (obelix_rows, sigma_rows, ea_rows, temperature_rows)}
     # (test rows, training pool): the OBELiX split alone, the OBELiX split with every other paper of the full
     # table available for training, and the full table.
     runs = {
@@ -160,6 +263,9 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
                     "seeds": list(by_seed),
                     "mae": {model: [by_seed[s][model] for s in by_seed] for model in by_seed[seed]},
                 }
+    metrics["full_log10_sigma_at_temperature/papers"] = temperature_cross_validate(
+        sigma_rows, ea_rows, temperature_rows, {"sigma": features[id(sigma_rows)], "ea": features[id(ea_rows)],
+                                                "temperature": features[id(temperature_rows)]}, params, seed=seed)
     from mlsse.data.io import write_text_atomic
 
     write_text_atomic(json.dumps(metrics, indent=1) + "\n", out_dir / "metrics.json")

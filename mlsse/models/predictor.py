@@ -56,6 +56,13 @@ def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=REFERENCE_
             - ea / (BOLTZMANN_EV_K * math.log(10.0)) * (1.0 / t - 1.0 / t_ref))
 
 
+def temperature_half_width_extra(ea_half_width, temperature_c, reference_c=REFERENCE_TEMPERATURE_C):
+    """Return what an Ea uncertainty of ±``ea_half_width`` (eV) adds to the log10 σ interval at ``temperature_c``
+    (°C) when σ comes from σ(``reference_c``) through Arrhenius: |ΔEa|/(k_B ln 10)·|1/T − 1/T_ref| (log10 S/cm)."""
+    t, t_ref = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET, reference_c + KELVIN_OFFSET
+    return np.asarray(ea_half_width, dtype=float) / (BOLTZMANN_EV_K * math.log(10.0)) * np.abs(1.0 / t - 1.0 / t_ref)
+
+
 @dataclass
 class Predictor:
     """Fitted σ (log10 S/cm at 25 °C) and Ea (eV) regressors sharing one feature list and domain."""
@@ -66,6 +73,19 @@ class Predictor:
     domain: ApplicabilityDomain
     domain_features: list[str]
     metadata: dict = field(default_factory=dict)
+    #: Interval half-widths per target and domain class, ``{"log10_sigma": {"in_domain": …, "out_of_domain": …},
+    #: "ea_eV": {…}}`` (:func:`~mlsse.models.domain.domain_half_widths`); None: each model's one width for all.
+    half_widths: dict | None = None
+
+    def half_width(self, target: str, in_domain) -> np.ndarray:
+        """Return the 80 % interval half-width of ``target`` ("log10_sigma" or "ea_eV") for each query, by its
+        in-domain flag (log10 S/cm or eV)."""
+        in_domain = np.asarray(in_domain, dtype=bool)
+        if self.half_widths is None:
+            model = self.sigma_model if target == "log10_sigma" else self.ea_model
+            return np.full(len(in_domain), float(model.interval_half_width_))
+        widths = self.half_widths[target]
+        return np.where(in_domain, widths["in_domain"], widths["out_of_domain"])
 
     # -- prediction -------------------------------------------------------------------------------------
     def predict_features(self, features: pd.DataFrame, elements: list[set[str]],
@@ -77,7 +97,10 @@ class Predictor:
         X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
         sigma_rt = self.sigma_model.predict(X)
         ea = self.ea_model.predict(X)
-        sigma_hw, ea_hw = self.sigma_model.interval_half_width_, self.ea_model.interval_half_width_
+        inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
+                                             elements)
+        # Out-of-domain queries err about twice as much, so they get their own, wider interval.
+        sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
         out = pd.DataFrame(index=features.index)
         if temperature_c is None:
             temperature = np.full(len(X), REFERENCE_TEMPERATURE_C)
@@ -85,9 +108,7 @@ class Predictor:
             temperature = np.broadcast_to(np.asarray(temperature_c, dtype=float), (len(X),)).copy()
             temperature = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
         log10_sigma = log10_sigma_at(sigma_rt, ea, temperature)
-        # Away from 25 °C the Ea uncertainty adds to the σ interval: |ΔEa|/(k_B ln10)·|1/T − 1/T_ref|.
-        t, t_ref = temperature + KELVIN_OFFSET, REFERENCE_TEMPERATURE_C + KELVIN_OFFSET
-        extra = ea_hw / (BOLTZMANN_EV_K * math.log(10.0)) * np.abs(1.0 / t - 1.0 / t_ref)
+        extra = temperature_half_width_extra(ea_hw, temperature)
         out["log10_sigma"] = log10_sigma
         out["log10_sigma_lo"] = log10_sigma - sigma_hw - extra
         out["log10_sigma_hi"] = log10_sigma + sigma_hw + extra
@@ -97,8 +118,6 @@ class Predictor:
         out["ea_hi"] = ea + ea_hw
         # From the same mixture as the σ prediction, so a σ₂₅ predicted below the limit reads as likelier than not.
         out["p_sigma_below_detection"] = self.sigma_model.predict_probability_below(X, DETECTION_LIMIT_LOG10_SIGMA)
-        inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
-                                             elements)
         out["in_domain"] = inside
         out["note"] = reasons
         return out
@@ -158,6 +177,7 @@ class Predictor:
             "domain": self.domain.to_dict(),
             "sigma_interval_half_width": self.sigma_model.interval_half_width_,
             "ea_interval_half_width": self.ea_model.interval_half_width_,
+            "interval_half_widths": self.half_widths,
             "sigma_params": self.sigma_model.get_params(),
             "ea_params": self.ea_model.get_params(),
             "sigma_censor_classifier": getattr(self.sigma_model, "censor_classifier_", None) is not None,
@@ -217,7 +237,8 @@ class Predictor:
             models[name] = estimator
         return cls(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                    domain=ApplicabilityDomain.from_dict(metadata["domain"]),
-                   domain_features=metadata["domain_features"], metadata=metadata)
+                   domain_features=metadata["domain_features"], metadata=metadata,
+                   half_widths=metadata.get("interval_half_widths"))
 
 
 def is_model_directory(directory: str | Path) -> bool:
@@ -249,6 +270,10 @@ def _n_views(metadata: dict, model: str, key: str = "views") -> int:
     return len(views) if key == "forest_views" else max(1, len(views))
 
 
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def model_card(metadata: dict) -> str:
     """Return the Markdown model card for a saved model's metadata."""
     metrics = metadata.get("metrics", {})
@@ -278,14 +303,26 @@ def model_card(metadata: dict) -> str:
         "",
         "## Paper-grouped cross-validation (no paper on both sides of a split)",
         "",
-        "| target | rows | MAE | RMSE | R² | Spearman ρ | 80 % interval coverage |",
-        "|---|---|---|---|---|---|---|",
+        "| target | rows | MAE | RMSE | R² | Spearman ρ | 80 % interval coverage | in domain: rows, MAE, coverage "
+        "| out of domain: rows, MAE, coverage |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     # metadata.json stores keys sorted; the card lists σ first whatever the order it is given in.
     for target in sorted(metrics, key=lambda name: (name != "log10_sigma", name != "ea_eV", name)):
         m = metrics[target]
+        n_out = m.get("n_out_of_domain")
+        by_domain = ("| n/a | n/a" if n_out is None else
+                     f"| {m['n'] - n_out}, {m['mae_in_domain']:.3f}, {m['coverage_in_domain']:.3f} "
+                     f"| {n_out}, {_number(m['mae_out_of_domain'])}, {_number(m['coverage_out_of_domain'])}")
         lines.append(f"| {target} | {m.get('n')} | {m.get('mae', float('nan')):.3f} | {m.get('rmse', float('nan')):.3f} "
                      f"| {m.get('r2', float('nan')):.3f} | {m.get('spearman', float('nan')):.3f} "
-                     f"| {m.get('coverage', float('nan')):.3f} |")
-    lines += ["", "Units: log10 σ in log10(S/cm); Ea in eV.", ""]
+                     f"| {m.get('coverage', float('nan')):.3f} {by_domain} |")
+    widths = metadata.get("interval_half_widths")
+    lines += ["", "Units: log10 σ in log10(S/cm); Ea in eV. In / out of domain: each row as flagged when its paper "
+              "is held out."]
+    if widths:
+        lines.append("80 % interval half-widths (split-conformal per domain class, on the held-out papers' "
+                     "residuals): " + "; ".join(f"{t} ±{w['in_domain']:.3f} in domain, ±{w['out_of_domain']:.3f} "
+                                                "out of domain" for t, w in sorted(widths.items(), reverse=True)))
+    lines.append("")
     return "\n".join(lines)

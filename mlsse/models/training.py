@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsse.models.domain import domain_half_widths, out_of_fold_in_domain
 from mlsse.models.estimator import ConformalBoostedRegressor, grouped_folds, out_of_fold_predictions
-from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
+from mlsse.models.metrics import grouped_interval_hits, regression_metrics
 from mlsse.models.training_data import CENSORED_LOG10_SIGMA, ea_training_rows, sigma_training_rows
 
 log = logging.getLogger(__name__)
@@ -217,28 +218,35 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
                                           n_splits=n_splits).fit(X, y, groups)
         fitted[target] = model
         metrics[target] = regression_metrics(y, model.oof_prediction_)
-        metrics[target]["coverage"] = grouped_interval_coverage(y, model.oof_prediction_, groups, 0.8, n_splits,
-                                                                seed)
         metrics[target]["groups"] = int(len(np.unique(groups)))
         metrics[target]["median_baseline_mae"] = median_baseline_mae(y, groups, n_splits, seed)
+    domain_features = domain_feature_names(fitted["log10_sigma"], names)
+    all_rows = pd.concat([sigma_features, ea_features], ignore_index=True).reindex(columns=domain_features)
+    all_elements = [composition_elements(c) for c in pd.concat([sigma_rows["composition"], ea_rows["composition"]])]
+    all_groups = np.concatenate([sigma_rows["group"].to_numpy(), ea_rows["group"].to_numpy()])
+    domain = ApplicabilityDomain().fit(all_rows.to_numpy(dtype=float), all_elements)
+    half_widths = {}
+    for target, rows, model, offset in (("log10_sigma", sigma_rows, fitted["log10_sigma"], 0),
+                                        ("ea_eV", ea_rows, fitted["ea_eV"], len(sigma_rows))):
+        y, groups = rows["target"].to_numpy(dtype=float), rows["group"].to_numpy()
+        # The flags each row gets when its paper is held out, on the folds the model calibrated its interval on.
+        in_domain = out_of_fold_in_domain(all_rows.to_numpy(dtype=float)[offset:offset + len(rows)],
+                                          all_elements[offset:offset + len(rows)], groups,
+                                          grouped_folds(len(y), groups, n_splits, seed),
+                                          all_rows.to_numpy(dtype=float), all_elements, all_groups)
+        half_widths[target] = domain_half_widths(y - model.oof_prediction_, in_domain, model.coverage)
+        hits = grouped_interval_hits(y, model.oof_prediction_, groups, model.coverage, n_splits, seed, in_domain)
+        metrics[target].update({
+            "coverage": float(hits.mean()), "coverage_in_domain": float(hits[in_domain].mean()),
+            "coverage_out_of_domain": float(hits[~in_domain].mean()) if (~in_domain).any() else None,
+            "n_out_of_domain": int((~in_domain).sum()),
+            "mae_in_domain": float(np.mean(np.abs(y - model.oof_prediction_)[in_domain])),
+            "mae_out_of_domain": (float(np.mean(np.abs(y - model.oof_prediction_)[~in_domain]))
+                                  if (~in_domain).any() else None),
+        })
         say(f"{target}: grouped-CV MAE {metrics[target]['mae']:.3f} "
-            f"(median baseline {metrics[target]['median_baseline_mae']:.3f}), "
-            f"80% interval coverage {metrics[target]['coverage']:.2f}")
-    from mlsse.features import featurize_compositions
-
-    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
-
-    importance = fitted["log10_sigma"].feature_importances_
-    # Distances are measured on descriptors; element fractions and amounts are sparse and unknown elements are
-    # flagged apart.
-    composition_columns = (set(featurize_compositions(["Li3N"]).columns) - set(ELEMENT_FRACTION_LABELS)
-                           - set(ELEMENT_AMOUNT_LABELS))
-    ranked = [names[i] for i in np.argsort(-importance, kind="stable") if names[i] in composition_columns]
-    domain_features = ranked[:N_DOMAIN_FEATURES]
-    all_rows = pd.concat([sigma_features, ea_features], ignore_index=True)
-    all_compositions = pd.concat([sigma_rows["composition"], ea_rows["composition"]], ignore_index=True)
-    domain = ApplicabilityDomain().fit(all_rows.reindex(columns=domain_features).to_numpy(dtype=float),
-                                       [composition_elements(c) for c in all_compositions])
+            f"(median baseline {metrics[target]['median_baseline_mae']:.3f}), 80% interval coverage "
+            f"{metrics[target]['coverage']:.2f} ({int((~in_domain).sum())} rows out of domain held out)")
     from mlsse import __version__
 
     metadata = {
@@ -250,7 +258,21 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         "metrics": metrics,
     }
     return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
-                     domain=domain, domain_features=domain_features, metadata=metadata)
+                     domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths)
+
+
+def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
+    """Return the :data:`N_DOMAIN_FEATURES` composition descriptors the σ model leans on most: the space in
+    which the applicability domain measures distances (every query has them, with or without a structure)."""
+    from mlsse.features import featurize_compositions
+    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
+
+    # Element fractions and amounts are sparse, and unknown elements are flagged apart.
+    composition_columns = (set(featurize_compositions(["Li3N"]).columns) - set(ELEMENT_FRACTION_LABELS)
+                           - set(ELEMENT_AMOUNT_LABELS))
+    ranked = [feature_names[i] for i in np.argsort(-sigma_model.feature_importances_, kind="stable")
+              if feature_names[i] in composition_columns]
+    return ranked[:N_DOMAIN_FEATURES]
 
 
 def median_baseline_mae(y, groups, n_splits=5, seed=0) -> float:

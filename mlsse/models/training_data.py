@@ -77,6 +77,21 @@ def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
+def sigma_temperature_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a measured σ away from room temperature (outside 15–35 °C): they test σ(T), which the models
+    predict from σ at 25 °C and Ea, and train nothing.
+
+    Adds ``target`` (log10 S/cm at the row's ``temperature_C``) and ``group`` (paper) columns.
+    """
+    lo, hi = ROOM_TEMPERATURE_C
+    temperature = table["temperature_C"]
+    rows = table[table["sigma_S_cm"].gt(0) & ~table["censored"].astype(bool) & temperature.notna()
+                 & ~temperature.between(lo, hi)].copy()
+    rows["target"] = np.log10(rows["sigma_S_cm"].astype(float))
+    rows["group"] = rows["reference"].astype(str).map(paper_group_map(table["reference"]))
+    return rows.reset_index(drop=True)
+
+
 def ea_training_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rows labelling Ea (eV): reported values and Arrhenius fits with R² ≥ 0.9, within 0.05–2 eV.
 
