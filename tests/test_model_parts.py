@@ -311,15 +311,30 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
         predictor(2).save(target)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
-    # a directory with someone's other files, or a file, is refused before anything is written
+    # Refused before anything is written: a directory with someone's other files (also beside a model, or
+    # beside any metadata.json), a file, a symbolic link, the working directory.
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "lab.txt").write_text("keep me")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "metadata.json").write_text("{}")
+    (tmp_path / "other" / "results.csv").write_text("keep me")
     (tmp_path / "file").write_text("keep me too")
-    for occupied in (tmp_path / "notes", tmp_path / "file"):
-        with pytest.raises(ModelError, match=f"cannot save a model at {occupied}"):
+    (tmp_path / "link").symlink_to(target)
+    monkeypatch.undo()
+    predictor(1).save(tmp_path / "beside")
+    (tmp_path / "beside" / "my_notes.txt").write_text("keep me")
+    monkeypatch.chdir(tmp_path / "beside")
+    kept = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for occupied, problem in ((tmp_path / "notes", "a directory with other files"),
+                              (tmp_path / "other", "a directory with other files"),
+                              (tmp_path / "beside", "the working directory"), (tmp_path / "file", "a file"),
+                              (tmp_path / "link", "a symbolic link")):
+        with pytest.raises(ModelError, match=f"cannot save a model at {occupied}: it is {problem}"):
             predictor(1).save(occupied)
-    assert (tmp_path / "notes" / "lab.txt").read_text() == "keep me"
-    assert (tmp_path / "file").read_text() == "keep me too"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError, match="cannot save a model at beside: it is a directory with other files"):
+        predictor(1).save("beside")
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == kept
 
 
 def test_mixture_median_is_the_median_of_censored_point_mass_plus_normal():

@@ -151,8 +151,10 @@ def test_query_level_problems_raise_and_inputs_are_kept(small_model):
     # a Composition is one query, not an iterable of elements; a Series keeps its index
     assert len(predict(Composition("Li3PS4"), model=small_model)) == 1
     # Compositions are written back as formulas with their amounts as given, not pymatgen's "Li3 P1 S4"
-    written = predict([Composition("Li3PS4"), Composition("Li2.3ZrCl5.85N0.15")], model=small_model)
-    assert written["composition"].tolist() == ["Li3PS4", "Li2.3ZrCl5.85N0.15"]
+    written = predict([Composition("Li3PS4"), Composition("Li2.3ZrCl5.85N0.15"),
+                       Composition({"Li+": 3, "N3-": 1})], model=small_model)
+    assert written["composition"].tolist() == ["Li3PS4", "Li2.3ZrCl5.85N0.15", "Li3N"]  # species as elements
+    assert written["log10_sigma"].notna().all()
     assert predict(pd.Series(["Li3N", "LiCl"], index=[5, 7]), model=small_model).index.tolist() == [5, 7]
     per_row = predict(["Li3N", "Li3N"], temperature_c=[25, 80], model=small_model)
     assert per_row["temperature_C"].tolist() == [25, 80]
@@ -248,10 +250,13 @@ def test_composition_far_from_training_is_flagged_and_gets_the_wider_interval(sm
     # out of domain when their paper was held out.
     metadata = json.loads((small_model / "metadata.json").read_text())
     widths = metadata["interval_half_widths"]
-    for target, lo, hi in (("log10_sigma", "log10_sigma_lo", "log10_sigma_hi"), ("ea_eV", "ea_lo", "ea_hi")):
+    for target, hi in (("log10_sigma", "log10_sigma_hi"), ("ea_eV", "ea_hi")):
         assert widths[target]["out_of_domain"] >= widths[target]["in_domain"] > 0
-        expected = [2 * widths[target]["out_of_domain"], 2 * widths[target]["in_domain"]]
-        assert np.allclose(out[hi] - out[lo], expected)
+        expected = [widths[target]["out_of_domain"], widths[target]["in_domain"]]
+        assert np.allclose(out[hi] - out[target], expected)
+    assert np.allclose(out["log10_sigma"] - out["log10_sigma_lo"], out["log10_sigma_hi"] - out["log10_sigma"])
+    # the lower Ea bound stops at 0: an activation energy is positive however wide the interval
+    assert np.allclose(out["ea_lo"], np.maximum(out["ea_eV"] - expected, 0.0)) and (out["ea_lo"] >= 0).all()
     for target in ("log10_sigma", "ea_eV"):
         m = metadata["metrics"][target]
         assert 0 < m["n_out_of_domain"] < m["n"] and m["mae_out_of_domain"] > m["mae_in_domain"]

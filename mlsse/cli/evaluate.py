@@ -82,8 +82,8 @@ def evaluate_command(
                                    str(below["n_events"]), _number(below["roc_auc"]),
                                    f"{below['brier']:.3f} ({below['brier_base_rate']:.3f})")
     console.print(censored_table)
-    coverage_table = Table(title=f"80 % intervals on held-out papers (fold seed {seed}): coverage and MAE, in and out "
-                                 "of the applicability domain")
+    coverage_table = Table(title=f"80 % intervals on held-out papers (fold seed {seed}): coverage, and MAE in log10 "
+                                 "S/cm or eV, in and out of the applicability domain")
     for column in ("run", "held out", "coverage", "in domain: rows, MAE, coverage",
                    "out of domain: rows, MAE, coverage"):
         coverage_table.add_column(column, no_wrap=True)
@@ -97,7 +97,8 @@ def evaluate_command(
     console.print(coverage_table)
     t = temperature_run
     temperature_table = Table(title=f"σ away from room temperature ({t['n']} measured rows, {t['groups']} papers, "
-                                    f"papers held out, fold seed {seed}): from σ(25 °C) and Ea through Arrhenius")
+                                    f"papers held out, fold seed {seed}): from σ(25 °C) and Ea through Arrhenius; "
+                                    "errors and half-widths in log10 S/cm")
     for column in ("rows", "n", "MAE", "mean error", "80 % coverage", "mean half-width"):
         temperature_table.add_column(column, no_wrap=True)
     for label, part in [("all", t), ("in domain", t["in_domain"]), ("out of domain", t["out_of_domain"]),

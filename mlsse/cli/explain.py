@@ -54,7 +54,7 @@ def explain_command(
 
         # The rows the model was trained on: the public table plus the lab batches it names.
         batches = set(predictor.metadata.get("batches") or [])
-        missing = sorted(batches - {b["id"] for b in read_state()["batches"]})
+        missing = sorted(batches - {b["id"] for b in read_state()["batches"]}) if batches else []
         if missing:  # e.g. a model copied from another $MLSSE_HOME: explain on what is here, and say so
             typer.echo(f"note: the model was trained on lab batch(es) {', '.join(missing)}, which this "
                        "$MLSSE_HOME does not hold; explaining on the rows it does", err=True)

@@ -178,13 +178,15 @@ def table_sha256(table: pd.DataFrame) -> str:
 
 
 def write_build(result: BuildResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``curated.csv``, ``problems.csv`` and ``data_card.json`` into ``out_dir``, each atomically and the
-    card last: its input fingerprint is what marks the table current (:func:`load_curated`), so an interrupted
-    write leaves a table that is rebuilt, never one that is trusted with another build's card."""
+    """Write ``curated.csv``, ``problems.csv`` and ``data_card.json`` into ``out_dir``, each atomically. The card's
+    input fingerprint is what marks the table current (:func:`load_curated`), so the old card goes first and the
+    new one comes last: an interrupted write leaves a table that is rebuilt, never one trusted under another
+    build's card."""
     out_dir = Path(out_dir)
     problems = pd.DataFrame([{"file": str(p.path or ""), "line": p.line, "column": p.column or "",
                               "problem": p.problem} for p in result.problems],
                             columns=["file", "line", "column", "problem"])
+    (out_dir / DATA_CARD_FILE).unlink(missing_ok=True)
     written = {"curated": write_csv_atomic(result.table, out_dir / CURATED_FILE),
                "problems": write_csv_atomic(problems, out_dir / PROBLEMS_FILE)}
     written["card"] = write_text_atomic(json.dumps(result.card, indent=2) + "\n", out_dir / DATA_CARD_FILE)

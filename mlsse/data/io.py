@@ -119,7 +119,8 @@ def atomic_directory(target: str | Path, replaceable=lambda directory: False):
     it is a file) ``FileExistsError`` is raised before anything is written, so no one's files are deleted.
     """
     target = Path(target)
-    if target.exists() and not (target.is_dir() and (not any(target.iterdir()) or replaceable(target))):
+    if target.is_symlink() or (target.exists() and not (target.is_dir() and (not any(target.iterdir())
+                                                                             or replaceable(target)))):
         raise FileExistsError(errno.EEXIST, "exists and is not a directory this can replace", str(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,23 +129,23 @@ def atomic_directory(target: str | Path, replaceable=lambda directory: False):
         raise OSError(exc.errno, f"cannot write here ({exc.strerror})", str(target)) from None
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; the final directory gets the usual permissions
+    # mkdtemp makes 0700; the new directory gets the one it replaces' permissions, else the usual ones.
+    os.chmod(staging, target.stat().st_mode & 0o7777 if target.exists() else 0o777 & ~umask)
     old = staging.with_suffix(".old")
     try:
         yield staging
-        if target.exists():
-            target.rename(old)
         try:
+            if target.exists():
+                target.rename(old)
             staging.rename(target)
-        except OSError:
-            if old.exists():  # put the previous directory back rather than lose both
+        except BaseException:  # also an interrupt between the renames: put the previous directory back
+            if old.exists() and not target.exists():
                 old.rename(target)
             raise
-        if old.exists():
-            shutil.rmtree(old)
+        shutil.rmtree(old, ignore_errors=True)  # the new directory is in place; a leftover is only clutter
     finally:
         if staging.exists():
-            shutil.rmtree(staging)
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_csv_atomic(frame: pd.DataFrame, target: str | Path) -> Path:

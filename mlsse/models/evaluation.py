@@ -46,10 +46,11 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     ``p_sigma_below_detection`` forecasts σ below 1e-10 S/cm: ``probability_metrics``), and
     ``repeat_measurements``: on the rows whose material other papers also measured, the MAE of those papers'
     median value and of our prediction. Our model is :func:`~mlsse.models.training.model_for` ``target`` with
-    ``params``. Its 80 % interval coverage is reported overall and per domain class: each held-out row is flagged
-    by an applicability domain fitted on the fold's training side (on that model's leading descriptors, as
-    :func:`~mlsse.models.training.train_predictor` does), and the intervals are calibrated per class as the
-    saved model's are.
+    ``params``. Its 80 % interval coverage is reported overall and per domain class, the intervals calibrated
+    per class as the saved model's are. Each held-out row is flagged by an applicability domain fitted on the
+    fold's training side of this run, on the leading composition descriptors of the model evaluated; the saved
+    model's domain uses the σ model's descriptors over σ and Ea rows together, so for Ea especially the rows
+    counted out of domain differ somewhat from the model card's.
 
     Folds split ``rows`` by paper. Each fold's models train on ``pool`` (default: ``rows`` itself) minus every
     row of the fold's papers, so a paper is never on both sides even when other sources repeat it. With
@@ -135,8 +136,12 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     return report
 
 
-#: Temperature bands (°C, upper bound included) σ(T) is reported in.
-TEMPERATURE_BANDS_C = ((-273.15, 15.0), (35.0, 100.0), (100.0, 200.0), (200.0, 400.0), (400.0, 1500.0))
+#: Temperature bands (°C, upper bound included) σ(T) is reported in; room temperature (15–35 °C) is not one.
+TEMPERATURE_BANDS_C = ((-np.inf, 15.0), (35.0, 100.0), (100.0, 200.0), (200.0, 400.0), (400.0, np.inf))
+
+
+def _band_label(lo: float, hi: float) -> str:
+    return f"below {hi:g}" if lo == -np.inf else f"above {lo:g}" if hi == np.inf else f"{lo:g} to {hi:g}"
 
 
 def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, temperature_rows: pd.DataFrame,
@@ -211,7 +216,7 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
     inside = in_domain["temperature"]
     return {"groups": int(len(np.unique(groups["temperature"]))), "held_out": "papers", **summary(hits | ~hits),
             "in_domain": summary(inside), "out_of_domain": summary(~inside),
-            "bands_C": {f"{lo:g} to {hi:g}": summary((temperature > lo) & (temperature <= hi))
+            "bands_C": {_band_label(lo, hi): summary((temperature > lo) & (temperature <= hi))
                         for lo, hi in TEMPERATURE_BANDS_C}}
 
 

@@ -64,7 +64,8 @@ def _formula_text(item) -> str:
     from pymatgen.util.string import formula_double_format
 
     if isinstance(item, Composition):  # amounts as given, in the Composition's order: Li0.5La0.5TiO3, not Li0.5 La0.5 Ti1 O3
-        return "".join(f"{element}{formula_double_format(amount)}" for element, amount in item.items())
+        return "".join(f"{element}{formula_double_format(amount)}"  # Li+ and Li as Li: the features use elements
+                       for element, amount in item.element_composition.items())
     return item.decode() if isinstance(item, bytes) else str(getattr(item, "formula", item))
 
 

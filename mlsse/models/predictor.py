@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +115,7 @@ class Predictor:
         out["log10_sigma_hi"] = log10_sigma + sigma_hw + extra
         out["sigma_S_cm"] = 10.0 ** log10_sigma
         out["ea_eV"] = ea
-        out["ea_lo"] = ea - ea_hw
+        out["ea_lo"] = np.maximum(ea - ea_hw, 0.0)  # an activation energy is positive (wide out-of-domain widths)
         out["ea_hi"] = ea + ea_hw
         # From the same mixture as the σ prediction, so a σ₂₅ predicted below the limit reads as likelier than not.
         out["p_sigma_below_detection"] = self.sigma_model.predict_probability_below(X, DETECTION_LIMIT_LOG10_SIGMA)
@@ -241,20 +242,40 @@ class Predictor:
                    half_widths=metadata.get("interval_half_widths"))
 
 
+#: Files a saved model directory may hold (besides these, nothing: anything else means it is not only a model).
+_MODEL_FILE = re.compile(r"(metadata\.json|MODEL_CARD\.md|(sigma|ea)-(\d+|" + CENSOR_STEM + r")"
+                         + re.escape(BOOSTER_SUFFIX) + ")")
+
+
 def is_model_directory(directory: str | Path) -> bool:
-    """Return whether ``directory`` holds a saved model (its ``metadata.json``), which a new save may replace."""
-    return (Path(directory) / "metadata.json").is_file()
+    """Return whether ``directory`` holds a saved mlsse model and nothing else (a ``metadata.json`` of an
+    ``mlsse-model/`` format, a card and booster files), so that a new save may replace it whole."""
+    directory = Path(directory)
+    try:
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+        names = [p.name for p in directory.iterdir()]
+    except (OSError, ValueError):
+        return False
+    return (isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("mlsse-model/")
+            and all(_MODEL_FILE.fullmatch(name) for name in names))
 
 
 def check_model_target(directory: str | Path) -> None:
-    """Raise ``ModelError`` if a model cannot be saved at ``directory``: it is a file, or a directory with other
-    files than a model's. Called before training, so a long run does not end in this error."""
+    """Raise ``ModelError`` if a model cannot be saved at ``directory``: it is a file, a symbolic link, the
+    working directory or one of its parents, or a directory holding anything but an mlsse model (which a save
+    replaces whole). Called before training, so a long run does not end in this error."""
     directory = Path(directory)
-    if directory.exists() and not (directory.is_dir() and (is_model_directory(directory)
-                                                             or not any(directory.iterdir()))):
-        what = "a file" if not directory.is_dir() else "a directory that is not a model"
-        raise ModelError(f"cannot save a model at {directory}: it is {what}, which would be replaced; "
-                         "name a new or empty directory")
+    problem = None
+    if directory.is_symlink():
+        problem = "a symbolic link; give the directory it points to"
+    elif directory.exists() and not directory.is_dir():
+        problem = "a file, which would be replaced"
+    elif directory.exists() and (Path.cwd() == directory.resolve() or directory.resolve() in Path.cwd().parents):
+        problem = "the working directory or one of its parents, which would be replaced"
+    elif directory.exists() and any(directory.iterdir()) and not is_model_directory(directory):
+        problem = "a directory with other files than an mlsse model's, which would be replaced"
+    if problem:
+        raise ModelError(f"cannot save a model at {directory}: it is {problem}; name a new or empty directory")
 
 
 def _load_booster(path: Path, booster):

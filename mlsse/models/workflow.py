@@ -26,7 +26,7 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     from datetime import datetime, timezone
 
     from mlsse.data.build import build_curated, load_curated, table_sha256
-    from mlsse.data.store import committed_user_rows
+    from mlsse.data.store import committed_user_rows, read_state
     from mlsse.models.predictor import check_model_target
     from mlsse.models.training import train_predictor
 
@@ -42,4 +42,6 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     predictor = train_predictor(table, seed=seed, trials=trials, name=name or out.name, data_sha256=data_hash,
                                 storage=optuna_storage() if storage == "default" else storage,
                                 tune_targets=tune_targets, progress=progress, base_params=base_params)
+    if len(user_rows):  # as retrain does: which lab batches the model saw (explain --global reads them)
+        predictor.metadata["batches"] = [b["id"] for b in read_state()["batches"]]
     return predictor.save(out)
