@@ -115,9 +115,18 @@ def test_train_refuses_an_out_directory_holding_other_files_before_training(tmp_
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "lab.csv").write_text("composition\nLi3N\n")
     result = run(["train", "--trials", "0", "--out", "results"], tmp_path, tmp_path, check_code=2)
-    assert result.stderr.strip() == ("error: cannot save a model at results: it is a directory with other files than "
-                                     "an mlsse model's, which would be replaced; name a new or empty directory")
+    assert result.stderr.strip() == ("error: cannot save a model at results: it is a directory holding lab.csv, "
+                                     "which a save would replace; name a new or empty directory")
     assert [p.name for p in (tmp_path / "results").iterdir()] == ["lab.csv"]
+    from mlsse.paths import SHIPPED_MODELS_DIR
+
+    shipped = SHIPPED_MODELS_DIR / "default"
+    before = {p.name: p.read_bytes() for p in shipped.iterdir()}
+    result = run(["train", "--trials", "0", "--out", str(shipped)], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == (f"error: cannot save a model at {shipped}: it is the shipped model "
+                                     "(scripts/train_default.py), which other versions' records describe; name a "
+                                     "new directory")
+    assert {p.name: p.read_bytes() for p in shipped.iterdir()} == before
 
 
 def test_dope_and_explain_refuse_bad_paths_and_requests_before_working(small_model, tmp_path):
@@ -212,6 +221,10 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
         assert 0 <= m["n_out_of_domain"] <= report["n"] and 0 <= m["coverage_80"] <= 1
         for part, n in (("in_domain", report["n"] - m["n_out_of_domain"]), ("out_of_domain", m["n_out_of_domain"])):
             assert (m[f"coverage_80_{part}"] is None) == (m[f"mae_{part}"] is None) == (n == 0)
+        if 0 < m["n_out_of_domain"] < report["n"]:  # the two classes' hits make up the whole coverage
+            hits = (m["coverage_80_in_domain"] * (report["n"] - m["n_out_of_domain"])
+                    + m["coverage_80_out_of_domain"] * m["n_out_of_domain"])
+            assert hits == pytest.approx(m["coverage_80"] * report["n"])
     assert min(m["models"]["mlsse"]["n_out_of_domain"] for m in metrics.values()) > 0
     assert len(list((tmp_path / "ev").glob("parity_*.png"))) == 8
     for report in metrics.values():

@@ -318,23 +318,42 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "metadata.json").write_text("{}")
     (tmp_path / "other" / "results.csv").write_text("keep me")
+    (tmp_path / "format").mkdir()
+    (tmp_path / "format" / "metadata.json").write_text('{"format": "someone-else/1"}')
     (tmp_path / "file").write_text("keep me too")
     (tmp_path / "link").symlink_to(target)
     monkeypatch.undo()
-    predictor(1).save(tmp_path / "beside")
+    for name in ("beside", "subdir"):
+        predictor(1).save(tmp_path / name)
     (tmp_path / "beside" / "my_notes.txt").write_text("keep me")
-    monkeypatch.chdir(tmp_path / "beside")
+    (tmp_path / "subdir" / "sigma-1.ubj.gz").mkdir()  # a model file's name, but a directory
+    (tmp_path / "subdir" / "sigma-1.ubj.gz" / "data.csv").write_text("keep me")
+    (tmp_path / "beside" / "inner").mkdir()
+    monkeypatch.chdir(tmp_path / "beside" / "inner")
     kept = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    for occupied, problem in ((tmp_path / "notes", "a directory with other files"),
-                              (tmp_path / "other", "a directory with other files"),
-                              (tmp_path / "beside", "the working directory"), (tmp_path / "file", "a file"),
+    for occupied, problem in ((tmp_path / "notes", "a directory holding lab.txt,"),
+                              (tmp_path / "other", "a directory holding results.csv,"),
+                              (tmp_path / "format", "a directory whose metadata.json is not an mlsse model's"),
+                              (tmp_path / "subdir", "a directory holding sigma-1.ubj.gz,"),
+                              (tmp_path / "beside", "the working directory or one of its parents"),
+                              (tmp_path / "beside" / "inner", "the working directory"), (tmp_path / "file", "a file"),
                               (tmp_path / "link", "a symbolic link")):
         with pytest.raises(ModelError, match=f"cannot save a model at {occupied}: it is {problem}"):
             predictor(1).save(occupied)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ModelError, match="cannot save a model at beside: it is a directory with other files"):
+    with pytest.raises(ModelError, match="cannot save a model at beside: it is a directory holding inner, my_notes"):
         predictor(1).save("beside")
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == kept
+    # A process killed between the two renames leaves the earlier model aside; loading names it, the next
+    # save puts it back before replacing it.
+    moved = tmp_path / ".m.killed.old"
+    target.rename(moved)
+    with pytest.raises(ModelError, match=r"no model at .*m \(metadata.json missing\); a save killed half-way left "
+                                         r"the earlier model at .*\.m\.killed\.old: rename it back to m"):
+        Predictor.load(target)
+    predictor(2).save(target)
+    assert not moved.exists() and (target / "sigma-1.ubj.gz").is_file()
+    assert not list(tmp_path.glob(".m.*"))
 
 
 def test_mixture_median_is_the_median_of_censored_point_mass_plus_normal():

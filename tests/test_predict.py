@@ -255,8 +255,17 @@ def test_composition_far_from_training_is_flagged_and_gets_the_wider_interval(sm
         expected = [widths[target]["out_of_domain"], widths[target]["in_domain"]]
         assert np.allclose(out[hi] - out[target], expected)
     assert np.allclose(out["log10_sigma"] - out["log10_sigma_lo"], out["log10_sigma_hi"] - out["log10_sigma"])
+    assert np.allclose(out["ea_eV"] - out["ea_lo"], expected)
     # the lower Ea bound stops at 0: an activation energy is positive however wide the interval
-    assert np.allclose(out["ea_lo"], np.maximum(out["ea_eV"] - expected, 0.0)) and (out["ea_lo"] >= 0).all()
+    from mlsse.features import featurize_table
+    from mlsse.models.training import composition_elements
+
+    predictor = Predictor.load(small_model)
+    predictor.half_widths = {**predictor.half_widths, "ea_eV": {"in_domain": 0.1, "out_of_domain": 5.0}}
+    queries = pd.DataFrame({"composition": ["Li40O", "Li2.3ZrCl5.85N0.15"]})
+    wide = predictor.predict_features(featurize_table(queries), [composition_elements(c) for c in queries["composition"]])
+    assert wide["ea_lo"].tolist()[0] == 0.0 and wide["ea_hi"].iloc[0] == pytest.approx(wide["ea_eV"].iloc[0] + 5.0)
+    assert wide["ea_lo"].iloc[1] == pytest.approx(wide["ea_eV"].iloc[1] - 0.1)
     for target in ("log10_sigma", "ea_eV"):
         m = metadata["metrics"][target]
         assert 0 < m["n_out_of_domain"] < m["n"] and m["mae_out_of_domain"] > m["mae_in_domain"]

@@ -196,6 +196,16 @@ def test_unsafe_version_names_unknown_files_and_a_damaged_state_are_refused(ship
     with pytest.raises(ValidationError, match="missing.csv: file not found"):
         retrain(tmp_path / "missing.csv", base_params=QUICK)
     assert not (isolated_home / "models").exists()
+    # a directory under models/ that is no version (e.g. from mlsse train --out) is kept, not replaced
+    (isolated_home / "models" / "mine").mkdir(parents=True)
+    (isolated_home / "models" / "mine" / "metadata.json").write_text("{}")
+    from mlsse.errors import MlsseError
+
+    with pytest.raises(MlsseError, match="models/mine exists but is no model version; choose another --name"):
+        retrain(write(tmp_path, GOOD), name="mine", base_params=QUICK)
+    assert [p.name for p in (isolated_home / "models" / "mine").iterdir()] == ["metadata.json"]
+    assert read_state()["batches"] == []
+    shutil.rmtree(isolated_home / "models")
     (isolated_home / "state.json").write_text(json.dumps(
         {"batches": [], "models": [{"name": "gone", "dir": "gone"}], "active": None, "history": []}))
     with pytest.raises(ModelError, match="model version 'gone' has no files"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import glob
 import os
 import re
 import shutil
@@ -114,11 +115,14 @@ def atomic_path(target: str | Path):
 def atomic_directory(target: str | Path, replaceable=lambda directory: False):
     """Yield a new, empty directory beside ``target``; on success it takes ``target``'s name, on any error it is
     removed. A reader never sees old and new files mixed: at worst, between two renames, no ``target`` at all.
+    A process killed right there leaves the earlier directory as ``.<name>.*.old``; the next call for the same
+    ``target`` renames it back first (:func:`restore_interrupted_replacement`).
 
     An existing ``target`` is replaced only if it is empty or ``replaceable(target)`` is true; otherwise (and if
     it is a file) ``FileExistsError`` is raised before anything is written, so no one's files are deleted.
     """
     target = Path(target)
+    restore_interrupted_replacement(target)
     if target.is_symlink() or (target.exists() and not (target.is_dir() and (not any(target.iterdir())
                                                                              or replaceable(target)))):
         raise FileExistsError(errno.EEXIST, "exists and is not a directory this can replace", str(target))
@@ -127,13 +131,14 @@ def atomic_directory(target: str | Path, replaceable=lambda directory: False):
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".new"))
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write here ({exc.strerror})", str(target)) from None
-    umask = os.umask(0)
-    os.umask(umask)
-    # mkdtemp makes 0700; the new directory gets the one it replaces' permissions, else the usual ones.
-    os.chmod(staging, target.stat().st_mode & 0o7777 if target.exists() else 0o777 & ~umask)
     old = staging.with_suffix(".old")
     try:
         yield staging
+        umask = os.umask(0)
+        os.umask(umask)
+        # mkdtemp makes 0700; once written (a read-only mode would have stopped that), the new directory gets
+        # the permissions of the one it replaces, else the usual ones.
+        os.chmod(staging, target.stat().st_mode & 0o7777 if target.exists() else 0o777 & ~umask)
         try:
             if target.exists():
                 target.rename(old)
@@ -146,6 +151,19 @@ def atomic_directory(target: str | Path, replaceable=lambda directory: False):
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def restore_interrupted_replacement(target: str | Path) -> Path | None:
+    """If ``target`` is missing because a process was killed between :func:`atomic_directory`'s two renames,
+    rename the directory it had moved aside (``.<name>.*.old``) back and return its path; else return None."""
+    target = Path(target)
+    if target.exists() or target.is_symlink() or not target.parent.is_dir():
+        return None
+    aside = sorted(target.parent.glob(f".{glob.escape(target.name)}.*.old"), key=lambda p: p.stat().st_mtime)
+    if not aside:
+        return None
+    aside[-1].rename(target)
+    return aside[-1]
 
 
 def write_csv_atomic(frame: pd.DataFrame, target: str | Path) -> Path:

@@ -9,6 +9,7 @@ domain state, library versions, data hash, seed, metrics) and ``MODEL_CARD.md``.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import math
@@ -194,7 +195,10 @@ class Predictor:
         directory = Path(directory)
         meta_path = directory / "metadata.json"
         if not meta_path.is_file():
-            raise ModelError(f"no model at {directory} (metadata.json missing)")
+            aside = sorted(directory.parent.glob(f".{glob.escape(directory.name)}.*.old"))
+            hint = (f"; a save killed half-way left the earlier model at {aside[-1]}: rename it back to "
+                    f"{directory.name}" if aside and not directory.exists() else "")
+            raise ModelError(f"no model at {directory} (metadata.json missing){hint}")
         try:
             return cls._load(directory, json.loads(meta_path.read_text(encoding="utf-8")))
         # XGBoostError is a ValueError; a corrupted gzip stream raises zlib.error, a truncated one EOFError.
@@ -253,11 +257,15 @@ def is_model_directory(directory: str | Path) -> bool:
     directory = Path(directory)
     try:
         metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-        names = [p.name for p in directory.iterdir()]
     except (OSError, ValueError):
         return False
     return (isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("mlsse-model/")
-            and all(_MODEL_FILE.fullmatch(name) for name in names))
+            and not _foreign_entries(directory))
+
+
+def _foreign_entries(directory: Path) -> list[str]:
+    """Names in ``directory`` that a saved model does not have (sorted)."""
+    return sorted(p.name for p in directory.iterdir() if not (p.is_file() and _MODEL_FILE.fullmatch(p.name)))
 
 
 def check_model_target(directory: str | Path) -> None:
@@ -267,15 +275,19 @@ def check_model_target(directory: str | Path) -> None:
     directory = Path(directory)
     problem = None
     if directory.is_symlink():
-        problem = "a symbolic link; give the directory it points to"
-    elif directory.exists() and not directory.is_dir():
-        problem = "a file, which would be replaced"
+        raise ModelError(f"cannot save a model at {directory}: it is a symbolic link; give the directory it "
+                         "points to, or a new one")
+    if directory.exists() and not directory.is_dir():
+        problem = "a file"
     elif directory.exists() and (Path.cwd() == directory.resolve() or directory.resolve() in Path.cwd().parents):
-        problem = "the working directory or one of its parents, which would be replaced"
+        problem = "the working directory or one of its parents"
     elif directory.exists() and any(directory.iterdir()) and not is_model_directory(directory):
-        problem = "a directory with other files than an mlsse model's, which would be replaced"
+        foreign = _foreign_entries(directory)
+        problem = ("a directory holding " + ", ".join(foreign[:3]) + (" and more" if len(foreign) > 3 else "")
+                   if foreign else "a directory whose metadata.json is not an mlsse model's")
     if problem:
-        raise ModelError(f"cannot save a model at {directory}: it is {problem}; name a new or empty directory")
+        raise ModelError(f"cannot save a model at {directory}: it is {problem}, which a save would replace; "
+                         "name a new or empty directory")
 
 
 def _load_booster(path: Path, booster):

@@ -60,10 +60,13 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         state = read_state()
         names = {m["name"] for m in state["models"]} | {"default"}
         name = name or f"v{len(state['models']) + 1}-{today}"
-        if name in names:
-            from mlsse.errors import MlsseError
+        from mlsse.errors import MlsseError
 
+        if name in names:
             raise MlsseError(f"model version {name!r} exists already; choose another --name")
+        if (home_dir() / "models" / name).exists():  # not a version: left by an interrupted run, or by train --out
+            raise MlsseError(f"{home_dir() / 'models' / name} exists but is no model version; choose another "
+                             "--name, or move that directory away")
         staging = staging_dir()
         batch_id = f"{len(state['batches']) + 1:04d}-{batch.sha256[:12]}"
         rows = batch.rows.copy()
@@ -84,8 +87,6 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         # Move the prepared files to their final names; they stay invisible until state.json names them.
         batch_file = stage_batch(rows, batch_id)
         final_dir = home_dir() / "models" / name
-        if final_dir.exists():
-            shutil.rmtree(final_dir)  # an orphan of an interrupted run: never referenced by state.json
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         (staging / "model").rename(final_dir)
         state["batches"].append({"id": batch_id, "file": batch_file.name, "source_file": Path(data_path).name,
