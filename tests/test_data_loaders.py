@@ -225,6 +225,8 @@ def test_curated_cache_is_reused_until_an_input_changes(tmp_path, external_dir, 
         patch.setattr(build, "build_curated", no_rebuild)
         cached = build.load_curated(tmp_path / "cache", external_dir=external)
     pd.testing.assert_frame_equal(cached, first)
+    # exactly, not within a tolerance: the table's SHA-256 is the data version a model records
+    assert build.table_sha256(cached) == build.table_sha256(first)
     before = build.inputs_fingerprint(external)
     # Changed loading code: the fingerprint hashes the data layer's modules, here a copy with one edit.
     code = tmp_path / "data_code"

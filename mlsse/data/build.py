@@ -83,7 +83,13 @@ def _with_numeric_types(table: pd.DataFrame) -> pd.DataFrame:
     numeric = ["sigma_S_cm", "log10_sigma", "temperature_C", "ea_eV", "space_group_number", "a", "b", "c",
                "alpha", "beta", "gamma", "additive_wt_pct", "dopant_level", "arrhenius_r2", "source_line"]
     for column in numeric:
-        table[column] = pd.to_numeric(table[column], errors="coerce")
+        # Python's float() reads back exactly what to_csv wrote; pd.to_numeric's faster parser can be one ulp off,
+        # which changed the table's SHA-256 (a model's data version) between a cached and a fresh table.
+        converted = pd.to_numeric(table[column], errors="coerce")
+        if converted.dtype.kind == "f" and table[column].dtype == object:
+            parsed = converted.notna()
+            converted[parsed] = table[column][parsed].astype(float)
+        table[column] = converted
     text = [c for c in CURATED_COLUMNS if c not in numeric and c != "censored"]
     table[text] = table[text].astype(object).where(table[text].notna(), "").astype(str)
     table["censored"] = table["censored"].astype(bool)
