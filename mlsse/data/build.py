@@ -109,6 +109,7 @@ def deduplicate(table: pd.DataFrame) -> pd.DataFrame:
     work["_priority"] = work["source"].map(SOURCE_PRIORITY).fillna(9)
     work["_cluster"] = _temperature_clusters(work)
     keep = np.ones(len(work), dtype=bool)
+    present = pd.DataFrame({column: _present(work[column]) for column in _FILLABLE})
     has_reference = work["reference"].str.startswith("10.")
     groups = work[has_reference].groupby(["_key", "reference", "_fit", "_cluster"], sort=False).groups
     for _, index in groups.items():
@@ -121,10 +122,10 @@ def deduplicate(table: pd.DataFrame) -> pd.DataFrame:
         best_source = work.at[best, "source"]
         dropped = group[group["source"] != best_source]
         for column in _FILLABLE:
-            if not _present(work.loc[[best], column]).iloc[0]:
-                donors = dropped[_present(dropped[column])]
+            if not present.at[best, column]:
+                donors = dropped.index[present.loc[dropped.index, column].to_numpy()]
                 if len(donors):
-                    work.at[best, column] = donors[column].iloc[0]
+                    work.at[best, column] = work.at[donors[0], column]
         merged = ", ".join(f"{s} line {int(l)}" for s, l in zip(dropped["source"], dropped["source_line"]))
         work.at[best, "note"] = "; ".join(x for x in (work.at[best, "note"], f"merged duplicate: {merged}") if x)
         keep[work.index.get_indexer(dropped.index)] = False

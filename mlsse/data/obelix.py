@@ -102,6 +102,14 @@ def normalise_doi(doi: object) -> str:
     return text.lower()
 
 
+@lru_cache(maxsize=2)
+def _archive_texts(archive: str, size: int, mtime_ns: int) -> dict[str, bytes]:
+    """Every file in a CIF archive, read in one pass (a gzipped tar has no index: reading members one by one
+    decompresses it from the start each time); ``size`` and ``mtime_ns`` key the cache to the file's version."""
+    with tarfile.open(archive) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
 @lru_cache(maxsize=4)
 def _archive_members(archive: Path) -> frozenset[str]:
     with tarfile.open(archive) as tar:
@@ -145,9 +153,9 @@ def read_cif_structure(cif: str):
     if CIF_SEPARATOR in cif:
         archive, member = cif.split(CIF_SEPARATOR, 1)
         try:
-            with tarfile.open(archive) as tar:
-                text = tar.extractfile(member).read().decode("utf-8")
-        except (OSError, KeyError, AttributeError) as exc:
+            stat = Path(archive).stat()
+            text = _archive_texts(archive, stat.st_size, stat.st_mtime_ns)[member].decode("utf-8")
+        except (OSError, KeyError, tarfile.TarError, EOFError) as exc:
             raise DataError(f"cannot read CIF {member!r} from archive: {exc}", path=archive) from None
     else:
         if not Path(cif).is_file():

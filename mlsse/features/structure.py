@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -125,6 +126,7 @@ MATMINER_STRUCTURE_LABELS: dict[str, str] = {
 STRUCTURE_LABELS: list[str] = LI_SITE_LABELS + list(MATMINER_STRUCTURE_LABELS.values())
 
 
+@lru_cache(maxsize=1)
 def structure_featurizer() -> MultipleFeaturizer:
     """Return the structure block as one matminer ``MultipleFeaturizer``.
 
@@ -132,6 +134,7 @@ def structure_featurizer() -> MultipleFeaturizer:
     structures, ``vpa`` and ``packing fraction`` raise there) and ``GlobalSymmetryFeatures`` (spacegroup_num,
     crystal_system_int, is_centrosymmetric; spglib treats each distinct site occupancy as its own species).
     Labels are matminer's; :func:`featurize_structures` renames them with :data:`MATMINER_STRUCTURE_LABELS`.
+    Built once per process (the featurizers keep no state between structures).
     """
     from matminer.featurizers.structure import DensityFeatures, GlobalSymmetryFeatures
 
