@@ -12,6 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
+from mlsse.cli.progress import TerminalProgress
 from mlsse.models.workflow import train_and_save
 from mlsse.paths import SHIPPED_MODELS_DIR
 
@@ -29,9 +30,9 @@ def main() -> None:
     start = time.perf_counter()
     # Saved whole or not at all (Predictor.save); the user's own lab batches are left out, so the shipped
     # model depends only on the public and seed data.
-    train_and_save(out=args.out, external_dir=args.external, seed=args.seed, trials=args.trials, storage=None,
-                   name="default", lab_batches=False, replace_shipped=True,
-                   progress=lambda m: print(f"[{time.perf_counter() - start:6.0f} s] {m}", flush=True))
+    with TerminalProgress() as progress:
+        train_and_save(out=args.out, external_dir=args.external, seed=args.seed, trials=args.trials, storage=None,
+                       name="default", lab_batches=False, replace_shipped=True, progress=progress)
     size = sum(p.stat().st_size for p in args.out.iterdir()) / 1e6
     print(f"wrote {args.out} ({size:.2f} MB) in {time.perf_counter() - start:.0f} s")
 

@@ -13,7 +13,31 @@ import pandas as pd
 import pytest
 
 
+#: The slice of the public files the evaluate test reads (lines per file, as ``tests.conftest.SLICE_LINES``).
+EVALUATE_SLICE_LINES = {"obelix_train.csv": 80, "liverpool_ionics.csv": 200, "laskowski_semi_formatted.csv": 100,
+                        "laskowski_doi_lookup.csv": None}
+
+
 def run(args, cwd, home, check_code=0):
+    """Run ``mlsse ARGS`` in this process (typer's test runner) from ``cwd`` with ``MLSSE_HOME=home``; assert its
+    exit code and return the result (``stdout``, ``stderr``)."""
+    from typer.testing import CliRunner
+
+    from mlsse.cli import app
+
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, [str(a) for a in args], env={"MLSSE_HOME": str(home), "COLUMNS": "200"},
+                                    catch_exceptions=False)
+    finally:
+        os.chdir(previous)
+    assert result.exit_code == check_code, result.stdout + result.stderr
+    return result
+
+
+def run_installed(args, cwd, home, check_code=0):
+    """Run ``python -m mlsse ARGS`` in a new interpreter, as a user's shell does (for the entry point itself)."""
     env = {**os.environ, "MLSSE_HOME": str(home), "COLUMNS": "200"}
     result = subprocess.run([sys.executable, "-m", "mlsse", *args], cwd=cwd, env=env, capture_output=True,
                             text=True, timeout=600)
@@ -22,7 +46,7 @@ def run(args, cwd, home, check_code=0):
 
 
 def test_help_lists_the_commands(tmp_path):
-    out = run(["--help"], tmp_path, tmp_path).stdout
+    out = run_installed(["--help"], tmp_path, tmp_path).stdout
     for command in ("predict", "train", "evaluate", "dope", "retrain", "models", "data"):
         assert command in out
 
@@ -34,9 +58,10 @@ def test_predict_one_formula_prints_the_table(small_model, tmp_path):
     for label in ("σ (S/cm)", "log10 σ", "Ea (eV)", "in domain", "features that pushed log10 σ most"):
         assert label in out
     assert re.search(r"P\(σ₂₅ below 1e-10 S/cm\)\s*│\s*0\.\d\d", out), out
-    # Each reason names the feature, the formula's value of it and its push, e.g. "Zr content = 0.108 (+0.31)".
+    # Each reason names the feature, the formula's value of it ('unknown' for a structure the query does not give)
+    # and its push, e.g. "Zr content = 0.108 (+0.31)".
     reasons = " ".join(out.split("features that pushed log10 σ most:")[1].split())
-    assert len(re.findall(r"= -?[\d.]+(?:e[-+]\d+)? \([-+]\d+\.\d\d\)", reasons)) == 3, reasons
+    assert len(re.findall(r"= (?:-?[\d.]+(?:e[-+]\d+)?|unknown) \([-+]\d+\.\d\d\)", reasons)) == 3, reasons
 
 
 def test_top_contributions_give_the_feature_value_and_the_largest_pushes(small_model):
@@ -103,12 +128,46 @@ def test_predict_csv_file_problems_are_one_line_and_inputs_are_kept(small_model,
     assert pd.read_csv(tmp_path / "one.csv").columns.tolist()[:3] == ["composition", "temperature_C", "log10_sigma"]
 
 
+def test_predict_help_names_every_input_column_and_that_folders_are_created(tmp_path):
+    out = " ".join(run(["predict", "--help"], tmp_path, tmp_path).stdout.replace("│", " ").split())
+    for column in ("temperature_C", "space_group_number", "alpha, beta, gamma", "cif", "additive (a formula",
+                   "additive_wt_pct", "missing folders are created"):
+        assert column in out, column
+
+
+def test_progress_shows_stage_lines_off_a_terminal_bars_on_one_and_nothing_when_quiet(capsys):
+    from mlsse.cli.progress import TerminalProgress
+
+    with TerminalProgress() as progress:  # stderr is captured here, so not a terminal: no bars
+        progress.message("featurizing 12 rows")
+        assert list(progress.track(range(3), "folds")) == [0, 1, 2]
+        assert progress.bars.disable
+    with TerminalProgress(quiet=True) as progress:
+        progress.message("not shown")
+        with progress.task("hidden", total=2) as advance:
+            advance(2)
+    assert capsys.readouterr() == ("", "featurizing 12 rows\n")
+    from rich.console import Console
+
+    terminal = TerminalProgress()
+    terminal.console = Console(stderr=True, force_terminal=True)
+    terminal.bars.live.console = terminal.console
+    terminal.bars.disable = False
+    with terminal:
+        with terminal.task("tuning: Optuna trials", total=4) as advance:
+            advance(1)
+            assert terminal.bars.tasks[0].completed == 1 and terminal.bars.tasks[0].total == 4
+    assert terminal.bars.tasks == []  # put away when done
+
+
 def test_usage_errors_are_one_message_not_a_traceback(tmp_path):
-    # typer ships its own copy of click, whose errors are not click.ClickException
-    result = run(["dope", "Li2ZrCl6", "--dopants", "Y"], tmp_path, tmp_path, check_code=2)
+    # through the installed entry point: typer ships its own copy of click, and click itself may not be installed
+    result = run_installed(["dope", "Li2ZrCl6", "--dopants", "Y"], tmp_path, tmp_path, check_code=2)
     assert "Missing option '--site'" in result.stderr and "Traceback" not in result.stderr
-    result = run(["predict", "LiCl", "--temperature-c", "warm"], tmp_path, tmp_path, check_code=2)
+    result = run_installed(["predict", "LiCl", "--temperature-c", "warm"], tmp_path, tmp_path, check_code=2)
     assert "Invalid value for '--temperature-c'" in result.stderr and "Traceback" not in result.stderr
+    result = run_installed(["models", "use", "nothere"], tmp_path, tmp_path, check_code=2)
+    assert result.stderr == "error: no model version 'nothere'; see 'mlsse models list'\n"
 
 
 def test_train_refuses_an_out_directory_holding_other_files_before_training(tmp_path):
@@ -194,14 +253,11 @@ def test_data_build_with_missing_directory_fails_cleanly(tmp_path):
 
 
 def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, external_dir):
-    # A slice of every public file keeps the run short; the CIF archive is read as it is.
-    external = tmp_path / "external"
-    external.mkdir()
-    for name, lines in (("obelix_train.csv", 150), ("liverpool_ionics.csv", 300), ("laskowski_semi_formatted.csv", 200),
-                        ("laskowski_doi_lookup.csv", None)):
-        text = (external_dir / name).read_text(encoding="utf-8").splitlines(keepends=True)
-        (external / name).write_text("".join(text[:lines]), encoding="utf-8")
-    (external / "obelix_train_cifs.tar.gz").symlink_to(external_dir / "obelix_train_cifs.tar.gz")
+    # A smaller slice of every public file than the small model's keeps the run short (the CIF archive is read as
+    # it is): evaluate trains 2 × 5 folds × 8 runs of the model and of the random-forest baseline.
+    from tests.conftest import write_public_slice
+
+    external = write_public_slice(external_dir, tmp_path / "external", EVALUATE_SLICE_LINES)
     result = run(["evaluate", "--external", str(external), "--model", str(small_model), "--repeats", "2",
                   "--out", "ev"], tmp_path, tmp_path)
     assert "over fold seeds 0…1" in result.stdout and "mlsse < RF" in result.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,6 +29,15 @@ def test_scan_ranks_every_candidate_and_gives_reasons(small_model):
     assert (doped["reasons_up"].ne("") | doped["reasons_down"].ne("")).all()
     host = result[result["level"] == 0]
     assert (host["reasons_up"] == "").all() and (host["reasons_down"] == "").all()
+    # the reasons cite what the candidate or the host holds, never the content of an element neither has
+    import re
+
+    from pymatgen.core import Composition
+
+    for _, row in doped.iterrows():
+        held = {el.symbol for el in Composition(row["composition"]).elements} | {"Li", "Zr", "Cl"}
+        named = re.findall(r"\b([A-Z][a-z]?) (?:content|atoms per formula unit)", row["reasons_up"] + row["reasons_down"])
+        assert set(named) <= held, (row["composition"], named)
 
 
 def test_scan_with_composite_additive(small_model):
@@ -59,12 +70,17 @@ def test_dope_and_explain_commands_write_their_files(small_model, tmp_path):
     for column in ("composition", "dopant", "level", "log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "ea_eV",
                    "ea_lo", "ea_hi", "in_domain", "rank", "reasons_up", "reasons_down"):
         assert column in table.columns
-    assert "Li2.3Zr1N0.15Cl5.85" in set(table["composition"])
+    assert "Li2.3ZrN0.15Cl5.85" in set(table["composition"])  # no explicit 1s
     assert (tmp_path / "scan.png").stat().st_size > 10_000
     refused = run(["dope", "Li2ZrCl6", "--site", "Br", "--dopants", "N", "--model", str(small_model)], tmp_path,
                   tmp_path, check_code=2)
-    assert refused.stderr.strip() == "error: site Br is not in host Li2Zr1Cl6"
-    run(["explain", "Li3N", "--out", "ex", "--model", str(small_model)], tmp_path, tmp_path)
+    assert refused.stderr.strip() == "error: site Br is not in host Li2ZrCl6"
+    explained = run(["explain", "Li3N", "--out", "ex", "--model", str(small_model)], tmp_path, tmp_path).stdout
+    explained = " ".join(explained.split())  # rich wraps the title
+    # the contributions' unit and the base value they start from are printed with them
+    assert re.search(r"Li3N: predicted log10 σ at 25 °C \(S/cm\) = -?\d+\.\d{3} = base value -?\d+\.\d{3} \+ the "
+                     r"contributions \(log10 S/cm\)", explained), explained
+    assert "how far that group of features moves this prediction away from the base value" in explained
     assert (tmp_path / "ex" / "explain_Li3N_sigma.png").stat().st_size > 10_000
     assert pd.read_csv(tmp_path / "ex" / "explain_Li3N_sigma.csv").columns.tolist() == [
         "group", "contribution", "leading_feature", "leading_value"]

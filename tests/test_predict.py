@@ -16,10 +16,10 @@ from mlsse.models.predictor import OUTPUT_COLUMNS, Predictor
 QUERIES = ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl", "Li7La3Zr2O12", "Li3N", "Li2.5Y0.5Zr0.5Cl6"]
 
 
-def test_same_data_and_seed_give_identical_models(small_model, tmp_path):
-    from mlsse.models.workflow import train_and_save
+def test_same_data_and_seed_give_identical_models(small_model, tmp_path, public_slice):
+    from tests.conftest import train_small_model
 
-    again = train_and_save(out=tmp_path / "again", seed=0, trials=0, storage=None, base_params={"n_estimators": 60})
+    again = train_small_model(tmp_path / "again", public_slice)
     # boosters, forest, censor classifier, Ea booster
     files = ["sigma-0.ubj.gz", "sigma-1.ubj.gz", "sigma-2.ubj.gz", "sigma-censored.ubj.gz", "ea-0.ubj.gz"]
     assert all((again / f).read_bytes() == (small_model / f).read_bytes() for f in files)
@@ -46,8 +46,10 @@ def test_prediction_columns_and_intervals(small_model):
 
 def test_a_material_reported_below_detection_is_predicted_censored(small_model):
     # The wiring from training labels to the output column, on training materials (the held-out effect is in
-    # the README's measured MAE): SrLiTa2O6F is "<1E-10 S/cm" in two OBELiX papers; Li6PS5Cl conducts at ~1e-3.
-    out = predict(["SrLiTa2O6F", "Li6PS5Cl"], model=small_model)
+    # the README's measured MAE): SrLiTa2O6F (space group 227) is "<1E-10 S/cm" in two papers; Li6PS5Cl conducts
+    # at ~1e-3.
+    out = predict(pd.DataFrame({"composition": ["SrLiTa2O6F", "Li6PS5Cl"], "space_group_number": [227, ""]}),
+                  model=small_model)
     assert out.loc[0, "p_sigma_below_detection"] > 0.5 > 0.01 > out.loc[1, "p_sigma_below_detection"]
     assert out.loc[0, "log10_sigma"] == -15.0 and out.loc[1, "log10_sigma"] > -5.0
 
@@ -170,6 +172,43 @@ def test_query_level_problems_raise_and_inputs_are_kept(small_model):
     with pytest.warns(MlsseWarning, match="column 'CIF' is not read; name it 'cif'"):
         kept = predict(pd.DataFrame({"composition": ["Li3N"], "CIF": ["x"], "C": [1]}), model=small_model)
     assert kept.loc[0, "CIF"] == "x" and kept.loc[0, "C"] == 1
+
+
+def test_a_composition_without_li_is_out_of_domain(small_model):
+    out = predict(["NaCl", "Li3N"], model=small_model)
+    assert out["in_domain"].tolist() == [False, True]
+    assert out.loc[0, "note"] == "no Li: the model knows Li-ion conductors only"
+
+
+def test_a_prediction_contradicting_the_measured_value_of_the_same_composition_is_out_of_domain(small_model):
+    from mlsse.data.schema import composition_key
+    from mlsse.features import featurize_table
+    from mlsse.models.domain import MeasuredCompositions
+    from mlsse.models.training import composition_elements
+
+    predictor = Predictor.load(small_model)
+    # the model records the room-temperature σ measured for each training composition (the seed's LZC-N0.15)
+    measured = predictor.measured.values[composition_key("Li2.3ZrCl5.85N0.15")]
+    assert measured[0] == pytest.approx(np.log10(1.5e-3)) and measured[1] is False
+    queries = ["Li3N", "Li6PS5Cl", "Li3PS4", "Li2.3ZrCl5.85N0.15"]
+    features = featurize_table(pd.DataFrame({"composition": queries}))
+    elements = [composition_elements(q) for q in queries]
+    plain = predictor.predict_features(features, elements)
+    width = predictor.half_width("log10_sigma", [True])[0]
+    li3n, argyrodite = plain["log10_sigma"].iloc[:2]
+    predictor.measured = MeasuredCompositions({
+        composition_key("Li3N"): [li3n - width - 0.5, False, "10.1000/far"],            # 0.5 beyond the interval
+        composition_key("Li6PS5Cl"): [argyrodite + width - 0.1, False, "10.1000/near"],  # inside it
+        composition_key("Li3PS4"): [-15.0, True, "10.1000/censored"]})                  # "<1E-10" in training
+    checked = predictor.predict_features(features, elements, compositions=queries)
+    assert checked["in_domain"].tolist() == [False, True, plain.loc[2, "log10_sigma"] <= -10 + width, True]
+    assert checked.loc[0, "note"] == (f"measured {10 ** (li3n - width - 0.5):.2g} S/cm at room temperature "
+                                      f"(10.1000/far), {width + 0.5:.1f} decades below the prediction")
+    if not checked.loc[2, "in_domain"]:
+        assert checked.loc[2, "note"].startswith("reported below 1e-10 S/cm at room temperature (10.1000/censored)")
+    # out of domain, the wider interval
+    assert checked.loc[0, "log10_sigma_hi"] - checked.loc[0, "log10_sigma"] == pytest.approx(
+        predictor.half_width("log10_sigma", [False])[0])
 
 
 def test_out_of_domain_element_is_flagged(small_model):

@@ -27,13 +27,15 @@ GOOD = "composition,sigma_S_cm,temperature_C,ea_eV,reference\n" \
 
 
 @pytest.fixture
-def shipped(small_model, tmp_path, monkeypatch):
-    """Make the small model play the shipped read-only base model."""
+def shipped(small_model, public_slice, tmp_path, monkeypatch):
+    """Make the small model play the shipped read-only base model, and its slice of the public data the public
+    data (retrains here, and in the subprocess a test starts, read it through ``MLSSE_EXTERNAL_DIR``)."""
     import mlsse.models.registry as registry
 
     base = tmp_path / "shipped"
     shutil.copytree(small_model, base / "default")
     monkeypatch.setattr(registry, "SHIPPED_MODELS_DIR", base)
+    monkeypatch.setenv("MLSSE_EXTERNAL_DIR", str(public_slice))
     return base
 
 
@@ -124,6 +126,27 @@ def test_a_lab_file_keeps_its_additive_stores_cifs_absolute_and_names_unread_col
         validate_lab_file(write(tmp_path / "lab", "composition,sigma_S_cm,cif\nLiCl,1e-7,bad.cif\n", "b.csv"))
 
 
+def test_a_formula_that_cannot_be_charge_balanced_is_refused_unless_marked_as_meant(shipped, tmp_path,
+                                                                                      isolated_home):
+    from mlsse.models.retrain import retrain
+
+    typo = write(tmp_path, "composition,sigma_S_cm\nLi3YCl6,1e-4\nLi3YCl,1e-3\n", "typo.csv")
+    before = snapshot(isolated_home)
+    with pytest.raises(ValidationError) as info:
+        retrain(typo, base_params=QUICK)
+    assert [str(p) for p in info.value.problems] == [
+        f"{typo}, line 3, column 'composition': 'Li3YCl' is not charge balanced (with the oxidation states known "
+        "for its elements, Li +1, Y +3, Cl -1, its net charge is at least 1 e per atom): a typo? If it is meant, "
+        "put yes in an allow_unbalanced column or pass --allow-unbalanced"]
+    assert snapshot(isolated_home) == before
+    # a nominal composition as papers print it passes; the mark or the flag lets a meant formula through
+    assert len(validate_lab_file(write(tmp_path, "composition,sigma_S_cm\nLi0.33La0.5TiO3,1e-5\n", "n.csv")).rows)
+    marked = validate_lab_file(write(tmp_path, "composition,sigma_S_cm,allow_unbalanced\nLi3YCl6,1e-4,\n"
+                                               "Li3YCl,1e-3,yes\n", "marked.csv"))
+    assert "charge balance not checked (allow_unbalanced)" in marked.rows.loc[1, "note"]
+    assert len(validate_lab_file(typo, allow_unbalanced=True).rows) == 2
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     path = write(tmp_path, "composition,sigma_S_cm,ea_eV\nLi3Qq,1e-3,0.3\nLi3N,-1,0.3\nLi3P,1e-4,9\n")
     with pytest.raises(ValidationError) as info:
@@ -165,6 +188,26 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
     before = predict(queries)
     report = retrain(write(tmp_path, GOOD), name="lab-1", base_params=QUICK)
     assert report.rows_added == 3 and active_model_name() == "lab-1"
+    # the new model starts from the active model's hyper-parameters (here with QUICK's fewer trees on top)
+    from mlsse.models.training import DEFAULT_PARAMS
+
+    old_params = json.loads((shipped / "default" / "metadata.json").read_text())["params"]
+    new_params = json.loads((isolated_home / "models" / "lab-1" / "metadata.json").read_text())["params"]
+    for target in ("log10_sigma", "ea_eV"):
+        assert {k: new_params[target][k] for k in DEFAULT_PARAMS} == {**{k: old_params[target][k] for k in
+                                                                          DEFAULT_PARAMS}, **QUICK}
+    # how far the public compositions' predictions moved is measured and reported
+    for target in ("log10_sigma", "ea_eV"):
+        shift = report.public_shift[target]
+        assert shift["n"] > 100 and 0 <= shift["median_abs"] <= shift["max_abs"] and shift["max_composition"]
+    # each new row is compared at its measured temperature (the third is at 30 °C)
+    from mlsse.models.predict import predict as predict_with
+
+    rows = report.new_row_predictions
+    assert rows["temperature_C"].tolist() == [25.0, 25.0, 30.0]
+    at_30 = predict_with(pd.DataFrame({"composition": ["Li3.1Y0.9Zr0.1Cl6"], "temperature_C": [30]}),
+                         model=shipped / "default")
+    assert rows.loc[2, "before_log10_sigma"] == pytest.approx(at_30.loc[0, "log10_sigma"])
     state = read_state()
     assert state["batches"][0]["sha256"] == __import__("hashlib").sha256(GOOD.encode()).hexdigest()
     batch = pd.read_csv(isolated_home / "store" / "batches" / state["batches"][0]["file"])

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Build and inspect the curated dataset.")
+app = typer.Typer(no_args_is_help=True, help="Build the curated dataset and print its data card.")
 
 
-@app.command("build")
 def build(
     external: Annotated[Path | None, typer.Option(help="Directory with the public data files "
                                                        "(default: ../shared/data/external).")] = None,
@@ -33,6 +32,10 @@ def build(
         if len(result.problems) > 10:
             console.print(f"  ... and {len(result.problems) - 10} more")
     console.print(f"wrote {written['curated']}", markup=False)
+
+
+#: The ``mlsse data`` subcommands (registered with their error handling in :mod:`mlsse.cli`).
+COMMANDS = {"build": build}
 
 
 def render_data_card(card: dict):

@@ -26,7 +26,8 @@ def dope_command(
     additive: Annotated[str | None, typer.Option(help="Composite additive, e.g. BaTiO3.")] = None,
     wt: Annotated[str | None, typer.Option(help="Additive wt% range start:stop:step, e.g. 0:20:2.5.")] = None,
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Also predict σ at this °C.")] = None,
-    output: Annotated[Path, typer.Option(help="Ranked candidates, .csv or .json.")] = Path("scan.csv"),
+    output: Annotated[Path, typer.Option(help="Ranked candidates, .csv or .json (missing folders are created)."
+                                        )] = Path("scan.csv"),
     plot: Annotated[Path | None, typer.Option(help="PNG of σ and Ea vs level (default: --output with .png).")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
 ) -> None:

@@ -9,19 +9,22 @@ import typer
 
 
 def evaluate_command(
-    out: Annotated[Path, typer.Option(help="Directory for metrics.json and parity PNGs.")] = Path("evaluation"),
+    out: Annotated[Path, typer.Option(help="Directory for metrics.json and parity PNGs (created if missing).")]
+    = Path("evaluation"),
     model: Annotated[Path | None, typer.Option(help="Model whose hyper-parameters to evaluate "
                                                "(default: the active model).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the folds and models.")] = 0,
     repeats: Annotated[int, typer.Option(min=1, help="Redraw the folds with this many seeds (seed, seed+1, …) "
                                          "and show the MAE's mean and range.")] = 1,
     external: Annotated[Path | None, typer.Option(help="Directory with the public data files.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Grouped CV on the OBELiX training split and the full table, holding out papers and papers+compositions:
     mlsse vs median vs random forest."""
     from rich.console import Console
     from rich.table import Table
 
+    from mlsse.cli.progress import TerminalProgress
     from mlsse.data.build import load_curated
     from mlsse.data.obelix import load_obelix
     from mlsse.models.evaluation import evaluate
@@ -30,7 +33,10 @@ def evaluate_command(
     predictor = load_predictor(model)
     params = predictor.metadata.get("params")
     obelix, _ = load_obelix(external)
-    metrics = evaluate(load_curated(external_dir=external), obelix, out, params=params, seed=seed, repeats=repeats)
+    with TerminalProgress(quiet) as progress:
+        progress.message("building the curated table and featurizing it")
+        metrics = evaluate(load_curated(external_dir=external), obelix, out, params=params, seed=seed,
+                           repeats=repeats, progress=progress)
     temperature_run = metrics.pop("full_log10_sigma_at_temperature/papers")
     over = f", mean (min–max) over fold seeds {seed}…{seed + repeats - 1}" if repeats > 1 else ""
     table = Table(title=f"grouped 5-fold CV (MAE; log10 S/cm or eV{over})")

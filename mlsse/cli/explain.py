@@ -19,8 +19,9 @@ def explain_command(
     formula: Annotated[str | None, typer.Argument(help="Composition to explain.")] = None,
     target: Annotated[ExplainTarget, typer.Option(help="Which prediction to explain.")] = ExplainTarget.sigma,
     global_: Annotated[bool, typer.Option("--global", help="The model's global picture on its training data.")] = False,
-    out: Annotated[Path, typer.Option(help="Directory for the CSV and PNG files.")] = Path("."),
+    out: Annotated[Path, typer.Option(help="Directory for the CSV and PNG files (created if missing).")] = Path("."),
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr (--global).")] = False,
 ) -> None:
     """SHAP attributions: a table of the top contributions and a waterfall PNG (or --global beeswarm/bar)."""
     import pandas as pd
@@ -60,7 +61,11 @@ def explain_command(
                        "$MLSSE_HOME does not hold; explaining on the rows it does", err=True)
         table = build_curated(extra=committed_user_rows(batch_ids=batches)).table if batches else load_curated()
         rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
-        explanation = explain_features(predictor, featurize_table(rows), target.value)
+        from mlsse.cli.progress import TerminalProgress
+
+        with TerminalProgress(quiet) as progress:
+            progress.message(f"explaining the model on its {len(rows)} training rows")
+            explanation = explain_features(predictor, featurize_table(rows), target.value, progress=progress)
         importance = global_importance(explanation, predictor.feature_names)
         csv = write_csv_atomic(importance, out / f"shap_global_{target.value}.csv")
         pngs = global_pngs(explanation, importance, out, target.value)
@@ -71,20 +76,26 @@ def explain_command(
     groups = grouped_contributions(explanation, 0, predictor.feature_names)
     stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
     csv = write_csv_atomic(groups, out / f"explain_{stem}_{target.value}.csv")
-    label = TARGETS[target.value][1]
+    _, label, unit = TARGETS[target.value]
     prediction = float(explanation.base_values[0] + explanation.values[0].sum())
+    base = float(explanation.base_values[0])
     png = waterfall_png(explanation, 0, out / f"explain_{stem}_{target.value}.png", f"{formula}: {label}")
-    table = Table(title=f"{formula}: predicted {label} = {prediction:.3f} (base value "
-                        f"{float(explanation.base_values[0]):.3f})")
-    for column in ("feature group", "contribution", "leading feature", "its value"):
+    table = Table(title=f"{formula}: predicted {label} = {prediction:.3f} = base value {base:.3f} + the "
+                        f"contributions ({unit})")
+    for column in ("feature group", f"contribution ({unit})", "leading feature", "its value"):
         table.add_column(column)
     for _, row in groups.head(10).iterrows():
         value = row["leading_value"]
         table.add_row(row["group"], f"{row['contribution']:+.3f}", row["leading_feature"],
                       "unknown" if value != value else f"{value:.4g}")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"Each contribution (SHAP value, {unit}) is how far that group of features moves this prediction "
+                  f"away from the base value {base:.3f} {unit}, the model's expected prediction over its training "
+                  f"data; "
+                  f"together they add up to the prediction.", soft_wrap=True)
     elements = {el.symbol for el in parse_composition(formula).elements}
-    domain = predictor.predict_features(features, [elements]).iloc[0]
+    domain = predictor.predict_features(features, [elements], compositions=[formula]).iloc[0]
     if not domain["in_domain"]:
         typer.echo(f"note: {formula} is outside what the model knows ({domain['note']}); read this explanation "
                    "with care", err=True)

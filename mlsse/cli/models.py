@@ -13,22 +13,30 @@ app = typer.Typer(no_args_is_help=True, help="List, select and roll back model v
 def retrain_command(
     data: Annotated[Path, typer.Option(help="Lab CSV: composition, sigma_S_cm or log10_sigma; optional "
                                             "temperature_C (°C), ea_eV, space_group_number, a..gamma, cif, additive, "
-                                            "additive_wt_pct, reference, material, family, note.")],
+                                            "additive_wt_pct, reference, material, family, note, allow_unbalanced "
+                                            "(yes: a formula meant although not charge balanced).")],
     name: Annotated[str | None, typer.Option(help="Name of the new model version (letters, digits, '.', '_', "
                                                   "'-').")] = None,
-    trials: Annotated[int, typer.Option(min=0, help="Optuna trials per model (0: default parameters).")] = 0,
+    trials: Annotated[int, typer.Option(min=0, help="Optuna trials per model (0: the active model's "
+                                                    "hyper-parameters as they are).")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     external: Annotated[Path | None, typer.Option(help="Directory with the public data files.")] = None,
+    allow_unbalanced: Annotated[bool, typer.Option("--allow-unbalanced", help="Accept formulas that cannot be "
+                                                   "charge balanced (refused by default: likely typos).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Validate DATA, append it to your data store, retrain, compare old vs new, and activate the new version."""
     from rich.console import Console
     from rich.table import Table
 
+    from mlsse.cli.progress import TerminalProgress
     from mlsse.models.retrain import retrain
 
-    report = retrain(data, name=name, trials=trials, seed=seed, external_dir=external, progress=typer.echo)
+    with TerminalProgress(quiet) as progress:
+        report = retrain(data, name=name, trials=trials, seed=seed, external_dir=external, progress=progress,
+                         allow_unbalanced=allow_unbalanced)
     console = Console()
-    table = Table(title="paper-grouped CV on the same folds: previous vs new model")
+    table = Table(title="paper-grouped CV on the same folds: previous vs new model (MAE, RMSE in log10 S/cm or eV)")
     for column in ("target", "model", "rows", "MAE", "RMSE", "R²", "Spearman ρ"):
         table.add_column(column)
     for target, pair in report.comparison.items():
@@ -36,19 +44,24 @@ def retrain_command(
             table.add_row(target, which, str(m["n"]), f"{m['mae']:.3f}", f"{m['rmse']:.3f}", f"{m['r2']:.3f}",
                           f"{m['spearman']:.3f}")
     console.print(table)
-    shifts = Table(title="predictions for the new rows, before → after")
-    for column in ("composition", "measured log10 σ", "before", "after", "measured Ea", "before Ea", "after Ea"):
+    shifts = Table(title="predictions for the new rows at their measured temperature, before → after")
+    for column in ("composition", "T (°C)", "measured log10 σ", "before", "after", "measured Ea", "before Ea",
+                   "after Ea"):
         shifts.add_column(column)
     for _, row in report.new_row_predictions.iterrows():
-        shifts.add_row(row["composition"], *(f"{row[c]:.2f}" if row[c] == row[c] else "-" for c in
-                       ("measured_log10_sigma", "before_log10_sigma", "after_log10_sigma", "measured_ea_eV",
-                        "before_ea_eV", "after_ea_eV")))
+        shifts.add_row(row["composition"], f"{row['temperature_C']:g}", *(
+            f"{row[c]:.2f}" if row[c] == row[c] else "-" for c in
+            ("measured_log10_sigma", "before_log10_sigma", "after_log10_sigma", "measured_ea_eV", "before_ea_eV",
+             "after_ea_eV")))
     console.print(shifts)
+    for target, unit in (("log10_sigma", "decades"), ("ea_eV", "eV")):
+        shift = report.public_shift[target]
+        typer.echo(f"{target} of the {shift['n']} public compositions moved by a median {shift['median_abs']:.3f} "
+                   f"{unit} (at most {shift['max_abs']:.3f}, {shift['max_composition']})")
     typer.echo(f"added batch {report.batch_id} ({report.rows_added} rows); active model is now {report.name} "
                f"('mlsse models rollback' restores the previous one)")
 
 
-@app.command("list")
 def list_command() -> None:
     """List model versions; * marks the active one."""
     from mlsse.models.registry import list_models
@@ -59,7 +72,6 @@ def list_command() -> None:
         typer.echo(f"{mark} {entry['name']:<24} {entry['created']:<10} batches: {batches}")
 
 
-@app.command("use")
 def use_command(name: Annotated[str, typer.Argument(help="Model version to activate.")]) -> None:
     """Make NAME the active model."""
     from mlsse.models.registry import use_model
@@ -68,9 +80,12 @@ def use_command(name: Annotated[str, typer.Argument(help="Model version to activ
     typer.echo(f"active model: {name}")
 
 
-@app.command("rollback")
 def rollback_command() -> None:
     """Re-activate the previously active model."""
     from mlsse.models.registry import rollback_model
 
     typer.echo(f"active model: {rollback_model()}")
+
+
+#: The ``mlsse models`` subcommands (registered with their error handling in :mod:`mlsse.cli`).
+COMMANDS = {"list": list_command, "use": use_command, "rollback": rollback_command}

@@ -13,12 +13,15 @@ def predict_command(
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
                                                         "(default 25 °C; with --input, only if the CSV has no "
                                                         "temperature_C values).")] = None,
-    input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a 'composition' column (and "
-                                                   "optionally temperature_C, space_group_number, a..gamma, cif "
-                                                   "(a path, relative to the CSV's folder or the working "
-                                                   "directory)).")] = None,
+    input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a 'composition' column and "
+                                                   "optionally temperature_C (°C), space_group_number, a, b, c (Å), "
+                                                   "alpha, beta, gamma (°), cif (a path, relative to the CSV's "
+                                                   "folder or the working directory), additive (a formula, e.g. "
+                                                   "BaTiO3) and additive_wt_pct (wt%); other columns are kept."
+                                                   )] = None,
     output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions CSV "
-                                                    "(also for a single FORMULA).")] = None,
+                                                    "(also for a single FORMULA; missing folders are created)."
+                                                    )] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
 ) -> None:
     """Predict log10 σ (S/cm), σ at a temperature, and Ea (eV) with 80 % intervals and an in-domain flag."""

@@ -22,12 +22,15 @@ def train_command(
     out: Annotated[Path | None, typer.Option(help="Model directory to write (default: a new version under "
                                              "$MLSSE_HOME/models).")] = None,
     external: Annotated[Path | None, typer.Option(help="Directory with the public data files.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Train the log10 σ and Ea models (Optuna TPE, paper-grouped CV; studies in $MLSSE_HOME/optuna.db)."""
+    from mlsse.cli.progress import TerminalProgress
     from mlsse.models.workflow import train_and_save
 
-    directory = train_and_save(out=out, external_dir=external, seed=seed, trials=trials,
-                               tune_targets={"sigma": ["log10_sigma"], "ea": ["ea_eV"],
-                                             "all": ["log10_sigma", "ea_eV"]}[target.value],
-                               progress=typer.echo)
+    with TerminalProgress(quiet) as progress:
+        directory = train_and_save(out=out, external_dir=external, seed=seed, trials=trials,
+                                   tune_targets={"sigma": ["log10_sigma"], "ea": ["ea_eV"],
+                                                 "all": ["log10_sigma", "ea_eV"]}[target.value],
+                                   progress=progress)
     typer.echo(f"model written to {directory}")

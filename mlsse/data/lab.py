@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pymatgen.core import Composition
+
+from mlsse.chemistry import charge_balance_problem
 from mlsse.data.obelix import cif_problem, located_cif
 from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, additive_problem, cell_text,
                                composition_key, is_blank, misnamed_columns, normalise_formula,
@@ -22,7 +25,9 @@ from mlsse.errors import DataError, MlsseError
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
 OPTIONAL = ["temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",
-            "additive", "additive_wt_pct", "reference", "material", "family", "note"]
+            "additive", "additive_wt_pct", "reference", "material", "family", "note", "allow_unbalanced"]
+#: Cells of the ``allow_unbalanced`` column that mark a composition as meant although it is not charge balanced.
+YES_CELLS = frozenset({"yes", "y", "true", "1", "x"})
 NUMERIC = ["sigma_S_cm", "log10_sigma", "temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha",
            "beta", "gamma", "additive_wt_pct"]
 #: Temperatures a measurement can have, °C (not below absolute zero; the upper end well past any electrolyte's use).
@@ -59,14 +64,17 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *, today: str = "") -> LabBatch:
+def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *, today: str = "",
+                      allow_unbalanced: bool = False) -> LabBatch:
     """Check a lab CSV and return its rows in curated form; raise ``ValidationError`` listing every problem.
 
     Checks: readable UTF-8 CSV with at least one row; a ``composition`` column and ``sigma_S_cm`` or
     ``log10_sigma``; no column that looks like one read but is not (``Ea (eV)``, ``temperature_K``:
-    ``misnamed_columns``); formulas that pymatgen parses and that contain Li; numeric cells (blank-like ones
-    such as ``NA`` are empty); 0 < σ ≤ 1 S/cm, and σ and log10 σ agreeing within 0.05 when both are given;
-    0 ≤ Ea ≤ 2.5 eV; temperatures from −273.15 to 1500 °C and not in kelvin (as a whole column, or a value like
+    ``misnamed_columns``); formulas that pymatgen parses, that contain Li and that can be charge balanced
+    (:func:`~mlsse.chemistry.charge_balance_problem`, so a typo such as ``Li3YCl`` for ``Li3YCl6`` is caught)
+    unless ``allow_unbalanced`` or the row's ``allow_unbalanced`` cell (yes/true/1/x) says the formula is meant;
+    numeric cells (blank-like ones such as ``NA`` are empty); 0 < σ ≤ 1 S/cm, and σ and log10 σ agreeing within
+    0.05 when both are given; 0 ≤ Ea ≤ 2.5 eV; temperatures from −273.15 to 1500 °C and not in kelvin (as a whole column, or a value like
     298.15); space-group numbers and lattice constants a crystal can have (``structure_value_problem``); an
     additive that parses, with its wt% in [0, 100) and neither without the other; a ``cif`` that exists and
     parses (a relative path is looked up beside the lab file, then in the working directory, and stored
@@ -140,6 +148,11 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
             continue
         if not _has_li(composition):
             problems.append(DataError(f"{formula!r} contains no Li", path=path, line=line, column="composition"))
+        meant = allow_unbalanced or cell_text(row.get("allow_unbalanced")).lower() in YES_CELLS
+        if not meant and (problem := charge_balance_problem(Composition(composition))) is not None:
+            problems.append(DataError(f"{formula!r} is {problem}: a typo? If it is meant, put yes in an "
+                                      "allow_unbalanced column or pass --allow-unbalanced", path=path, line=line,
+                                      column="composition"))
         s, ea = sigma[index], values["ea_eV"][index]
         column = "sigma_S_cm" if not from_log[index] else "log10_sigma"
         if math.isnan(s) and math.isnan(ea):
@@ -188,6 +201,7 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
             "source_line": line,
             "note": "; ".join(x for x in (str(row.get("note", "")).strip(),
                                           "temperature not given: 25 °C assumed" if math.isnan(t) else "",
+                                          "charge balance not checked (allow_unbalanced)" if meant else "",
                                           f"added {today}" if today else "") if x),
         })
     if problems:
@@ -198,8 +212,6 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
 
 
 def _has_li(formula: str) -> bool:
-    from pymatgen.core import Composition
-
     return Composition(formula)["Li"] > 0
 
 

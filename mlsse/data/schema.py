@@ -94,11 +94,14 @@ def parse_composition(formula: str | Composition) -> Composition:
 
 
 def normalise_formula(formula: str | Composition) -> str:
-    """Return a compact, pymatgen-parsable formula for ``formula`` (e.g. ``Li2.3Zr1Cl5.85N0.15``).
+    """Return a compact, pymatgen-parsable formula for ``formula`` in pymatgen's element order, without explicit
+    1s (e.g. ``Li2.3ZrCl5.85N0.15``).
 
     Raises ``ValueError`` if pymatgen cannot parse it, it names an unknown element, or it holds no atoms.
     """
-    return parse_composition(formula).formula.replace(" ", "")
+    from mlsse.chemistry import formula_text
+
+    return formula_text(parse_composition(formula), pymatgen_order=True)
 
 
 def clean_formula_text(text: str) -> str:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Composition
 
+from mlsse.chemistry import formula_text
 from mlsse.doping.substitution import (Compensation, DopingError, dope, dopant_species, host_oxidation_states,
                                       other_common_states, species_label)
 
@@ -84,10 +85,10 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
         for level in sorted(set([0.0, *levels])):
             composition = dope(host_comp, site, dopant, level, compensation)
             for wt in wt_values:
-                rows.append({"host": host_comp.formula.replace(" ", ""), "site": site, "dopant": dopant,
+                rows.append({"host": formula_text(host_comp, pymatgen_order=True), "site": site, "dopant": dopant,
                              "dopant_species": label, "level": level,
                              "compensation": Compensation(compensation).value,
-                             "composition": composition.formula.replace(" ", ""),
+                             "composition": formula_text(composition, pymatgen_order=True),
                              "additive": additive or "", "additive_wt_pct": wt})
     return pd.DataFrame(rows)
 
@@ -123,7 +124,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])
     elements = [{el.symbol for el in Composition(c).elements} for c in candidates["composition"]]
-    predicted = predictor.predict_features(features, elements)
+    predicted = predictor.predict_features(features, elements, compositions=candidates["composition"])
     out = pd.concat([candidates, predicted.drop(columns=["sigma_S_cm"])], axis=1)
     if temperature_c is not None:
         out["temperature_C"] = temperature_c
@@ -134,13 +135,28 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     out["dopant_rank"] = out["dopant"].map(best)
     from mlsse.features.names import readable_name
 
-    contributions = predictor.contributions(features).drop(columns="bias").rename(columns=readable_name)
+    contributions = predictor.contributions(features).drop(columns="bias")
     host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
-    reference = contributions.loc[host_index[0]] if len(host_index) else contributions.iloc[0]
+    host = host_index[0] if len(host_index) else out.index[0]
+    told = _describing_features(features.reindex(columns=contributions.columns), host)
     up, down = [], []
     for i in out.index:
-        delta = (contributions.loc[i] - reference).sort_values(kind="stable")
+        delta = (contributions.loc[i] - contributions.loc[host])[told.loc[i].to_numpy()].rename(readable_name)
+        delta = delta.sort_values(kind="stable")
         up.append("; ".join(f"{name} {value:+.2f}" for name, value in delta[::-1][:N_REASONS].items() if value > 1e-6))
         down.append("; ".join(f"{name} {value:+.2f}" for name, value in delta[:N_REASONS].items() if value < -1e-6))
     out["reasons_up"], out["reasons_down"] = up, down
     return out.sort_values(["dopant_rank", "dopant", "rank_in_dopant", "level"], kind="stable").reset_index(drop=True)
+
+
+def _describing_features(features: pd.DataFrame, host) -> pd.DataFrame:
+    """Per candidate (row of ``features``) and feature, whether the feature says something about the candidate or
+    the ``host`` row: its value is known in either, and an element's content or amount column belongs to an element
+    of either. The reasons name only these, so a chloride's reasons never cite its S content."""
+    from mlsse.features.names import feature_element
+
+    known = features.notna() | features.loc[host].notna().to_numpy()[None, :]
+    for column in features.columns:
+        if feature_element(column) is not None:
+            known[column] &= (features[column].fillna(0) != 0) | (features.at[host, column] != 0)
+    return known

@@ -7,6 +7,7 @@ from enum import Enum
 
 from pymatgen.core import Composition, Element, Species
 
+from mlsse.chemistry import formula_text
 from mlsse.errors import MlsseError
 
 #: Amounts below this count as zero (formula units).
@@ -41,7 +42,8 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
         if best_rank is None or rank < best_rank:
             best, best_rank = combo, rank
     if best is None:
-        raise DopingError(f"no charge-balanced oxidation states found for host {host.formula.replace(' ', '')}")
+        raise DopingError(f"no charge-balanced oxidation states found for host "
+                          f"{formula_text(host, pymatgen_order=True)}")
     return {el.symbol: float(q) for q, el in zip(best, elements)}
 
 
@@ -101,7 +103,7 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
     """
     host = host if isinstance(host, Composition) else Composition(host)
     compensation = Compensation(compensation)
-    formula = host.formula.replace(" ", "")
+    formula = formula_text(host, pymatgen_order=True)
     if site not in host.get_el_amt_dict():
         raise DopingError(f"site {site} is not in host {formula}")
     if level < 0:

@@ -9,25 +9,33 @@ import pandas as pd
 
 from mlsse.features.names import feature_group, readable_name
 
-TARGETS = {"sigma": ("log10_sigma", "log10 σ at 25 °C (S/cm)"), "ea": ("ea_eV", "Ea (eV)")}
+#: Explained target → (prediction column, label, unit of its SHAP contributions).
+TARGETS = {"sigma": ("log10_sigma", "log10 σ at 25 °C (S/cm)", "log10 S/cm"), "ea": ("ea_eV", "Ea (eV)", "eV")}
 
 
 def _model(predictor, target: str):
     return predictor.sigma_model if TARGETS[target][0] == "log10_sigma" else predictor.ea_model
 
 
-def explain_features(predictor, features: pd.DataFrame, target: str = "sigma"):
+def explain_features(predictor, features: pd.DataFrame, target: str = "sigma", progress=None,
+                     chunk_rows: int = 100):
     """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's).
 
     Values are exact TreeSHAP attributions (XGBoost's own, the algorithm of SHAP's TreeExplainer) of each member
     of the model, averaged as the predictions are, plus the censored-σ shift shared out as the model's
-    ``contributions`` document it; each row sums, with its base value, to the prediction.
+    ``contributions`` document it; each row sums, with its base value, to the prediction (units:
+    ``TARGETS[target][2]``). Rows are explained ``chunk_rows`` at a time, each chunk a step of ``progress``.
     """
     import shap
 
+    from mlsse.progress import SILENT
+
     model = _model(predictor, target)
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
-    contributions = model.contributions(X)
+    starts = range(0, len(X), chunk_rows)
+    contributions = (np.vstack([model.contributions(X[start:start + chunk_rows])
+                                for start in (progress or SILENT).track(starts, "SHAP attributions")])
+                     if len(X) else model.contributions(X))
     values, base = contributions[:, :-1], contributions[:, -1]
     return shap.Explanation(values=values, base_values=base, data=X,
                             feature_names=[readable_name(n) for n in predictor.feature_names])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -16,16 +15,11 @@ import numpy as np
 import pandas as pd
 from matminer.featurizers.base import BaseFeaturizer
 
+from mlsse.chemistry import DEFAULT_MAX_DENOMINATOR, DEFAULT_MAX_SITES, charge_balance, integer_amounts
 from mlsse.errors import DataError
 from mlsse.features.fast import (
     ANIONS, BLOCK_LABELS, MAGPIE_PROPERTIES, compute_features, element_tables, featurize_one, parse_composition,
 )
-
-#: Charge balance is searched on the smallest integer multiple of a fractional formula: amounts are rounded to
-#: fractions with denominators up to this (relative tolerance 2e-3, so 0.3333 counts as 1/3) ...
-DEFAULT_MAX_DENOMINATOR = 1000
-#: ... and skipped (NaN) when that multiple has more atoms than this.
-DEFAULT_MAX_SITES = 5000
 
 _WARD_2016 = (
     "@article{ward_agrawal_choudary_wolverton_2016, title={A general-purpose machine learning framework for "
@@ -128,58 +122,6 @@ class OxidationStateFeaturizer(BaseFeaturizer):
 
     def implementors(self) -> list[str]:
         return list(_IMPLEMENTORS)
-
-
-def integer_amounts(amounts: tuple[float, ...], max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> list[int] | None:
-    """Return the amounts as integers: unchanged if already integers (pymatgen's 1e-8 tolerance), else the
-    smallest integer multiple after rounding each to a fraction with denominator <= ``max_denominator``;
-    ``None`` if an amount is not close (relative 2e-3) to such a fraction."""
-    if all(abs(a - round(a)) < 1e-8 for a in amounts):
-        return [int(round(a)) for a in amounts]
-    fractions = []
-    for a in amounts:
-        f = Fraction(a).limit_denominator(max_denominator)
-        if f <= 0 or abs(float(f) - a) > 2e-3 * a:
-            return None
-        fractions.append(f)
-    lcm = 1
-    for f in fractions:
-        lcm = lcm * f.denominator // math.gcd(lcm, f.denominator)
-    return [int(f * lcm) for f in fractions]
-
-
-@lru_cache(maxsize=65536)
-def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sites: int = DEFAULT_MAX_SITES,
-                   max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> tuple[float, float]:
-    """Return (compound possible, oxidation states guessed) for element ``symbols`` with ``amounts``.
-
-    Each site of element e takes one of e's oxidation states; the reachable totals are kept as bits of a Python
-    integer (bit i = total ``offset + i``), shifted by each state per site. Exact, and linear in the number of
-    sites times states.
-    """
-    ints = integer_amounts(amounts, max_denominator)
-    if ints is None or sum(ints) > max_sites:
-        found = math.nan
-    else:
-        states_of = element_tables().oxidation_states
-        reachable, offset = 1, 0
-        for symbol, n in zip(symbols, ints):
-            states = states_of.get(symbol, ())
-            if not states:
-                reachable = 0
-                break
-            low = min(states)
-            shifts = sorted({s - low for s in states})
-            offset += n * low
-            for _ in range(n):
-                step = 0
-                for shift in shifts:
-                    step |= reachable << shift
-                reachable = step
-        found = float(offset <= 0 and reachable != 0 and (reachable >> -offset) & 1 == 1)
-    guessed = 0.0 if math.isnan(found) else found
-    possible = 1.0 if len(symbols) == 1 else found  # matminer: a single element is always "possible"
-    return possible, guessed
 
 
 # ----------------------------------------------------------------------------------------------------------------

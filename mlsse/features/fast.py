@@ -206,9 +206,9 @@ def element_tables() -> ElementTables:
             r = Species(symbol, charge).ionic_radius
         radius.append(np.nan if r is None else float(r))
     z_of = {el.symbol: el.Z for el in elements}
-    # The oxidation states matminer's IonProperty passes to pymatgen (PymatgenData, common states); pymatgen
-    # falls back to icsd_oxidation_states when that list is empty.
-    oxidation = {el.symbol: tuple(el.common_oxidation_states or el.icsd_oxidation_states or ()) for el in elements}
+    from mlsse.chemistry import common_oxidation_states
+
+    oxidation = common_oxidation_states()
     return ElementTables(z_of=z_of, magpie=magpie, electronegativity=electronegativity,
                          anion_z=np.array([z_of[s] for s in ANIONS]),
                          anion_polarizability=np.array(polarizability), anion_radius=np.array(radius),
@@ -405,7 +405,7 @@ def _valence_block(Z, W, tables, entries) -> np.ndarray:
 
 
 def _ionic_block(Z, W, tables, entries) -> np.ndarray:
-    from mlsse.features.composition import charge_balance
+    from mlsse.chemistry import charge_balance
 
     k, m = Z.shape
     out = np.zeros((k, 4))

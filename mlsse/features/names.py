@@ -54,3 +54,12 @@ def feature_group(feature: str) -> str:
     if _AMOUNT.match(feature):
         return f"{_AMOUNT.match(feature).group(1)} content"
     return feature
+
+
+def feature_element(feature: str) -> str | None:
+    """Return the element a composition column counts (``"S"`` for ``S`` or ``S atoms per formula unit``), or
+    None for any other feature."""
+    if _ELEMENT.match(feature):
+        return feature
+    match = _AMOUNT.match(feature)
+    return match.group(1) if match else None

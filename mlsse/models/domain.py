@@ -57,13 +57,17 @@ class ApplicabilityDomain(BaseEstimator):
         return distances[:, 0]
 
     def assess(self, X, elements) -> tuple[np.ndarray, list[str]]:
-        """Return ``(in_domain, reason)`` per query; ``reason`` is '' when in domain."""
+        """Return ``(in_domain, reason)`` per query; ``reason`` is '' when in domain. A composition without Li is
+        out of domain: every training material is a Li-ion conductor."""
         distance = self.nearest_distance(X)
         known = set(self.elements_)
         inside, reasons = [], []
         for d, row in zip(distance, elements):
             unknown = sorted(set(row) - known)
-            if unknown:
+            if "Li" not in row:
+                inside.append(False)
+                reasons.append("no Li: the model knows Li-ion conductors only")
+            elif unknown:
                 inside.append(False)
                 reasons.append(f"element(s) {', '.join(unknown)} absent from training data")
             elif d > self.threshold_:
@@ -127,3 +131,63 @@ def domain_half_widths(residuals, in_domain, coverage: float = 0.8,
               for name, mask in (("in_domain", in_domain), ("out_of_domain", ~in_domain))}
     widths["out_of_domain"] = max(widths["out_of_domain"], widths["in_domain"])
     return widths
+
+
+class MeasuredCompositions:
+    """The room-temperature log10 σ (S/cm) measured for each training composition, to flag a prediction that
+    contradicts what was measured for that very material.
+
+    ``values`` maps a composition key (:func:`mlsse.data.schema.composition_key`, equal up to scaling) to
+    ``[log10 σ, censored, references]``: the median over papers of each paper's median, whether every paper
+    reported it only as below detection ("<1E-10"), and up to three of the papers, "; "-separated.
+    """
+
+    def __init__(self, values: dict | None = None):
+        self.values = dict(values or {})
+
+    @classmethod
+    def from_rows(cls, compositions, log10_sigma, censored, papers) -> "MeasuredCompositions":
+        """Summarise training rows (composition formulas, log10 σ labels, censored flags, paper names)."""
+        import pandas as pd
+
+        from mlsse.data.schema import composition_key
+
+        frame = pd.DataFrame({"key": [composition_key(c) for c in compositions], "value": log10_sigma,
+                              "censored": np.asarray(censored, dtype=bool), "paper": list(papers)})
+        per_paper = frame.groupby(["key", "paper"], sort=True).agg(value=("value", "median"),
+                                                                   censored=("censored", "all")).reset_index()
+        values = {}
+        for key, group in per_paper.groupby("key", sort=True):
+            values[key] = [float(group["value"].median()), bool(group["censored"].all()),
+                           "; ".join(group["paper"].astype(str).tolist()[:3])
+                           + (f" and {len(group) - 3} more" if len(group) > 3 else "")]
+        return cls(values)
+
+    def disagreements(self, compositions, predicted_log10_sigma, tolerance: float,
+                      detection_limit: float) -> list[str]:
+        """Per query, why its predicted log10 σ at 25 °C contradicts the measured value of the same composition
+        (farther than ``tolerance`` log10 units, or above ``detection_limit`` + ``tolerance`` for a material
+        reported only below detection), or '' if it does not or the composition was never measured."""
+        from mlsse.data.schema import composition_key
+
+        notes = []
+        for formula, predicted in zip(compositions, np.asarray(predicted_log10_sigma, dtype=float)):
+            try:
+                measured = self.values.get(composition_key(formula))
+            except ValueError:
+                measured = None
+            if measured is None or np.isnan(predicted):
+                notes.append("")
+                continue
+            value, censored, papers = measured
+            if censored:
+                notes.append(f"reported below {10 ** detection_limit:.0e} S/cm at room temperature ({papers}), "
+                             f"predicted {10 ** predicted:.2g} S/cm" if predicted > detection_limit + tolerance
+                             else "")
+            elif abs(predicted - value) > tolerance:
+                direction = "below" if value < predicted else "above"
+                notes.append(f"measured {10 ** value:.2g} S/cm at room temperature ({papers}), "
+                             f"{abs(predicted - value):.1f} decades {direction} the prediction")
+            else:
+                notes.append("")
+        return notes

@@ -221,7 +221,7 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
 
 
 def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, params: dict | None = None,
-             seed: int = 0, repeats: int = 1) -> dict:
+             seed: int = 0, repeats: int = 1, progress=None) -> dict:
     """Run grouped CV on the OBELiX training split (σ) and on the full table (σ and Ea), holding out papers and,
     separately, papers plus their compositions; write ``metrics.json`` and ``parity_*.png`` into ``out_dir``;
     return the metrics keyed ``"<run>/<held out>"``. ``full_log10_sigma_at_temperature/papers`` scores σ away
@@ -229,8 +229,12 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
 
     The report and plots are those of the folds drawn with ``seed``. With ``repeats`` > 1 the CV is redrawn with
     seeds ``seed … seed + repeats − 1`` and each run gets ``over_seeds``: every model's MAE per seed, because
-    which papers share a fold moves the MAE by a few hundredths and can flip a close comparison.
+    which papers share a fold moves the MAE by a few hundredths and can flip a close comparison. Each
+    cross-validation is a step of ``progress`` (a :class:`~mlsse.progress.Progress`).
     """
+    from mlsse.progress import SILENT
+
+    progress = progress or SILENT
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     params = params or {}
@@ -250,27 +254,30 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
         "full_ea_eV": (ea_rows, ea_rows),
     }
     metrics = {}
-    for key, (rows, pool) in runs.items():
-        target = "ea_eV" if key.endswith("ea_eV") else "log10_sigma"
-        for held_out in ("papers", "papers+compositions"):
-            name = f"{key}/{held_out}"
-            by_seed = {}
-            for fold_seed in range(seed, seed + max(1, repeats)):
-                report = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=fold_seed,
-                                        pool=pool, pool_features=features[id(pool)],
-                                        unseen_compositions=held_out == "papers+compositions")
-                by_seed[fold_seed] = {model: m["mae"] for model, m in report["models"].items()}
-                if fold_seed == seed:
-                    _parity_plot(report, name, out_dir / f"parity_{key}_{held_out.replace('+', '_')}.png")
-                    metrics[name] = {k: v for k, v in report.items() if not k.startswith("_")}
-            if repeats > 1:
-                metrics[name]["over_seeds"] = {
-                    "seeds": list(by_seed),
-                    "mae": {model: [by_seed[s][model] for s in by_seed] for model in by_seed[seed]},
-                }
-    metrics["full_log10_sigma_at_temperature/papers"] = temperature_cross_validate(
-        sigma_rows, ea_rows, temperature_rows, {"sigma": features[id(sigma_rows)], "ea": features[id(ea_rows)],
-                                                "temperature": features[id(temperature_rows)]}, params, seed=seed)
+    with progress.task("grouped cross-validations", total=len(runs) * 2 * max(1, repeats) + 1) as advance:
+        for key, (rows, pool) in runs.items():
+            target = "ea_eV" if key.endswith("ea_eV") else "log10_sigma"
+            for held_out in ("papers", "papers+compositions"):
+                name = f"{key}/{held_out}"
+                by_seed = {}
+                for fold_seed in range(seed, seed + max(1, repeats)):
+                    report = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=fold_seed,
+                                            pool=pool, pool_features=features[id(pool)],
+                                            unseen_compositions=held_out == "papers+compositions")
+                    advance(1)
+                    by_seed[fold_seed] = {model: m["mae"] for model, m in report["models"].items()}
+                    if fold_seed == seed:
+                        _parity_plot(report, name, out_dir / f"parity_{key}_{held_out.replace('+', '_')}.png")
+                        metrics[name] = {k: v for k, v in report.items() if not k.startswith("_")}
+                if repeats > 1:
+                    metrics[name]["over_seeds"] = {
+                        "seeds": list(by_seed),
+                        "mae": {model: [by_seed[s][model] for s in by_seed] for model in by_seed[seed]},
+                    }
+        metrics["full_log10_sigma_at_temperature/papers"] = temperature_cross_validate(
+            sigma_rows, ea_rows, temperature_rows, {"sigma": features[id(sigma_rows)], "ea": features[id(ea_rows)],
+                                                    "temperature": features[id(temperature_rows)]}, params, seed=seed)
+        advance(1)
     from mlsse.data.io import write_text_atomic
 
     write_text_atomic(json.dumps(metrics, indent=1) + "\n", out_dir / "metrics.json")

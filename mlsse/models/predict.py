@@ -61,11 +61,11 @@ def as_query_frame(data) -> pd.DataFrame:
 
 def _formula_text(item) -> str:
     from pymatgen.core import Composition
-    from pymatgen.util.string import formula_double_format
 
-    if isinstance(item, Composition):  # amounts as given, in the Composition's order: Li0.5La0.5TiO3, not Li0.5 La0.5 Ti1 O3
-        return "".join(f"{element}{formula_double_format(amount)}"  # Li+ and Li as Li: the features use elements
-                       for element, amount in item.element_composition.items())
+    from mlsse.chemistry import formula_text
+
+    if isinstance(item, Composition):  # amounts as given, in the Composition's order: Li0.5La0.5TiO3
+        return formula_text(item)
     return item.decode() if isinstance(item, bytes) else str(getattr(item, "formula", item))
 
 
@@ -122,7 +122,8 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
         result["note"] = notes
         if good:
             predicted = predictor.predict_features(features[ok].reset_index(drop=True),
-                                                   [elements[i] for i in good], temperature[good])
+                                                   [elements[i] for i in good], temperature[good],
+                                                   compositions=query["composition"].astype(str).iloc[good])
             for column in OUTPUT_COLUMNS[:-1]:
                 result.loc[good, column] = predicted[column].to_numpy()
             result.loc[good, "note"] = predicted["note"].to_numpy()

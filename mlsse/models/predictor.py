@@ -24,7 +24,7 @@ import pandas as pd
 from mlsse.data.arrhenius import BOLTZMANN_EV_K, KELVIN_OFFSET
 from mlsse.data.io import atomic_directory, atomic_path, write_text_atomic
 from mlsse.errors import ModelError
-from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
 from mlsse.models.training_data import DETECTION_LIMIT_LOG10_SIGMA
 
 #: Version of the saved-model layout; loading refuses other major versions.
@@ -78,6 +78,8 @@ class Predictor:
     #: Interval half-widths per target and domain class, ``{"log10_sigma": {"in_domain": …, "out_of_domain": …},
     #: "ea_eV": {…}}`` (:func:`~mlsse.models.domain.domain_half_widths`); None: each model's one width for all.
     half_widths: dict | None = None
+    #: The σ measured for each training composition (None for models saved before it was recorded).
+    measured: MeasuredCompositions | None = None
 
     def half_width(self, target: str, in_domain) -> np.ndarray:
         """Return the 80 % interval half-width of ``target`` ("log10_sigma" or "ea_eV") for each query, by its
@@ -91,16 +93,26 @@ class Predictor:
 
     # -- prediction -------------------------------------------------------------------------------------
     def predict_features(self, features: pd.DataFrame, elements: list[set[str]],
-                         temperature_c=None) -> pd.DataFrame:
+                         temperature_c=None, compositions=None) -> pd.DataFrame:
         """Predict from a feature frame (columns ⊇ ``feature_names``); returns the ``OUTPUT_COLUMNS`` frame.
 
-        ``temperature_c``: None (σ at 25 °C), a number, or one value per row (°C).
+        ``temperature_c``: None (σ at 25 °C), a number, or one value per row (°C). ``compositions``: the rows'
+        formulas; with them, a query whose composition was measured in training far from its prediction (outside
+        the in-domain interval) is out of domain, and its note gives the measured value and the papers.
         """
         X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
         sigma_rt = self.sigma_model.predict(X)
         ea = self.ea_model.predict(X)
         inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
                                              elements)
+        if compositions is not None and self.measured is not None:
+            contradicted = self.measured.disagreements(compositions, sigma_rt,
+                                                       float(self.half_width("log10_sigma", [True])[0]),
+                                                       DETECTION_LIMIT_LOG10_SIGMA)
+            for i, note in enumerate(contradicted):
+                if note:
+                    inside[i] = False
+                    reasons[i] = "; ".join(r for r in (reasons[i], note) if r)
         # Out-of-domain queries err about twice as much, so they get their own, wider interval.
         sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
         out = pd.DataFrame(index=features.index)
@@ -184,6 +196,7 @@ class Predictor:
             "ea_params": self.ea_model.get_params(),
             "sigma_censor_classifier": getattr(self.sigma_model, "censor_classifier_", None) is not None,
             "ea_censor_classifier": getattr(self.ea_model, "censor_classifier_", None) is not None,
+            "measured_log10_sigma": self.measured.values if self.measured is not None else None,
         })
         write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
         write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
@@ -243,7 +256,9 @@ class Predictor:
         return cls(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                    domain=ApplicabilityDomain.from_dict(metadata["domain"]),
                    domain_features=metadata["domain_features"], metadata=metadata,
-                   half_widths=metadata.get("interval_half_widths"))
+                   half_widths=metadata.get("interval_half_widths"),
+                   measured=(MeasuredCompositions(metadata["measured_log10_sigma"])
+                             if metadata.get("measured_log10_sigma") is not None else None))
 
 
 #: Files a saved model directory may hold (besides these, nothing: anything else means it is not only a model).

@@ -28,15 +28,21 @@ class RetrainReport:
     rows_added: int
     comparison: dict = field(default_factory=dict)
     new_row_predictions: pd.DataFrame | None = None
+    #: How far the retrain moved the predictions of the public (non-lab) rows: per target, n, median and max
+    #: |new − old| (log10 S/cm or eV) and the composition of the max (:func:`prediction_shift_summary`).
+    public_shift: dict = field(default_factory=dict)
 
 
 def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, seed: int = 0,
-            external_dir=None, progress=None, base_params: dict | None = None) -> RetrainReport:
+            external_dir=None, progress=None, base_params: dict | None = None,
+            allow_unbalanced: bool = False) -> RetrainReport:
     """Add the lab file's rows to the store and train a new model version on everything.
 
-    The file is validated first (``ValidationError`` → nothing written anywhere). The new batch, the new model
-    and the switch of the active model are committed together by one atomic write of ``state.json``; an
-    interruption before that leaves the previous data and model as they were.
+    The file is validated first (``ValidationError`` → nothing written anywhere; ``allow_unbalanced`` as
+    :func:`~mlsse.data.lab.validate_lab_file`). The new model starts from the active model's hyper-parameters
+    (tuned further only with ``trials`` > 0), so a few new rows do not move unrelated predictions. The new batch,
+    the new model and the switch of the active model are committed together by one atomic write of
+    ``state.json``; an interruption before that leaves the previous data and model as they were.
     """
     from mlsse.data.build import build_curated, table_sha256
     from mlsse.errors import DataError
@@ -48,14 +54,16 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         checked_version_name(name)
     if not Path(data_path).is_file():
         raise ValidationError(Path(data_path), [DataError("file not found", path=data_path)])
-    say = progress or (lambda message: None)
+    from mlsse.progress import SILENT
+
+    progress = progress or SILENT
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     earlier = committed_user_rows()
     base = build_curated(external_dir=external_dir, extra=earlier).table
-    batch = validate_lab_file(data_path, existing=base, today=today)
-    say(f"{Path(data_path).name}: {len(batch.rows)} valid rows (sha256 {batch.sha256[:12]})")
+    batch = validate_lab_file(data_path, existing=base, today=today, allow_unbalanced=allow_unbalanced)
+    progress.message(f"{Path(data_path).name}: {len(batch.rows)} valid rows (sha256 {batch.sha256[:12]})")
     for note in batch.warnings:
-        say(f"note: {note}")
+        progress.message(f"note: {note}")
     with store_lock():
         state = read_state()
         names = {m["name"] for m in state["models"]} | {"default"}
@@ -75,15 +83,16 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
                                   extra=pd.concat([f for f in (earlier, rows) if len(f)], ignore_index=True)).table
         previous = active_model_name()
         old_predictor = load_predictor(model_dir(previous))
-        say(f"training {name} on {len(new_table)} rows ({trials} trials per model)")
+        progress.message(f"training {name} on {len(new_table)} rows ({trials} trials per model)")
         predictor = train_predictor(new_table, seed=seed, trials=trials, name=name,
-                                    data_sha256=table_sha256(new_table), progress=say, base_params=base_params)
+                                    data_sha256=table_sha256(new_table), progress=progress,
+                                    start_params=old_predictor.metadata.get("params"), base_params=base_params)
         predictor.metadata["batches"] = [b["id"] for b in state["batches"]] + [batch_id]
         predictor.save(staging / "model")
-        say("comparing previous and new model on the same folds")
         comparison = compare_on_same_folds(new_table, batch_id, old_predictor.metadata.get("params", {}),
-                                           predictor.metadata["params"], seed=seed)
+                                           predictor.metadata["params"], seed=seed, progress=progress)
         shifts = _prediction_shift(rows, old_predictor, predictor)
+        public_shift = prediction_shift_summary(base[base["source"].ne("user")], old_predictor, predictor)
         # Move the prepared files to their final names; they stay invisible until state.json names them.
         batch_file = stage_batch(rows, batch_id)
         final_dir = home_dir() / "models" / name
@@ -98,13 +107,16 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         write_state(state)  # the commit point
         shutil.rmtree(staging, ignore_errors=True)
     return RetrainReport(name=name, batch_id=batch_id, rows_added=len(rows), comparison=comparison,
-                         new_row_predictions=shifts)
+                         new_row_predictions=shifts, public_shift=public_shift)
 
 
 def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, new_params: dict,
-                          seed: int = 0, n_splits: int = 5) -> dict:
+                          seed: int = 0, n_splits: int = 5, progress=None) -> dict:
     """Grouped-CV metrics, on the same folds of the new table, of the old model (its parameters, trained
-    without the new batch) and the new model (its parameters, trained with it)."""
+    without the new batch) and the new model (its parameters, trained with it); each fold is a step of
+    ``progress``."""
+    from mlsse.progress import SILENT
+
     report = {}
     for target, rows in (("log10_sigma", sigma_training_rows(table)), ("ea_eV", ea_training_rows(table))):
         features = feature_matrix(rows).select_dtypes(include=[np.number, bool])
@@ -112,7 +124,8 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
         names = list(features.columns)
         is_new = rows["note"].str.contains(f"batch {batch_id}", regex=False).to_numpy()
         predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
-        for train, test in grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed):
+        folds = grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed)
+        for train, test in (progress or SILENT).track(folds, f"comparing previous and new {target} model"):
             for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
                 model = model_for(target, names, params.get(target), seed=seed)
                 predictions[which][test] = model.fit(X[train_rows], y[train_rows]).predict(X[test])
@@ -121,16 +134,40 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
 
 
 def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
-    """Predictions for the new rows by the previous and the new model, beside the measured values."""
+    """Predictions for the new rows by the previous and the new model at each row's measured temperature,
+    beside the measured values."""
     from mlsse.features import featurize_table
     from mlsse.models.training import composition_elements
 
     features = featurize_table(rows)
     elements = [composition_elements(c) for c in rows["composition"]]
-    before = old.predict_features(features, elements)
-    after = new.predict_features(features, elements)
+    temperature = rows["temperature_C"].to_numpy(dtype=float)
+    before = old.predict_features(features, elements, temperature)
+    after = new.predict_features(features, elements, temperature)
     return pd.DataFrame({
-        "composition": rows["composition"], "measured_log10_sigma": np.log10(rows["sigma_S_cm"].astype(float)),
+        "composition": rows["composition"], "temperature_C": temperature,
+        "measured_log10_sigma": np.log10(rows["sigma_S_cm"].astype(float)),
         "before_log10_sigma": before["log10_sigma"], "after_log10_sigma": after["log10_sigma"],
         "measured_ea_eV": rows["ea_eV"], "before_ea_eV": before["ea_eV"], "after_ea_eV": after["ea_eV"],
     })
+
+
+def prediction_shift_summary(table: pd.DataFrame, old, new) -> dict:
+    """How far ``new`` moved the predictions of ``old`` on the distinct compositions of ``table`` (25 °C):
+    per target (``log10_sigma``, ``ea_eV``), the number of compositions, the median and max |new − old| (log10
+    S/cm or eV) and the composition with the max."""
+    from mlsse.features import featurize_table
+    from mlsse.models.training import composition_elements
+
+    compositions = pd.DataFrame({"composition": table["composition"].drop_duplicates().to_numpy()})
+    features = featurize_table(compositions)
+    elements = [composition_elements(c) for c in compositions["composition"]]
+    before, after = old.predict_features(features, elements), new.predict_features(features, elements)
+    summary = {}
+    for target in ("log10_sigma", "ea_eV"):
+        shift = (after[target] - before[target]).abs().to_numpy(dtype=float)
+        worst = int(np.nanargmax(shift))
+        summary[target] = {"n": int(len(shift)), "median_abs": float(np.nanmedian(shift)),
+                           "max_abs": float(shift[worst]),
+                           "max_composition": str(compositions["composition"].iloc[worst])}
+    return summary

@@ -109,7 +109,7 @@ def model_for(target: str, feature_names: list[str], params: dict | None = None,
 def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed: int, study_name: str,
          storage: str | None = None, n_splits: int = 5, base_params: dict | None = None,
          views: list[list[int]] | None = None, forest_views: list[list[int]] | None = None,
-         censored_value: float | None = None) -> dict:
+         censored_value: float | None = None, progress=None) -> dict:
     """Tune XGBoost hyper-parameters by minimising paper-grouped CV MAE with Optuna's TPE sampler.
 
     ``storage`` is an Optuna storage URL (``sqlite:///path.db``) so a run can be resumed and inspected with
@@ -117,7 +117,7 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
     ``base_params`` (default ``DEFAULT_PARAMS``), which is also returned when ``trials`` is 0; ``views``,
     ``forest_views`` and ``censored_value`` go to the estimator unchanged. The forests' and the censor
     classifier's own settings are fixed (``FOREST_PARAMS``, ``CENSOR_CLASSIFIER_PARAMS``) but they are refitted
-    in every trial, so the boosters are tuned for what the model predicts.
+    in every trial, so the boosters are tuned for what the model predicts. Each trial is a step of ``progress``.
     """
     base = dict(base_params or DEFAULT_PARAMS)
     if trials <= 0:
@@ -138,7 +138,10 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
     study.enqueue_trial({k: v for k, v in base.items() if k != "objective"}, skip_if_exists=True)
     remaining = trials - len([t for t in study.trials if t.state.is_finished()])
     if remaining > 0:
-        study.optimize(objective, n_trials=remaining)
+        from mlsse.progress import SILENT
+
+        with (progress or SILENT).task("tuning: Optuna trials", total=remaining) as advance:
+            study.optimize(objective, n_trials=remaining, callbacks=[lambda study, trial: advance(1)])
     # Only the searched hyper-parameters: a study from an older mlsse may hold others (e.g. the objective).
     base.update({k: v for k, v in study.best_params.items() if k in DEFAULT_PARAMS and k != "objective"})
     return base
@@ -183,22 +186,27 @@ def usable_feature_names(features: pd.DataFrame) -> list[str]:
 
 def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, storage: str | None = None,
                     name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None,
-                    tune_targets=("log10_sigma", "ea_eV"), base_params: dict | None = None):
+                    tune_targets=("log10_sigma", "ea_eV"), start_params: dict | None = None,
+                    base_params: dict | None = None):
     """Train σ and Ea models on the curated ``table`` and return a :class:`~mlsse.models.predictor.Predictor`
     with its grouped-CV metrics in ``metadata['metrics']``.
 
-    ``trials`` Optuna trials tune each target in ``tune_targets``; the others use :func:`default_params`
-    updated with ``base_params`` (e.g. fewer trees for a quick test model).
-    ``progress``: optional callable taking a message, for the CLI.
+    Each target starts from :func:`default_params` updated with ``start_params[target]`` (e.g. the active
+    model's ``metadata["params"]``, so a retrain keeps its tuned hyper-parameters): that is the first of the
+    ``trials`` Optuna trials for the targets in ``tune_targets``, and the parameters used as they are for the
+    others. ``base_params`` (one dict for both targets) then overrides untuned targets, e.g. fewer trees for a
+    quick test model. ``progress``: a :class:`~mlsse.progress.Progress` to report to (default: none).
     """
     from mlsse.features import FEATURIZER_VERSION
     from mlsse.models.domain import ApplicabilityDomain
     from mlsse.models.predictor import Predictor
     from mlsse.models.versions import library_versions
 
-    say = progress or (lambda message: None)
+    from mlsse.progress import SILENT
+
+    progress = progress or SILENT
     sigma_rows, ea_rows = sigma_training_rows(table), ea_training_rows(table)
-    say(f"featurizing {len(sigma_rows)} σ rows and {len(ea_rows)} Ea rows")
+    progress.message(f"featurizing {len(sigma_rows)} σ rows and {len(ea_rows)} Ea rows")
     sigma_features, ea_features = feature_matrix(sigma_rows), feature_matrix(ea_rows)
     names = sorted(set(usable_feature_names(sigma_features)) | set(usable_feature_names(ea_features)))
     fitted, metrics = {}, {}
@@ -206,16 +214,20 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         X = features.reindex(columns=names).to_numpy(dtype=float)
         y, groups = rows["target"].to_numpy(dtype=float), rows["group"].to_numpy()
         n_trials = trials if target in tune_targets else 0
-        say(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
+        progress.message(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
         structure = model_structure(names, target)
+        start = default_params(target)
+        start.update({k: v for k, v in ((start_params or {}).get(target) or {}).items()
+                      if k in DEFAULT_PARAMS and k != "objective"})
         params = tune(X, y, groups, trials=n_trials, seed=seed, storage=storage, n_splits=n_splits,
                       study_name=study_name(name, target, data_sha256, seed, names, structure["views"], groups,
                                             n_splits, structure["forest_views"], structure["censored_value"]),
-                      base_params=default_params(target), **structure)
+                      base_params=start, progress=progress, **structure)
         if n_trials == 0 and base_params:
             params.update(base_params)
-        model = ConformalBoostedRegressor(**params, **structure, random_state=seed,
-                                          n_splits=n_splits).fit(X, y, groups)
+        with progress.task(f"fitting {target} and its {n_splits} calibration folds"):
+            model = ConformalBoostedRegressor(**params, **structure, random_state=seed,
+                                              n_splits=n_splits).fit(X, y, groups)
         fitted[target] = model
         metrics[target] = regression_metrics(y, model.oof_prediction_)
         metrics[target]["groups"] = int(len(np.unique(groups)))
@@ -244,7 +256,7 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
             "mae_out_of_domain": (float(np.mean(np.abs(y - model.oof_prediction_)[~in_domain]))
                                   if (~in_domain).any() else None),
         })
-        say(f"{target}: grouped-CV MAE {metrics[target]['mae']:.3f} "
+        progress.message(f"{target}: grouped-CV MAE {metrics[target]['mae']:.3f} "
             f"(median baseline {metrics[target]['median_baseline_mae']:.3f}), 80% interval coverage "
             f"{metrics[target]['coverage']:.2f} ({int((~in_domain).sum())} rows out of domain held out)")
     from mlsse import __version__
@@ -257,8 +269,13 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         "n_sigma_groups": metrics["log10_sigma"]["groups"], "n_ea_groups": metrics["ea_eV"]["groups"],
         "metrics": metrics,
     }
+    from mlsse.models.domain import MeasuredCompositions
+
+    measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
+                                              sigma_rows["censored"], sigma_rows["group"])
     return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
-                     domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths)
+                     domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths,
+                     measured=measured)
 
 
 def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:

@@ -1,0 +1,157 @@
+"""Oxidation states and charge balance of compositions, shared by the data checks and the features.
+
+Layer: imports nothing from mlsse but ``mlsse.errors``, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from functools import lru_cache
+
+#: Charge balance is searched on the smallest integer multiple of a fractional formula: amounts are rounded to
+#: fractions with denominators up to this (relative tolerance 2e-3, so 0.3333 counts as 1/3) ...
+DEFAULT_MAX_DENOMINATOR = 1000
+#: ... and skipped (NaN) when that multiple has more atoms than this.
+DEFAULT_MAX_SITES = 5000
+
+
+@lru_cache(maxsize=1)
+def common_oxidation_states() -> dict[str, tuple[int, ...]]:
+    """Return element symbol → the oxidation states matminer's ``IonProperty`` balances charge with: pymatgen's
+    ``common_oxidation_states``, or its ``icsd_oxidation_states`` where that list is empty (Z = 1…118)."""
+    from pymatgen.core import Element
+
+    return {el.symbol: tuple(el.common_oxidation_states or el.icsd_oxidation_states or ())
+            for el in (Element.from_Z(z) for z in range(1, 119))}
+
+
+def integer_amounts(amounts: tuple[float, ...], max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> list[int] | None:
+    """Return the amounts as integers: unchanged if already integers (pymatgen's 1e-8 tolerance), else the
+    smallest integer multiple after rounding each to a fraction with denominator <= ``max_denominator``;
+    ``None`` if an amount is not close (relative 2e-3) to such a fraction."""
+    if all(abs(a - round(a)) < 1e-8 for a in amounts):
+        return [int(round(a)) for a in amounts]
+    fractions = []
+    for a in amounts:
+        f = Fraction(a).limit_denominator(max_denominator)
+        if f <= 0 or abs(float(f) - a) > 2e-3 * a:
+            return None
+        fractions.append(f)
+    lcm = 1
+    for f in fractions:
+        lcm = lcm * f.denominator // math.gcd(lcm, f.denominator)
+    return [int(f * lcm) for f in fractions]
+
+
+@lru_cache(maxsize=1)
+def observed_oxidation_states() -> dict[str, tuple[int, ...]]:
+    """Return element symbol → the oxidation states seen in ICSD structures (pymatgen's ``icsd_oxidation_states``),
+    or its ``common_oxidation_states`` where ICSD has none: Mn³⁺, Cr²⁺ and Bi⁵⁺ are there, Cl⁺ is not."""
+    from pymatgen.core import Element
+
+    return {el.symbol: tuple(el.icsd_oxidation_states or el.common_oxidation_states or ())
+            for el in (Element.from_Z(z) for z in range(1, 119))}
+
+
+def _reachable_charges(symbols: tuple[str, ...], ints: list[int], states_of: dict) -> tuple[int, int]:
+    """Return ``(reachable, offset)``: bit i of the Python integer ``reachable`` is set when a total charge of
+    ``offset + i`` can be reached with each of the ``ints`` atoms of each element taking one of its states in
+    ``states_of`` (``reachable`` is 0 when an element has none)."""
+    reachable, offset = 1, 0
+    for symbol, n in zip(symbols, ints):
+        states = states_of.get(symbol, ())
+        if not states:
+            return 0, 0
+        low = min(states)
+        shifts = sorted({s - low for s in states})
+        offset += n * low
+        for _ in range(n):
+            step = 0
+            for shift in shifts:
+                step |= reachable << shift
+            reachable = step
+    return reachable, offset
+
+
+@lru_cache(maxsize=65536)
+def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sites: int = DEFAULT_MAX_SITES,
+                   max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> tuple[float, float]:
+    """Return (compound possible, oxidation states guessed) for element ``symbols`` with ``amounts``.
+
+    ``compound possible`` is 1.0 if every atom can take one of its element's :func:`common_oxidation_states` so
+    that the charges sum to zero, 0.0 if not, NaN if the search was not made (an amount not near a fraction with
+    denominator ≤ ``max_denominator``, or more than ``max_sites`` atoms in the smallest integer multiple); a
+    single element gives 1.0, as in matminer. ``oxidation states guessed`` is 1.0 only if an assignment was found.
+
+    The reachable totals are kept as bits of a Python integer, shifted by each state per site: exact, and linear
+    in the number of sites times states.
+    """
+    ints = integer_amounts(amounts, max_denominator)
+    if ints is None or sum(ints) > max_sites:
+        found = math.nan
+    else:
+        reachable, offset = _reachable_charges(symbols, ints, common_oxidation_states())
+        found = float(offset <= 0 and reachable != 0 and (reachable >> -offset) & 1 == 1)
+    guessed = 0.0 if math.isnan(found) else found
+    possible = 1.0 if len(symbols) == 1 else found  # matminer: a single element is always "possible"
+    return possible, guessed
+
+
+def charge_imbalance_per_atom(symbols: tuple[str, ...], amounts: tuple[float, ...],
+                              max_sites: int = DEFAULT_MAX_SITES,
+                              max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> float:
+    """Return the smallest |net charge| per atom (e) the composition can have with each atom in one of its
+    element's :func:`observed_oxidation_states`: 0 for a charge-balanced one, 1.0 for ``Li3YCl`` (+5 over 5
+    atoms); NaN when it cannot be searched (as :func:`charge_balance`) or an element has no known state."""
+    ints = integer_amounts(amounts, max_denominator)
+    if ints is None or sum(ints) > max_sites:
+        return math.nan
+    reachable, offset = _reachable_charges(symbols, ints, observed_oxidation_states())
+    if reachable == 0:
+        return math.nan
+    zero = -offset  # the bit of a total charge of 0
+    distances = []
+    if zero >= 0 and reachable >> zero:
+        above = reachable >> zero
+        distances.append((above & -above).bit_length() - 1)
+    below = reachable & ((1 << zero) - 1) if zero > 0 else 0
+    if below:
+        distances.append(zero - (below.bit_length() - 1))
+    if zero < 0:  # every reachable total is positive
+        distances.append(-zero)
+    return min(distances) / sum(ints)
+
+
+#: A formula whose charge cannot come closer to neutral than this (e per atom) with observed oxidation states is
+#: taken for a typo (Li3YCl: 1.0; Li3YCl5: 0.11) rather than a nominal composition rounded as papers print them
+#: (Li0.33La0.5TiO3: 0.035, Li6.06La3Zr2Al0.2O12: 0.015).
+MAX_CHARGE_IMBALANCE_PER_ATOM = 0.05
+
+
+def charge_balance_problem(composition) -> str | None:
+    """Return why a pymatgen ``Composition`` cannot be a compound (its net charge stays above
+    :data:`MAX_CHARGE_IMBALANCE_PER_ATOM` e per atom with the :func:`observed_oxidation_states` of its elements,
+    e.g. ``Li3YCl``), or None when it can or cannot be told."""
+    amounts = composition.get_el_amt_dict()
+    symbols = tuple(sorted(amounts))
+    imbalance = charge_imbalance_per_atom(symbols, tuple(float(amounts[s]) for s in symbols))
+    if not imbalance > MAX_CHARGE_IMBALANCE_PER_ATOM:
+        return None
+    states = observed_oxidation_states()
+    listed = ", ".join(f"{el.symbol} {'/'.join(f'{q:+d}' for q in states.get(el.symbol, ())) or 'none'}"
+                       for el in composition.element_composition)
+    return (f"not charge balanced (with the oxidation states known for its elements, {listed}, its net charge is "
+            f"at least {imbalance:.2g} e per atom)")
+
+
+def formula_text(composition, pymatgen_order: bool = False) -> str:
+    """Return a pymatgen ``Composition`` as a compact formula with its amounts as given and no explicit 1s
+    (``Li2.3ZrCl5.85N0.15``, ``Li3InCl6``), in the Composition's own element order or, with ``pymatgen_order``,
+    in the order of ``Composition.formula`` (by electronegativity); species are written as elements."""
+    from pymatgen.util.string import formula_double_format
+
+    elements = composition.element_composition
+    items = ([(el, elements[el]) for el in sorted(elements, key=lambda el: (el.X, el.symbol))]
+             if pymatgen_order else elements.items())
+    return "".join(f"{element}{formula_double_format(amount)}" for element, amount in items)

@@ -1,0 +1,44 @@
+"""How long jobs report what they are doing: stage messages, and steps within a task.
+
+The library reports to a :class:`Progress` it is given and never prints; :data:`SILENT` (the default) drops
+everything. The command line passes one that draws rich progress bars on stderr (``mlsse.cli.progress``).
+
+Layer: imports nothing from mlsse, so every layer may report.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class Progress:
+    """Receives a long job's progress; this base class ignores it (subclass to show it)."""
+
+    def message(self, text: str) -> None:
+        """A stage has started or a result is known (one line, e.g. "featurizing 1625 σ rows")."""
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        """Run a block of ``total`` steps (None: unknown); the block calls the yielded function with the number
+        of steps done since its last call (1 by default)."""
+        yield _ignore
+
+    def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+        """Yield ``items`` one by one, one step each (``total`` defaults to ``len(items)`` when it has one)."""
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)
+        with self.task(description, total) as advance:
+            for item in items:
+                yield item
+                advance(1)
+
+
+def _ignore(steps: int = 1) -> None:
+    return None
+
+
+#: The progress of a job nobody watches.
+SILENT = Progress()
