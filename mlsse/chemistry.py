@@ -1,4 +1,5 @@
-"""Oxidation states and charge balance of compositions, shared by the data checks and the features.
+"""Compositions: parsing formulas into pymatgen ``Composition`` objects, writing them back, comparing them up to
+scaling, and their oxidation states and charge balance; shared by every layer.
 
 Layer: imports nothing from mlsse but ``mlsse.errors``, so every layer may use it.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from functools import lru_cache
+
+from pymatgen.core import Composition, Element
 
 #: Charge balance is searched on the smallest integer multiple of a fractional formula: amounts are rounded to
 #: fractions with denominators up to this (relative tolerance 2e-3, so 0.3333 counts as 1/3) ...
@@ -143,6 +146,51 @@ def charge_balance_problem(composition) -> str | None:
                        for el in composition.element_composition)
     return (f"not charge balanced (with the oxidation states known for its elements, {listed}, its net charge is "
             f"at least {imbalance:.2g} e per atom)")
+
+
+def parse_composition(formula: str | Composition) -> Composition:
+    """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.
+
+    pymatgen turns an unknown symbol such as ``Xx`` into a dummy species; here that is an error.
+    Raises ``ValueError`` with a message naming the problem (unknown element, no atoms, negative amount).
+    """
+    if isinstance(formula, Composition):
+        comp = formula
+    else:
+        text = clean_formula_text(formula)
+        if not text:
+            raise ValueError("empty formula")
+        try:
+            comp = Composition(text)
+        except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
+            raise ValueError(f"cannot parse formula {str(formula)!r}: {exc}") from None
+    unknown = [str(sp) for sp in comp.elements if not isinstance(sp, Element)]
+    if unknown:
+        symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
+        raise ValueError(f"unknown element {symbols} in {str(formula)!r}")
+    if comp.num_atoms <= 0 or any(amount < 0 for amount in comp.values()):
+        raise ValueError(f"formula {str(formula)!r} has no atoms or a negative amount")
+    return comp
+
+def normalise_formula(formula: str | Composition) -> str:
+    """Return a compact, pymatgen-parsable formula for ``formula`` in pymatgen's element order, without explicit
+    1s (e.g. ``Li2.3ZrCl5.85N0.15``).
+
+    Raises ``ValueError`` if pymatgen cannot parse it, it names an unknown element, or it holds no atoms.
+    """
+    return formula_text(parse_composition(formula), pymatgen_order=True)
+
+def clean_formula_text(text: str) -> str:
+    """Strip what sources wrap formulas in (quotes, white space between groups) so pymatgen can parse them.
+
+    ``'"(Li2S)0.5 ((P2S5)0.4 (Sb2S3)0.6)0.5"'`` → ``(Li2S)0.5((P2S5)0.4(Sb2S3)0.6)0.5``.
+    """
+    return "".join(str(text).split()).strip("\"'")
+
+def composition_key(formula: str, decimals: int = 4) -> str:
+    """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5)."""
+    frac = Composition(formula).fractional_composition
+    return " ".join(f"{el.symbol}{amt:.{decimals}f}" for el, amt in sorted(frac.items(), key=lambda kv: kv[0].symbol))
 
 
 def formula_text(composition, pymatgen_order: bool = False) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from mlsse.data.build import load_curated
-from mlsse.data.schema import composition_key
+from mlsse.chemistry import composition_key
 from mlsse.data.seed import read_seed_table
 from mlsse.doping.scanning import scan
 from mlsse.models.predict import load_predictor, predict

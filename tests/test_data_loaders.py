@@ -11,11 +11,14 @@ import pandas as pd
 import pytest
 from pymatgen.core import Composition
 
-from mlsse.data.arrhenius import BOLTZMANN_EV_K, derive_activation_energies, fit_arrhenius, sigma_at_temperature
-from mlsse.data.io import read_table
+from mlsse.data.activation import derive_activation_energies
+from mlsse.temperature import BOLTZMANN_EV_K, KELVIN_OFFSET, fit_arrhenius
+from mlsse.io import read_table
 from mlsse.data.liverpool import LIVERPOOL_FILE, load_liverpool
-from mlsse.data.obelix import OBELIX_FILE, load_obelix, read_cif_structure
-from mlsse.data.schema import CURATED_COLUMNS, composition_key, normalise_formula
+from mlsse.data.cif import read_cif_structure
+from mlsse.data.obelix import OBELIX_FILE, load_obelix
+from mlsse.data.schema import CURATED_COLUMNS
+from mlsse.chemistry import composition_key, normalise_formula
 from mlsse.data.seed import SEED_COLUMNS, load_seed, read_seed_table
 from mlsse.errors import DataError
 
@@ -170,7 +173,8 @@ def test_non_utf8_file_is_refused_with_a_clear_message(tmp_path, external_dir):
 
 def test_arrhenius_fit_recovers_a_known_activation_energy():
     temperature = np.array([25.0, 60.0, 100.0, 150.0])
-    sigma = sigma_at_temperature(0.42, 5.0, temperature)
+    kelvin = temperature + KELVIN_OFFSET  # σ = (A/T)·exp(−Ea/k_BT) with Ea 0.42 eV, log10 A = 5
+    sigma = 10.0 ** (5.0 - 0.42 / (BOLTZMANN_EV_K * math.log(10.0) * kelvin)) / kelvin
     ea, log10_a, r2 = fit_arrhenius(temperature, sigma)
     assert math.isclose(ea, 0.42, abs_tol=1e-9) and math.isclose(log10_a, 5.0, abs_tol=1e-9)
     assert math.isclose(r2, 1.0, abs_tol=1e-12)

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mlsse.data.arrhenius import BOLTZMANN_EV_K
 from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.estimator import ConformalBoostedRegressor, conformal_quantile, grouped_folds
 from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
-from mlsse.models.predictor import MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
-from mlsse.models.training_data import paper_group_map, reference_keys
+from mlsse.temperature import BOLTZMANN_EV_K, MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
+from mlsse.data.references import paper_group_map, reference_keys
 
 
 @parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3),

@@ -181,7 +181,7 @@ def test_a_composition_without_li_is_out_of_domain(small_model):
 
 
 def test_a_prediction_contradicting_the_measured_value_of_the_same_composition_is_out_of_domain(small_model):
-    from mlsse.data.schema import composition_key
+    from mlsse.chemistry import composition_key
     from mlsse.features import featurize_table
     from mlsse.models.domain import MeasuredCompositions
     from mlsse.models.training import composition_elements

@@ -36,7 +36,7 @@ def dope_command(
     from rich.table import Table
 
     from mlsse.cli.notes import printed_notes
-    from mlsse.data.io import write_csv_atomic, write_text_atomic
+    from mlsse.io import write_csv_atomic, write_text_atomic
     from mlsse.doping.plot import plot_scan
     from mlsse.doping.scanning import scan
     from mlsse.errors import MlsseError

@@ -28,7 +28,7 @@ def explain_command(
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.data.io import write_csv_atomic
+    from mlsse.io import write_csv_atomic
     from mlsse.errors import MlsseError
     from mlsse.explain.shap_values import (TARGETS, explain_features, global_importance, global_pngs,
                                            grouped_contributions, waterfall_png)
@@ -40,7 +40,7 @@ def explain_command(
     if formula is None and not global_:
         raise MlsseError("give a FORMULA or --global")
     if formula is not None:
-        from mlsse.data.schema import parse_composition
+        from mlsse.chemistry import parse_composition
 
         try:
             parse_composition(formula)

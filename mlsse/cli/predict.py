@@ -43,7 +43,7 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.data.io import write_csv_atomic
+    from mlsse.io import write_csv_atomic
     from mlsse.errors import MlsseError
     from mlsse.models.predict import load_predictor, predict
 
@@ -51,7 +51,9 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     row = result.iloc[0]
     if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
         raise MlsseError(f"{formula}: {row['note']}")
-    t = 25.0 if temperature_c is None else temperature_c
+    from mlsse.temperature import ROOM_TEMPERATURE_C
+
+    t = ROOM_TEMPERATURE_C if temperature_c is None else temperature_c
     table = Table(title=f"{formula} at {t:g} °C", show_header=True)
     for column in ("quantity", "prediction", "80 % interval"):
         table.add_column(column)
@@ -74,7 +76,7 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
-    from mlsse.data.io import read_table, write_csv_atomic
+    from mlsse.io import read_table, write_csv_atomic
     from mlsse.errors import MlsseError
     from mlsse.models.predict import predict
 

@@ -10,15 +10,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.arrhenius import derive_activation_energies
-from mlsse.data.io import write_csv_atomic, write_text_atomic
+from mlsse.data.activation import derive_activation_energies
+from mlsse.io import write_csv_atomic, write_text_atomic
 from mlsse.data.laskowski import load_laskowski
 from mlsse.data.liverpool import load_liverpool
 from mlsse.data.obelix import load_obelix
-from mlsse.data.schema import CURATED_COLUMNS, ROOM_TEMPERATURE_C, composition_key, family_name
+from mlsse.data.schema import CURATED_COLUMNS, family_name
+from mlsse.chemistry import composition_key
 from mlsse.data.seed import load_seed
 from mlsse.errors import DataError
 from mlsse.paths import cache_dir
+from mlsse.temperature import ROOM_TEMPERATURE_RANGE_C
 
 CURATED_FILE = "curated.csv"
 DATA_CARD_FILE = "data_card.json"
@@ -154,7 +156,7 @@ def _temperature_clusters(work: pd.DataFrame) -> pd.Series:
 def data_card(table: pd.DataFrame, duplicates_removed: int = 0, problems: list[DataError] | None = None) -> dict:
     """Summarise the curated table: rows per source, with Ea, with a CIF, off room temperature, unique
     compositions, per family, and a SHA-256 of its content (the data version)."""
-    lo, hi = ROOM_TEMPERATURE_C
+    lo, hi = ROOM_TEMPERATURE_RANGE_C
     off_rt = table["temperature_C"].notna() & ~table["temperature_C"].between(lo, hi)
     per_source = {}
     for source, group in table.groupby("source", sort=True):

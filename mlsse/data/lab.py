@@ -17,11 +17,13 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from mlsse.chemistry import charge_balance_problem
-from mlsse.data.obelix import cif_problem, located_cif
-from mlsse.data.schema import (ASSUMED_ROOM_TEMPERATURE_C, STRUCTURE_VALUE_RANGES, additive_problem, cell_text,
-                               composition_key, is_blank, misnamed_columns, normalise_formula,
-                               structure_value_problem, temperature_problem, to_curated_frame)
+from mlsse.data.cif import cif_problem, located_cif
+from mlsse.data.schema import (MEASUREMENT_TEMPERATURE_RANGE_C, STRUCTURE_VALUE_RANGES, additive_problem, cell_text,
+                               is_blank, misnamed_columns, structure_value_problem, temperature_problem,
+                               to_curated_frame)
+from mlsse.chemistry import composition_key, normalise_formula
 from mlsse.errors import DataError, MlsseError
+from mlsse.temperature import ROOM_TEMPERATURE_C
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
 OPTIONAL = ["temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",
@@ -30,8 +32,6 @@ OPTIONAL = ["temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alph
 YES_CELLS = frozenset({"yes", "y", "true", "1", "x"})
 NUMERIC = ["sigma_S_cm", "log10_sigma", "temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha",
            "beta", "gamma", "additive_wt_pct"]
-#: Temperatures a measurement can have, °C (not below absolute zero; the upper end well past any electrolyte's use).
-TEMPERATURE_RANGE_C = (-273.15, 1500.0)
 #: Accepted ranges: σ in S/cm (exclusive low end), Ea in eV.
 SIGMA_RANGE_S_CM = (0.0, 1.0)
 EA_RANGE_EV = (0.0, 2.5)
@@ -82,7 +82,7 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
     composition up to scaling, σ and temperature). ``today`` (ISO date) is recorded in provenance. Columns not
     read are named in the batch's ``warnings``.
     """
-    from mlsse.data.io import read_table
+    from mlsse.io import read_table
 
     path = Path(path)
     try:
@@ -164,7 +164,7 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         if not math.isnan(ea) and not (EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]):
             problems.append(DataError(f"Ea {ea:g} eV outside 0–2.5 eV", path=path, line=line, column="ea_eV"))
         t = temperature[index]
-        if not math.isnan(t) and (problem := temperature_problem(t, *TEMPERATURE_RANGE_C)) is not None:
+        if not math.isnan(t) and (problem := temperature_problem(t, *MEASUREMENT_TEMPERATURE_RANGE_C)) is not None:
             problems.append(DataError(problem, path=path, line=line, column="temperature_C"))
         cif = cell_text(row.get("cif"))
         if cif:
@@ -174,7 +174,7 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
                 where = " (looked beside the lab file and in the working directory)" if "not found" in problem else ""
                 problems.append(DataError(f"cif {row['cif'].strip()!r}: {problem}{where}", path=path, line=line,
                                           column="cif"))
-        t_effective = ASSUMED_ROOM_TEMPERATURE_C if math.isnan(t) else t
+        t_effective = ROOM_TEMPERATURE_C if math.isnan(t) else t
         key = (composition_key(composition), _rounded(s), _rounded(ea), _rounded(t_effective))
         if key in keys:
             problems.append(DataError(f"duplicate of line {keys[key]}", path=path, line=line))

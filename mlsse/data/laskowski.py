@@ -34,8 +34,10 @@ import pandas as pd
 from pymatgen.core import Composition, Element
 from pymatgen.symmetry.groups import sg_symbol_from_int_number
 
-from mlsse.data.obelix import normalise_doi
-from mlsse.data.schema import ASSUMED_ROOM_TEMPERATURE_C, normalise_formula, parse_float, to_curated_frame
+from mlsse.data.references import normalise_doi
+from mlsse.data.schema import parse_float, to_curated_frame
+from mlsse.chemistry import normalise_formula
+from mlsse.temperature import ROOM_TEMPERATURE_C
 from mlsse.errors import DataError
 from mlsse.paths import external_data_dir
 
@@ -859,7 +861,7 @@ def _curated_row(record: _Record, dois: dict[int, str], path: Path) -> dict:
     icsd = record.first(_ICSD)
     lines_note = ([f"formula spread over lines {fragments[0][0]}-{fragments[-1][0]}"]
                   if len(fragments) > 1 else [])
-    note = [f"RT assumed {ASSUMED_ROOM_TEMPERATURE_C:g} °C", *notes, *([f"ICSD {icsd}"] if icsd else []),
+    note = [f"RT assumed {ROOM_TEMPERATURE_C:g} °C", *notes, *([f"ICSD {icsd}"] if icsd else []),
             *formula.notes, *lines_note, *name_notes, *sg_notes, *ref_notes]
     if re.search(r"([A-Z][a-z]?)[\d.]+\1(?![a-z])", formula.label):
         note.append("same element twice in a row as printed (possible typo in the table)")
@@ -867,7 +869,7 @@ def _curated_row(record: _Record, dois: dict[int, str], path: Path) -> dict:
         "composition": normalise_formula(formula.composition),
         "material": material,
         "sigma_S_cm": sigma,
-        "temperature_C": ASSUMED_ROOM_TEMPERATURE_C,
+        "temperature_C": ROOM_TEMPERATURE_C,
         "ea_eV": ea,
         "censored": censored,
         "space_group": space_group,

@@ -11,9 +11,9 @@ import re
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Composition, Element
-
+from mlsse.chemistry import parse_composition
 from mlsse.errors import DataError
+from mlsse.temperature import KELVIN_OFFSET
 
 #: Column order of ``curated.csv``. Every loader returns a frame with exactly these columns.
 CURATED_COLUMNS: list[str] = [
@@ -42,10 +42,10 @@ CURATED_COLUMNS: list[str] = [
     "note",
 ]
 
-#: Temperature range (°C) counted as room temperature.
-ROOM_TEMPERATURE_C = (15.0, 35.0)
-#: The temperature assumed when a source says "room temperature" without a number, °C.
-ASSUMED_ROOM_TEMPERATURE_C = 25.0
+#: Temperatures (°C) σ may be predicted at; outside, a query row is refused with a note.
+PREDICTION_TEMPERATURE_RANGE_C = (-100.0, 600.0)
+#: Temperatures (°C) a measurement can have: not below absolute zero, the upper end well past any electrolyte's use.
+MEASUREMENT_TEMPERATURE_RANGE_C = (-273.15, 1500.0)
 #: Accepted values of the structure columns: the space-group number (an integer, bounds included), lattice
 #: lengths in Å and angles in degrees (bounds excluded).
 STRUCTURE_VALUE_RANGES = {"space_group_number": (1, 230), "a": (0.0, 1000.0), "b": (0.0, 1000.0),
@@ -66,56 +66,6 @@ def family_name(label: object) -> str:
     (``Argyrodites`` → ``argyrodite``); empty stays empty."""
     name = " ".join(str(label).split()).lower()
     return FAMILY_ALIASES.get(name, name)
-
-
-def parse_composition(formula: str | Composition) -> Composition:
-    """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.
-
-    pymatgen turns an unknown symbol such as ``Xx`` into a dummy species; here that is an error.
-    Raises ``ValueError`` with a message naming the problem (unknown element, no atoms, negative amount).
-    """
-    if isinstance(formula, Composition):
-        comp = formula
-    else:
-        text = clean_formula_text(formula)
-        if not text:
-            raise ValueError("empty formula")
-        try:
-            comp = Composition(text)
-        except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
-            raise ValueError(f"cannot parse formula {str(formula)!r}: {exc}") from None
-    unknown = [str(sp) for sp in comp.elements if not isinstance(sp, Element)]
-    if unknown:
-        symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
-        raise ValueError(f"unknown element {symbols} in {str(formula)!r}")
-    if comp.num_atoms <= 0 or any(amount < 0 for amount in comp.values()):
-        raise ValueError(f"formula {str(formula)!r} has no atoms or a negative amount")
-    return comp
-
-
-def normalise_formula(formula: str | Composition) -> str:
-    """Return a compact, pymatgen-parsable formula for ``formula`` in pymatgen's element order, without explicit
-    1s (e.g. ``Li2.3ZrCl5.85N0.15``).
-
-    Raises ``ValueError`` if pymatgen cannot parse it, it names an unknown element, or it holds no atoms.
-    """
-    from mlsse.chemistry import formula_text
-
-    return formula_text(parse_composition(formula), pymatgen_order=True)
-
-
-def clean_formula_text(text: str) -> str:
-    """Strip what sources wrap formulas in (quotes, white space between groups) so pymatgen can parse them.
-
-    ``'"(Li2S)0.5 ((P2S5)0.4 (Sb2S3)0.6)0.5"'`` → ``(Li2S)0.5((P2S5)0.4(Sb2S3)0.6)0.5``.
-    """
-    return "".join(str(text).split()).strip("\"'")
-
-
-def composition_key(formula: str, decimals: int = 4) -> str:
-    """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5)."""
-    frac = Composition(formula).fractional_composition
-    return " ".join(f"{el.symbol}{amt:.{decimals}f}" for el, amt in sorted(frac.items(), key=lambda kv: kv[0].symbol))
 
 
 def empty_curated_frame() -> pd.DataFrame:
@@ -139,8 +89,6 @@ def to_curated_frame(records: list[dict]) -> pd.DataFrame:
 
 #: Cell texts that mean "no value" in an input table read as strings (compared stripped, in lower case).
 BLANK_CELLS = frozenset({"", "nan", "none", "na", "n/a", "<na>", "null"})
-#: 0 °C in kelvin: T(K) = T(°C) + KELVIN_OFFSET.
-KELVIN_OFFSET = 273.15
 
 
 def is_blank(cell) -> bool:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.data.io import read_table
-from mlsse.data.schema import normalise_formula, parse_float, to_curated_frame
+from mlsse.io import read_table
+from mlsse.data.schema import parse_float, to_curated_frame
+from mlsse.chemistry import normalise_formula
 from mlsse.errors import DataError
 from mlsse.paths import DATASETS_DIR
 

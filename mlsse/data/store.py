@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.data.io import write_text_atomic
+from mlsse.io import write_text_atomic
 from mlsse.errors import DataError, MlsseError
 from mlsse.paths import home_dir
 
@@ -85,7 +85,7 @@ def staging_dir(home: Path | None = None) -> Path:
 
 def stage_batch(rows: pd.DataFrame, batch_id: str, home: Path | None = None) -> Path:
     """Write a batch's rows to their final, not yet committed, file name and return it."""
-    from mlsse.data.io import write_csv_atomic
+    from mlsse.io import write_csv_atomic
 
     path = (home or home_dir()) / "store" / "batches" / f"{batch_id}.csv"
     if path.exists():

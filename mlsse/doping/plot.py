@@ -14,7 +14,7 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mlsse.data.io import atomic_path
+    from mlsse.io import atomic_path
 
     fig, (ax_sigma, ax_ea) = plt.subplots(1, 2, figsize=(11, 4.2))
     x_column = "level" if scan["additive_wt_pct"].isna().all() else "additive_wt_pct"

@@ -48,7 +48,8 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
     """
     import warnings
 
-    from mlsse.data.schema import additive_problem, parse_composition
+    from mlsse.data.schema import additive_problem
+    from mlsse.chemistry import parse_composition
     from mlsse.errors import MlsseWarning
 
     try:
@@ -108,7 +109,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     """
     from mlsse.features import featurize_table
     from mlsse.models.predict import load_predictor
-    from mlsse.models.predictor import log10_sigma_at
+    from mlsse.temperature import log10_sigma_at
 
     from mlsse.models.predict import temperature_problem, warn_if_kelvin_like
 

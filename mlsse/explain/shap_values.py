@@ -65,7 +65,7 @@ def waterfall_png(explanation, row: int, path: str | Path, title: str, max_displ
     import matplotlib.pyplot as plt
     import shap
 
-    from mlsse.data.io import atomic_path
+    from mlsse.io import atomic_path
 
     shap.plots.waterfall(explanation[row], max_display=max_display, show=False)
     figure = plt.gcf()
@@ -94,7 +94,7 @@ def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, targ
     import matplotlib.pyplot as plt
     import shap
 
-    from mlsse.data.io import atomic_path
+    from mlsse.io import atomic_path
 
     out_dir = Path(out_dir)
     written = []

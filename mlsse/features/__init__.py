@@ -36,7 +36,7 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     (:data:`~mlsse.features.structure.STRUCTURE_LABELS`) from the CIF in ``cif``. Only ``composition`` is required;
     absent columns count as empty.
 
-    Each distinct CIF is read once (:func:`mlsse.data.obelix.read_cif_structure`) and its features kept in memory
+    Each distinct CIF is read once (:func:`mlsse.data.cif.read_cif_structure`) and its features kept in memory
     and in an on-disk cache beside the composition cache (``cache=False`` skips both disk caches). A row without a
     CIF, or whose CIF cannot be read or featurized, gets NaN structure columns (the models handle NaN). With
     ``structures=False`` no CIF is read, so ``volume per atom (A^3)`` is NaN and lattice constants are not filled
@@ -44,7 +44,7 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     the ``"error"`` column comes last and also names a row's CIF that is missing or unreadable (that row keeps its
     other features).
     """
-    from mlsse.data.obelix import cif_problem
+    from mlsse.data.cif import cif_problem
     from mlsse.features.composition import featurize_process_frame
     from mlsse.features.structure import LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer
 
@@ -137,7 +137,7 @@ def _cif_infos(cifs: list[str], cache: bool, cache_dir: str | Path | None) -> di
 
 
 def _cif_cache_key(cif: str) -> str:
-    from mlsse.data.obelix import cif_file_path
+    from mlsse.data.cif import cif_file_path
 
     try:
         stat = cif_file_path(cif).stat()
@@ -151,7 +151,7 @@ def _cif_info(cif: str) -> tuple[tuple[float, ...], float, tuple[float, ...]] | 
     """Return (structure block, atoms per cell, (a, b, c, alpha, beta, gamma)) for a CIF cell, None if unreadable."""
     import warnings
 
-    from mlsse.data.obelix import read_cif_structure
+    from mlsse.data.cif import read_cif_structure
     from mlsse.features.structure import featurize_structure
 
     try:

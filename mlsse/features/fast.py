@@ -263,7 +263,7 @@ def parse_composition(item: Any) -> ParsedComposition:
     """Parse one formula (str) or ``Composition``; raise ``ValueError`` with a short reason if it is unusable."""
     from pymatgen.core import Composition
 
-    from mlsse.data.schema import clean_formula_text
+    from mlsse.chemistry import clean_formula_text
 
     given = None
     if isinstance(item, Composition):

@@ -137,7 +137,7 @@ class MeasuredCompositions:
     """The room-temperature log10 σ (S/cm) measured for each training composition, to flag a prediction that
     contradicts what was measured for that very material.
 
-    ``values`` maps a composition key (:func:`mlsse.data.schema.composition_key`, equal up to scaling) to
+    ``values`` maps a composition key (:func:`mlsse.chemistry.composition_key`, equal up to scaling) to
     ``[log10 σ, censored, references]``: the median over papers of each paper's median, whether every paper
     reported it only as below detection ("<1E-10"), and up to three of the papers, "; "-separated.
     """
@@ -150,7 +150,7 @@ class MeasuredCompositions:
         """Summarise training rows (composition formulas, log10 σ labels, censored flags, paper names)."""
         import pandas as pd
 
-        from mlsse.data.schema import composition_key
+        from mlsse.chemistry import composition_key
 
         frame = pd.DataFrame({"key": [composition_key(c) for c in compositions], "value": log10_sigma,
                               "censored": np.asarray(censored, dtype=bool), "paper": list(papers)})
@@ -168,7 +168,7 @@ class MeasuredCompositions:
         """Per query, why its predicted log10 σ at 25 °C contradicts the measured value of the same composition
         (farther than ``tolerance`` log10 units, or above ``detection_limit`` + ``tolerance`` for a material
         reported only below detection), or '' if it does not or the composition was never measured."""
-        from mlsse.data.schema import composition_key
+        from mlsse.chemistry import composition_key
 
         notes = []
         for formula, predicted in zip(compositions, np.asarray(predicted_log10_sigma, dtype=float)):

@@ -14,14 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import composition_key, family_name
+from mlsse.data.schema import family_name
+from mlsse.chemistry import composition_key
 from mlsse.models.estimator import grouped_folds
 from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.metrics import (grouped_interval_hits, probability_metrics, regression_metrics,
                                   repeat_measurement_deviation)
 from mlsse.models.training import (composition_elements, domain_feature_names, feature_matrix, model_for,
                                    usable_feature_names)
-from mlsse.models.training_data import (DETECTION_LIMIT_LOG10_SIGMA, ea_training_rows, paper_group_map,
+from mlsse.data.references import paper_group_map
+from mlsse.models.training_data import (DETECTION_LIMIT_LOG10_SIGMA, ea_training_rows,
                                         sigma_temperature_rows, sigma_training_rows)
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
@@ -29,7 +31,7 @@ _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
 
 def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
     """Element amounts (reduced formula) + space group + lattice: the RF baseline's inputs; NaN → −1."""
-    from mlsse.data.schema import parse_composition
+    from mlsse.chemistry import parse_composition
 
     amounts = [parse_composition(c).reduced_composition.get_el_amt_dict() for c in rows["composition"]]
     frame = pd.DataFrame(amounts).fillna(0.0)
@@ -149,7 +151,7 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
                                n_splits: int = 5) -> dict:
     """Paper-grouped CV of σ away from room temperature, as ``mlsse predict --temperature-c`` makes it: for each
     fold of papers, σ(25 °C) and Ea models train on the other papers, and each held-out row's σ at its
-    temperature (log10 S/cm) is predicted through Arrhenius (:func:`~mlsse.models.predictor.log10_sigma_at`).
+    temperature (log10 S/cm) is predicted through Arrhenius (:func:`~mlsse.temperature.log10_sigma_at`).
 
     The 80 % interval is the saved model's: σ(25 °C) and Ea half-widths calibrated per domain class on the
     other folds' residuals of this same CV, the Ea one scaled by ``|1/T − 1/T_ref|/(k_B ln 10)``. Returns the
@@ -157,7 +159,7 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
     ``features`` maps ``"sigma"``, ``"ea"`` and ``"temperature"`` to the feature frames of the three row sets.
     """
     from mlsse.models.domain import domain_half_widths
-    from mlsse.models.predictor import log10_sigma_at, temperature_half_width_extra
+    from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
 
     params = params or {}
     parts = {"sigma": sigma_rows, "ea": ea_rows, "temperature": temperature_rows}
@@ -278,7 +280,7 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
             sigma_rows, ea_rows, temperature_rows, {"sigma": features[id(sigma_rows)], "ea": features[id(ea_rows)],
                                                     "temperature": features[id(temperature_rows)]}, params, seed=seed)
         advance(1)
-    from mlsse.data.io import write_text_atomic
+    from mlsse.io import write_text_atomic
 
     write_text_atomic(json.dumps(metrics, indent=1) + "\n", out_dir / "metrics.json")
     return metrics
@@ -304,7 +306,7 @@ def _parity_plot(report: dict, title: str, path: Path) -> None:
     axes[0].set_ylabel(f"predicted, grouped CV ({unit})")
     fig.suptitle(f"{title}: {report['n']} rows, {report['groups']} papers, held out: {report['held_out']}")
     fig.tight_layout()
-    from mlsse.data.io import atomic_path
+    from mlsse.io import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

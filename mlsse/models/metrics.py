@@ -82,7 +82,7 @@ def repeat_measurement_deviation(compositions, groups, values, pool_compositions
     The scatter between papers that measured one material: how far another lab's number would have been from
     this row's. Each paper counts once however many rows it has. Rows no other paper measured get NaN. The other
     papers' values come from the ``pool_*`` arrays (default: the rows themselves); compositions are comparable
-    keys, e.g. :func:`mlsse.data.schema.composition_key`.
+    keys, e.g. :func:`mlsse.chemistry.composition_key`.
     """
     if pool_compositions is None:
         pool_compositions, pool_groups, pool_values = compositions, groups, values

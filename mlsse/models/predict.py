@@ -8,11 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import KELVIN_OFFSET
-from mlsse.models.predictor import OUTPUT_COLUMNS, REFERENCE_TEMPERATURE_C, Predictor
+from mlsse.models.predictor import OUTPUT_COLUMNS, Predictor
+from mlsse.temperature import KELVIN_OFFSET, ROOM_TEMPERATURE_C
 
-#: Temperatures (°C) accepted for a prediction; outside, the row is refused with a note.
-TEMPERATURE_RANGE_C = (-100.0, 600.0)
 #: Optional structure / process columns a query may carry, used as features when present.
 OPTIONAL_INPUT_COLUMNS = ["temperature_C", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",
                           "additive", "additive_wt_pct", "synthesis"]
@@ -90,7 +88,8 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     the whole query (duplicate columns, a misspelt temperature column, a temperature given twice or not a
     number) raises ``DataError``.
     """
-    from mlsse.data.schema import is_blank, parse_composition
+    from mlsse.data.schema import is_blank
+    from mlsse.chemistry import parse_composition
 
     predictor = load_predictor(model)
     query = as_query_frame(data)
@@ -129,7 +128,7 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
             result.loc[good, "note"] = predicted["note"].to_numpy()
     warn_if_kelvin_like(temperature, skip=notes)
     out = query.reset_index(drop=True).rename(columns=_kept_input_names(query.columns))
-    used = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
+    used = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)
     if "temperature_C" in query.columns:
         blank = out["temperature_C"].map(is_blank).to_numpy(dtype=bool)
         out["temperature_C"] = out["temperature_C"].astype(object).where(~blank, pd.Series(used, dtype=object))
@@ -201,10 +200,10 @@ def warn_if_kelvin_like(temperature, skip=None) -> None:
 
 def temperature_problem(temperature_c: float) -> str | None:
     """Return why σ cannot be predicted at ``temperature_c`` (°C), or None: not finite, outside
-    ``TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.temperature_problem`)."""
-    from mlsse.data.schema import temperature_problem as problem
+    ``PREDICTION_TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.temperature_problem`)."""
+    from mlsse.data.schema import PREDICTION_TEMPERATURE_RANGE_C, temperature_problem as problem
 
-    return problem(temperature_c, *TEMPERATURE_RANGE_C)
+    return problem(temperature_c, *PREDICTION_TEMPERATURE_RANGE_C)
 
 
 def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
@@ -253,7 +252,7 @@ def _feature_input(rows: pd.DataFrame, cif_dir: str | Path | None = None) -> pd.
     for column in ("cif", "additive", "synthesis"):
         frame[column] = frame[column].where(~frame[column].map(is_blank).astype(bool), "").astype(str).str.strip()
     if cif_dir is not None:
-        from mlsse.data.obelix import located_cif
+        from mlsse.data.cif import located_cif
 
         frame["cif"] = [located_cif(cif, cif_dir) for cif in frame["cif"]]
     return frame

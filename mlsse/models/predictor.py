@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import gzip
 import json
-import math
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -21,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.arrhenius import BOLTZMANN_EV_K, KELVIN_OFFSET
-from mlsse.data.io import atomic_directory, atomic_path, write_text_atomic
+from mlsse.io import atomic_directory, atomic_path, write_text_atomic
 from mlsse.errors import ModelError
 from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
 from mlsse.models.training_data import DETECTION_LIMIT_LOG10_SIGMA
+from mlsse.temperature import (MIN_EA_FOR_TEMPERATURE_EV, ROOM_TEMPERATURE_C, log10_sigma_at,
+                               temperature_half_width_extra)
 
 #: Version of the saved-model layout; loading refuses other major versions.
 MODEL_FORMAT = "mlsse-model/4"
@@ -33,36 +33,11 @@ MODEL_FORMAT = "mlsse-model/4"
 BOOSTER_SUFFIX = ".ubj.gz"
 #: File stem (after ``sigma-`` / ``ea-``) of a model's censor classifier.
 CENSOR_STEM = "censored"
-#: The temperature σ_RT refers to, °C.
-REFERENCE_TEMPERATURE_C = 25.0
-#: Ea is floored here when extrapolating σ in temperature, so that σ(T) = (A/T)·exp(−Ea/k_BT) rises with T
-#: over the whole range users ask for (it does whenever Ea > k_B·T; 0.1 eV holds up to ~900 °C).
-MIN_EA_FOR_TEMPERATURE_EV = 0.1
-
 #: Prediction columns: log10 σ (S/cm) at the asked temperature with its 80 % interval, σ (S/cm), Ea (eV) with its
 #: interval, the probability that σ at 25 °C is below the detection limit 1e-10 S/cm (what papers report as
 #: "<1E-10"), the domain flag and a note.
 OUTPUT_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
                   "p_sigma_below_detection", "in_domain", "note"]
-
-
-def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=REFERENCE_TEMPERATURE_C):
-    """Shift log10 σ (S/cm) from ``reference_c`` to ``temperature_c`` (°C) with σT = A·exp(−Ea/k_BT).
-
-    Ea (eV) is floored at ``MIN_EA_FOR_TEMPERATURE_EV`` so the result is monotone increasing in T.
-    """
-    ea = np.maximum(np.asarray(ea_ev, dtype=float), MIN_EA_FOR_TEMPERATURE_EV)
-    t = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
-    t_ref = float(reference_c) + KELVIN_OFFSET
-    return (np.asarray(log10_sigma_ref, dtype=float) + math.log10(t_ref) - np.log10(t)
-            - ea / (BOLTZMANN_EV_K * math.log(10.0)) * (1.0 / t - 1.0 / t_ref))
-
-
-def temperature_half_width_extra(ea_half_width, temperature_c, reference_c=REFERENCE_TEMPERATURE_C):
-    """Return what an Ea uncertainty of ±``ea_half_width`` (eV) adds to the log10 σ interval at ``temperature_c``
-    (°C) when σ comes from σ(``reference_c``) through Arrhenius: |ΔEa|/(k_B ln 10)·|1/T − 1/T_ref| (log10 S/cm)."""
-    t, t_ref = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET, reference_c + KELVIN_OFFSET
-    return np.asarray(ea_half_width, dtype=float) / (BOLTZMANN_EV_K * math.log(10.0)) * np.abs(1.0 / t - 1.0 / t_ref)
 
 
 @dataclass
@@ -117,10 +92,10 @@ class Predictor:
         sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
         out = pd.DataFrame(index=features.index)
         if temperature_c is None:
-            temperature = np.full(len(X), REFERENCE_TEMPERATURE_C)
+            temperature = np.full(len(X), ROOM_TEMPERATURE_C)
         else:
             temperature = np.broadcast_to(np.asarray(temperature_c, dtype=float), (len(X),)).copy()
-            temperature = np.where(np.isnan(temperature), REFERENCE_TEMPERATURE_C, temperature)
+            temperature = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)
         log10_sigma = log10_sigma_at(sigma_rt, ea, temperature)
         extra = temperature_half_width_extra(ea_hw, temperature)
         out["log10_sigma"] = log10_sigma

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -303,7 +302,7 @@ def median_baseline_mae(y, groups, n_splits=5, seed=0) -> float:
 
 def composition_elements(formula: str) -> set[str]:
     """Return the element symbols of a formula."""
-    from mlsse.data.schema import parse_composition
+    from mlsse.chemistry import parse_composition
 
     return {el.symbol for el in parse_composition(formula).elements}
 

@@ -1,42 +1,16 @@
-"""Activation energies from temperature-resolved conductivities (Arrhenius fits).
-
-σT = A · exp(−Ea / (k_B T)), so log10(σT) is linear in 1/T with slope −Ea / (k_B ln 10).
-"""
+"""Activation energies derived from conductivities measured at several temperatures (Arrhenius fits,
+:func:`mlsse.temperature.fit_arrhenius`)."""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import KELVIN_OFFSET, composition_key, to_curated_frame
+from mlsse.data.schema import to_curated_frame
+from mlsse.chemistry import composition_key
+from mlsse.temperature import fit_arrhenius
 
-#: Boltzmann constant, eV/K.
-BOLTZMANN_EV_K = 8.617333262e-5
 #: Fewest distinct temperatures a fit needs.
 MIN_TEMPERATURES = 3
-
-
-def fit_arrhenius(temperature_c: np.ndarray, sigma_s_cm: np.ndarray) -> tuple[float, float, float]:
-    """Fit log10(σT) against 1/T by least squares.
-
-    Returns ``(ea_eV, log10_prefactor, r2)`` where the prefactor is A in S·K/cm. Temperatures in °C, σ in S/cm.
-    """
-    t_k = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
-    y = np.log10(np.asarray(sigma_s_cm, dtype=float) * t_k)
-    x = 1.0 / t_k
-    slope, intercept = np.polyfit(x, y, 1)
-    predicted = slope * x + intercept
-    total = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - float(np.sum((y - predicted) ** 2)) / total if total > 0 else math.nan
-    return -slope * BOLTZMANN_EV_K * math.log(10.0), float(intercept), r2
-
-
-def sigma_at_temperature(ea_ev, log10_prefactor, temperature_c):
-    """Return σ (S/cm) at ``temperature_c`` (°C) from an Arrhenius law σT = A exp(−Ea/k_B T)."""
-    t_k = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
-    return 10.0 ** (log10_prefactor - np.asarray(ea_ev) / (BOLTZMANN_EV_K * math.log(10.0) * t_k)) / t_k
 
 
 def derive_activation_energies(frame: pd.DataFrame) -> pd.DataFrame:
