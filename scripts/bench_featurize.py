@@ -98,7 +98,8 @@ def run_variant(variant: str, n: int, seed: int, out_npy: str) -> dict:
         np.save(out_npy, features[featurizer.feature_labels()].to_numpy(dtype=float))
     else:
         from mlsse.features import featurize_compositions
-        from mlsse.features.fast import BLOCK_LABELS, element_tables
+        from mlsse.features.elements import element_tables
+        from mlsse.features.preset import BLOCK_LABELS
 
         import matminer.utils.data  # noqa: F401 - imports outside the clock, as for matminer
 

@@ -15,10 +15,11 @@ from pymatgen.core import Composition, Lattice, Structure
 
 from mlsse.errors import DataError
 from mlsse.features import FEATURIZER_VERSION, featurize_compositions, featurize_table
-from mlsse.features.composition import (
-    PROCESS_LABELS, CompositeProcessFeaturizer, LiElectrolyteFeaturizer, OxidationStateFeaturizer, charge_balance,
-)
-from mlsse.features.fast import BLOCK_LABELS, parse_composition
+from mlsse.chemistry import charge_balance
+from mlsse.features.composition import parsed_composition
+from mlsse.features.featurizers import LiElectrolyteFeaturizer, OxidationStateFeaturizer
+from mlsse.features.preset import BLOCK_LABELS
+from mlsse.features.process import PROCESS_LABELS, CompositeProcessFeaturizer
 from mlsse.features.structure import (
     LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer, LiSiteFeaturizer, featurize_structure,
 )
@@ -107,7 +108,7 @@ def test_ion_property_matches_matminer_on_integer_formulas():
 def test_charge_balance_on_fractional_formulas():
     assert charge_balance(("Cl", "Li", "N", "Zr"), (5.85, 2.3, 0.15, 1.0)) == (1.0, 1.0)   # x20: Li46Zr20Cl117N3
     # Li7La3Zr1.89Al0.15O12 carries +0.01 net charge: not balanced with fixed La3+/Zr4+/Al3+
-    entry = parse_composition("Li7La3Zr1.89Al0.15O12")
+    entry = parsed_composition("Li7La3Zr1.89Al0.15O12")
     assert charge_balance(entry.symbols, tuple(entry.amounts)) == (0.0, 0.0)
     possible, guessed = charge_balance(("Li", "O"), (1.0, 0.0001))  # 1e-4 needs a denominator > 1000
     assert math.isnan(possible) and guessed == 0.0
@@ -120,7 +121,7 @@ def test_charge_balance_on_fractional_formulas():
 
 
 def test_scaled_formulas_give_the_same_features():
-    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS
+    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS
 
     frame = featurize_compositions(["FeO", "Fe0.5O0.5", "Fe2O2", "OFe"], cache=False)
     # The amounts per formula unit follow pymatgen's reduced composition, which leaves fractional formulas alone
@@ -194,10 +195,10 @@ def test_compositions_objects_series_and_row_order():
     assert featurize_compositions([], cache=False).shape == (0, sum(len(v) for v in BLOCK_LABELS.values()))
 
 
-def test_simple_formula_fast_path_matches_pymatgen():
+def test_parsed_compositions_hold_pymatgens_amounts():
     formulas = VARIED + ["Li2.O", "LiLi", "Li.5O", "H2O", "D2O", "Li0O", "LiNb", "CoO"]
     for formula in formulas:
-        entry = parse_composition(formula)
+        entry = parsed_composition(formula)
         reference = Composition(formula).get_el_amt_dict()
         assert dict(zip(entry.symbols, entry.amounts.tolist())) == reference, formula
 
@@ -343,7 +344,7 @@ def test_cache_second_call_is_served_from_disk(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("recomputed despite the cache")
 
-    monkeypatch.setattr("mlsse.features.fast.compute_features", fail)
+    monkeypatch.setattr("mlsse.features.composition.compute_features", fail)
     second = featurize_compositions(formulas, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(first, second)
     path.unlink()  # safe to delete: the next call recomputes

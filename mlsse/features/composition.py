@@ -1,252 +1,306 @@
-"""Composition and process featurizers with matminer's contract (featurize, feature_labels, citations, implementors).
+"""The composition blocks of the feature table, for many formulas at once, vectorised with numpy.
 
-The numbers come from the vectorised kernels in :mod:`mlsse.features.fast`, so a featurizer here and
-:func:`mlsse.features.featurize_compositions` always agree.
+Values equal matminer's to floating-point rounding (tested to 1e-9) wherever matminer gives a number, including
+its quirks: ``mode`` is the smallest property value among the elements whose amount ties for the largest amount,
+ties decided by ``numpy.isclose`` on the amounts *as given* (not normalised), so ``Li0.0001O0.00010001`` ties
+while ``Li1O1.0001`` does not; min/max/range are NaN when any element's value is NaN.
+
+Each distinct formula is parsed once (pymatgen ``Composition``) and each distinct composition featurized once.
+Full rows are cached on disk under ``mlsse.paths.cache_dir()/features/<FEATURIZER_VERSION>.npz``, keyed by the
+composition's elements in alphabetical order with their amounts exactly as given (``"Cl5.85 Li2.3 N0.15 Zr1.0"``).
+The key keeps the scale because some features depend on it (matminer's ``mode`` ties, ``"Li per formula unit"`` and
+the ``element_amount`` block); FeO, OFe and Fe1O1 share a key, Fe2O2 gets its own (with equal Magpie values).
+The file is rebuilt on demand and safe to delete; a cache written by other feature code (other labels) is ignored.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from matminer.featurizers.base import BaseFeaturizer
 
-from mlsse.chemistry import DEFAULT_MAX_DENOMINATOR, DEFAULT_MAX_SITES, charge_balance, integer_amounts
+from mlsse.chemistry import charge_balance
 from mlsse.errors import DataError
-from mlsse.features.fast import (
-    ANIONS, BLOCK_LABELS, MAGPIE_PROPERTIES, compute_features, element_tables, featurize_one, parse_composition,
-)
+from mlsse.features.cache import FeatureCache
+from mlsse.features.elements import atomic_numbers, element_tables
+from mlsse.features.preset import (ANIONS, BLOCK_LABELS, ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS, MAGPIE_PROPERTIES,
+                                   MAGPIE_STATS, PRESET_OPTIONS, STOICHIOMETRY_P, VALENCE_ORBITALS, VALENCE_PROPS,
+                                   CompositionOptions, check_blocks, feature_labels)
 
-_WARD_2016 = (
-    "@article{ward_agrawal_choudary_wolverton_2016, title={A general-purpose machine learning framework for "
-    "predicting properties of inorganic materials}, volume={2}, DOI={10.1038/npjcompumats.2017.28}, number={1}, "
-    "journal={npj Computational Materials}, author={Ward, Logan and Agrawal, Ankit and Choudhary, Alok and "
-    "Wolverton, Christopher}, year={2016}}"
-)
-_DEML_2016 = (
-    "@article{deml_ohayre_wolverton_stevanovic_2016, title={Predicting density functional theory total energies "
-    "and enthalpies of formation of metal-nonmetal compounds by linear regression}, volume={93}, "
-    "DOI={10.1103/PhysRevB.93.085142}, journal={Physical Review B}, author={Deml, Ann M. and O'Hayre, Ryan and "
-    "Wolverton, Chris and Stevanovic, Vladan}, year={2016}}"
-)
-_SHANNON_1976 = (
-    "@article{shannon_1976, title={Revised effective ionic radii and systematic studies of interatomic distances "
-    "in halides and chalcogenides}, volume={32}, DOI={10.1107/S0567739476001551}, number={5}, "
-    "journal={Acta Crystallographica Section A}, author={Shannon, R. D.}, year={1976}, pages={751--767}}"
-)
-_IMPLEMENTORS = ["mlsse developers"]
+#: Amounts below this count as zero (pymatgen's tolerance).
+_AMOUNT_TOLERANCE = 1e-8
 
 
-class LiElectrolyteFeaturizer(BaseFeaturizer):
-    """Lithium and anion descriptors of a composition, for Li-ion conductors.
+def featurize_compositions(compositions: Iterable[Any], *, errors: str = "raise", blocks: Sequence[str] | None = None,
+                           cache: bool = True, cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """Featurize formulas or pymatgen ``Composition`` objects; one row each, in input order, with a RangeIndex.
 
-    Features (see :data:`mlsse.features.fast.LITHIUM_LABELS`):
+    ``errors="raise"`` raises :class:`mlsse.errors.DataError` at the first bad entry, naming its 0-based
+    position and text (``composition 3 'LiXx2': unknown element 'Xx'``). ``errors="nan"`` gives such rows NaN
+    features and the message in an extra last column ``"error"`` ('' on good rows), for batch prediction.
 
-    - ``Li fraction``: atomic fraction of Li.
-    - ``Li per formula unit``: Li amount in pymatgen's reduced composition (Li4O2 -> 2; a fractional formula is not
-      reduced, so Li0.5O0.25 -> 0.5: this one depends on how the formula is written).
-    - ``Li per anion``: Li amount over the total anion amount (NaN without anions).
-    - ``N/O/S/Se/F/Cl/Br/I/H fraction``: atomic fractions of the anion-forming elements.
-    - ``anion species count`` (mixed-anion count) and ``non-Li cation species count`` (mixed-cation count).
-    - ``mean anion polarizability (A^3)``: anion-amount-weighted mean of matminer's DemlData ``electric_pol``
-      (CRC neutral-atom dipole polarizabilities, 1e-24 cm^3 = A^3).
-    - ``mean anion radius (A)``: same weighting of Shannon radii, pymatgen ``Species(symbol, charge).ionic_radius``
-      with N3-, O2-, S2-, Se2-, F-, Cl-, Br-, I-, H-.
-
-    Anions are the elements of :data:`mlsse.features.fast.ANIONS` by convention (not from oxidation states);
-    H is a hydride anion only without O (with O it is taken as OH-/H2O and counted as neither). H has neither a
-    DemlData polarizability nor a Shannon radius: the two means use the anions that have one (NaN if none).
+    ``blocks`` selects a subset of :data:`~mlsse.features.preset.BLOCKS` (default all). The on-disk cache (see the module doc) is used for
+    the full default set only; ``cache_dir`` overrides ``mlsse.paths.cache_dir()/features``.
     """
+    if errors not in ("raise", "nan"):
+        raise ValueError(f"errors must be 'raise' or 'nan', not {errors!r}")
+    names = check_blocks(blocks)
+    labels = feature_labels(names)
+    items = list(compositions)
+    parsed, row_keys, row_errors = _parse_all(items, raise_errors=errors == "raise")
+    keys = list(parsed)
+    table = np.full((len(keys), len(labels)), np.nan)
+    store = None
+    if cache and blocks is None and keys:
+        store = FeatureCache(cache_dir)
+        found = store.lookup(keys, labels)
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        for i, key in enumerate(keys):
+            if key in found:
+                table[i] = found[key]
+    else:
+        missing = list(range(len(keys)))
+    if missing:
+        computed = compute_features([parsed[keys[i]] for i in missing], names)
+        table[missing] = computed
+        if store is not None:
+            store.add({keys[i]: computed[j] for j, i in enumerate(missing)}, labels)
+    position = {key: i for i, key in enumerate(keys)}
+    index = np.array([position.get(key, -1) if key is not None else -1 for key in row_keys], dtype=np.intp)
+    values = np.full((len(index), len(labels)), np.nan)
+    good = index >= 0
+    values[good] = table[index[good]]
+    frame = pd.DataFrame(values, columns=labels)
+    if errors == "nan":
+        frame["error"] = row_errors
+    return frame
 
-    def __init__(self):
-        pass
 
-    def featurize(self, comp: Any) -> list[float]:
-        """Return the Li/anion features of ``comp`` (pymatgen Composition or formula string)."""
-        return featurize_one(comp, ["lithium"])
+@dataclass(frozen=True)
+class ParsedComposition:
+    """One distinct composition: element symbols (sorted), atomic numbers and amounts as given."""
 
-    def feature_labels(self) -> list[str]:
-        return list(BLOCK_LABELS["lithium"])
+    key: str
+    symbols: tuple[str, ...]
+    zs: np.ndarray
+    amounts: np.ndarray
+    given: Any = None  # the Composition passed in, if any
 
-    def citations(self) -> list[str]:
-        return [_DEML_2016, _SHANNON_1976]
+    @property
+    def composition(self):
+        """The pymatgen ``Composition`` (built on demand when the input was a string)."""
+        if self.given is not None:
+            return self.given
+        from pymatgen.core import Composition
 
-    def implementors(self) -> list[str]:
-        return list(_IMPLEMENTORS)
+        return Composition(dict(zip(self.symbols, self.amounts.tolist())))
 
 
-class OxidationStateFeaturizer(BaseFeaturizer):
-    """matminer ``IonProperty``'s three features, bounded so fractional formulas never hang or crash.
+def parsed_composition(item: Any) -> ParsedComposition:
+    """Parse one formula (str) or ``Composition``; raise ``ValueError`` with a short reason if it is unusable."""
+    from pymatgen.core import Composition
 
-    - ``compound possible``: 1 if the element amounts can be charge balanced with the oxidation states matminer's
-      IonProperty uses (pymatgen ``common_oxidation_states``, falling back to ``icsd_oxidation_states``), 0 if not,
-      NaN if the search was not possible. For integer formulas this is exactly matminer's
-      ``len(comp.oxi_state_guesses(oxi_states_override=...)) > 0``; fractional formulas (where matminer raises) are
-      scaled to their smallest integer multiple (amounts rounded to fractions with denominator
-      <= ``max_denominator``); NaN when that has more than ``max_sites`` atoms. A single element gives 1, as in
-      matminer.
-    - ``max ionic char``, ``avg ionic char``: as matminer, from pymatgen Pauling electronegativities.
-    - ``oxidation states guessed``: 1 if a charge-balanced assignment was found, else 0 (impossible or not
-      searched).
+    from mlsse.chemistry import clean_formula_text
 
-    The search does not call pymatgen's ``oxi_state_guesses``: that enumerates every multiset of oxidation states
-    per element and scores each, which for fractional formulas scaled to integers (e.g. Cl117 with Cl's five
-    common states) did not finish in 15 minutes on the curated set. The same yes/no question is answered
-    exactly by tracking the set of reachable total charges site by site as a bitset (``charge_balance``).
-    """
-
-    def __init__(self, max_sites: int = DEFAULT_MAX_SITES, max_denominator: int = DEFAULT_MAX_DENOMINATOR):
-        self.max_sites = max_sites
-        self.max_denominator = max_denominator
-
-    def featurize(self, comp: Any) -> list[float]:
-        """Return [compound possible, max ionic char, avg ionic char, oxidation states guessed]."""
+    given = None
+    if isinstance(item, Composition):
+        given = item
+        amounts = item.get_el_amt_dict()
+    else:
+        if item is None or (isinstance(item, float) and math.isnan(item)) or item is pd.NA:
+            raise ValueError("empty formula")
+        text = clean_formula_text(item)
+        if not text:
+            raise ValueError("empty formula")
         try:
-            entry = parse_composition(comp)
-        except ValueError as exc:
-            raise DataError(f"composition {comp!r}: {exc}") from None
-        values = compute_features([entry], ["ionic"])[0].tolist()
-        values[0], values[3] = charge_balance(entry.symbols, tuple(entry.amounts.tolist()), self.max_sites,
-                                              self.max_denominator)
-        return values
-
-    def feature_labels(self) -> list[str]:
-        return list(BLOCK_LABELS["ionic"])
-
-    def citations(self) -> list[str]:
-        return [_WARD_2016]
-
-    def implementors(self) -> list[str]:
-        return list(_IMPLEMENTORS)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Process / composite descriptors
-
-_ROUTES: dict[str, re.Pattern] = {
-    "route: ball milling": re.compile(
-        r"ball[- ]?mill|mechanical(ly)?[- ]mill|mechano-?chemi|high[- ]energy mill|planetary mill|\bmill(ed|ing)\b",
-        re.I),
-    "route: solid-state reaction": re.compile(
-        r"solid[- ]state|sinter|calcin|hot[- ]press|spark[- ]plasma|\bSPS\b|anneal|heat[- ]treat", re.I),
-    "route: melt quench / glass": re.compile(r"melt[- ]?quench|quench|splat|twin[- ]roll|\bglass", re.I),
-    "route: thin-film deposition": re.compile(
-        r"sputter|pulsed[- ]laser|\bPLD\b|atomic[- ]layer|\bALD\b|vapou?r deposition|\b[CP]VD\b|thin[- ]film"
-        r"|evaporat|e-beam", re.I),
-    "route: wet chemistry": re.compile(
-        r"sol[- ]gel|solution|wet[- ]chem|co-?precipitat|hydrothermal|solvothermal|pechini|liquid[- ]phase|citrate",
-        re.I),
-}
-_AMORPHOUS = re.compile(r"amorphous|glass(?![- ]?ceramic)|vitreous", re.I)
-_CRYSTALLINE = re.compile(r"crystalline|single[- ]crystal|polycrystal|glass[- ]?ceramic|\bsinter", re.I)
-_THIN_FILM = re.compile(r"thin[- ]film|sputter|pulsed[- ]laser|\bPLD\b|\bALD\b|vapou?r deposition", re.I)
-_BULK = re.compile(r"pellet|powder|single[- ]crystal|\bbulk\b|sinter|ceramic", re.I)
-_GLASS_FAMILY = re.compile(r"glass", re.I)
-PROCESS_LABELS: list[str] = (
-    ["additive wt%", "has additive", "additive mean electronegativity (Pauling)"]
-    + list(_ROUTES) + ["amorphous/glass", "thin film"]
-)
-#: The curated columns :class:`CompositeProcessFeaturizer` reads, in its argument order.
-PROCESS_COLUMNS: list[str] = ["additive", "additive_wt_pct", "synthesis", "note", "family"]
+            amounts = Composition(text).get_el_amt_dict()
+        except Exception as exc:  # pymatgen raises ValueError, KeyError, CompositionError ... for bad formulas
+            raise ValueError(f"cannot parse formula ({exc})") from None
+    z_of = atomic_numbers()
+    for symbol in amounts:
+        if symbol not in z_of:
+            raise ValueError(f"unknown element {symbol!r}")
+    symbols = tuple(sorted(amounts))
+    if not symbols or sum(amounts.values()) <= 0:
+        raise ValueError("formula has no atoms")
+    return ParsedComposition(
+        key=" ".join(f"{s}{float(amounts[s])!r}" for s in symbols),
+        symbols=symbols,
+        zs=np.array([z_of[s] for s in symbols], dtype=np.intp),
+        amounts=np.array([float(amounts[s]) for s in symbols]),
+        given=given,
+    )
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
+def _describe(item: Any) -> str:
+    return repr(item) if isinstance(item, str) else repr(str(item))
 
 
-def _number(value: Any) -> float:
-    try:
-        return float(_text(value)) if _text(value) else math.nan
-    except ValueError:
-        return math.nan
+def _parse_all(items: list, raise_errors: bool) -> tuple[dict[str, ParsedComposition], list, list[str]]:
+    """Parse each distinct entry once; return {key: parsed} (first-seen order), the key per row, errors per row."""
+    from pymatgen.core import Composition
 
-
-class CompositeProcessFeaturizer(BaseFeaturizer):
-    """Process and composite descriptors from the free-text and additive columns of a curated row.
-
-    Reads (arguments in this order, i.e. ``featurize_dataframe(df, PROCESS_COLUMNS)``):
-
-    - ``additive`` (a formula such as ``BaTiO3``) and ``additive_wt_pct``: ``additive wt%`` as given;
-      ``has additive`` = 1 if wt% > 0 (or an additive is named without wt%), 0 if wt% = 0, NaN if neither is given;
-      ``additive mean electronegativity (Pauling)`` = fraction-weighted Magpie electronegativity of the additive's
-      formula when it is present (NaN if absent or not a formula).
-    - ``synthesis``: the five ``route: ...`` flags, each 1/0 by keyword (ball/mechanical milling; solid-state,
-      sintering, calcination, hot pressing, annealing; melt quench or glass; sputtering, PLD, ALD, vapour
-      deposition, thin film; sol-gel, solution, co-precipitation, hydrothermal). All NaN when ``synthesis`` is
-      empty, except that a ``family`` naming a glass sets the glass route to 1.
-    - ``synthesis`` + ``note`` + ``family`` (the seed table's structure description is the first part of ``note``):
-      ``amorphous/glass`` = 1 when the text says amorphous/glass/vitreous, 0 when it says crystalline, single
-      crystal, polycrystalline, glass-ceramic or sintered, 0.5 when it says both (partly amorphous), NaN when
-      neither; ``thin film`` = 1 for thin film/sputtering/PLD/ALD/vapour deposition, 0 for pellet/powder/single
-      crystal/bulk/sintered/ceramic, NaN otherwise.
-
-    Keyword rules are coarse and documented here on purpose; unknown stays NaN (XGBoost routes NaN itself).
-    """
-
-    def __init__(self):
-        pass
-
-    def featurize(self, additive: Any = "", additive_wt_pct: Any = math.nan, synthesis: Any = "", note: Any = "",
-                  family: Any = "") -> list[float]:
-        """Return the process features of one row (see the class documentation)."""
-        additive, synthesis, note, family = _text(additive), _text(synthesis), _text(note), _text(family)
-        wt = _number(additive_wt_pct)
-        if not math.isnan(wt):
-            has = 1.0 if wt > 0 else 0.0
+    parsed: dict[str, ParsedComposition] = {}
+    memo: dict[Any, tuple[str | None, str]] = {}  # raw text -> (key, problem)
+    row_keys: list[str | None] = []
+    row_errors: list[str] = []
+    for position, item in enumerate(items):
+        raw = None if isinstance(item, Composition) else (item if isinstance(item, str) else repr(item))
+        if raw is not None and raw in memo:
+            key, problem = memo[raw]
         else:
-            has = 1.0 if additive else math.nan
-        electronegativity = _additive_electronegativity(additive) if has == 1.0 else math.nan
-        glass_family = bool(_GLASS_FAMILY.search(family)) and not re.search(r"ceramic", family, re.I)
-        routes = []
-        for name, pattern in _ROUTES.items():
-            if synthesis:
-                flag = 1.0 if pattern.search(synthesis) else 0.0
-            else:
-                flag = math.nan
-            if name == "route: melt quench / glass" and _GLASS_FAMILY.search(family):
-                flag = 1.0
-            routes.append(flag)
-        text = " ; ".join(t for t in (synthesis, note, family) if t)
-        amorphous, crystalline = bool(_AMORPHOUS.search(text)), bool(_CRYSTALLINE.search(text))
-        if glass_family:
-            amorphous = True
-        amorphous_flag = 0.5 if amorphous and crystalline else 1.0 if amorphous else 0.0 if crystalline else math.nan
-        film = 1.0 if _THIN_FILM.search(text) else 0.0 if _BULK.search(text) else math.nan
-        return [wt, has, electronegativity, *routes, amorphous_flag, film]
-
-    def feature_labels(self) -> list[str]:
-        return list(PROCESS_LABELS)
-
-    def citations(self) -> list[str]:
-        return [_WARD_2016]
-
-    def implementors(self) -> list[str]:
-        return list(_IMPLEMENTORS)
+            try:
+                entry = parsed_composition(item)
+                key, problem = entry.key, ""
+                parsed.setdefault(key, entry)
+            except ValueError as exc:
+                key, problem = None, str(exc)
+            if raw is not None:
+                memo[raw] = (key, problem)
+        if key is None:
+            message = f"composition {position} {_describe(item)}: {problem}"
+            if raise_errors:
+                raise DataError(message)
+            row_errors.append(message)
+        else:
+            row_errors.append("")
+        row_keys.append(key)
+    return parsed, row_keys, row_errors
 
 
-@lru_cache(maxsize=1024)
-def _additive_electronegativity(additive: str) -> float:
+def compute_features(entries: Sequence[ParsedComposition], blocks: Sequence[str] | None = None,
+                     options: CompositionOptions = PRESET_OPTIONS) -> np.ndarray:
+    """Return the feature matrix (len(entries) x labels) for parsed compositions with ``options``; no cache
+    involved.
+
+    Compositions are grouped by their number of elements ``m`` so that each group is a dense
+    (rows x m) array of atomic numbers and amounts: no padding, no per-composition Python loop for the statistics.
+    """
+    names = check_blocks(blocks)
+    tables = element_tables()
+    widths = [len(BLOCK_LABELS[name]) for name in names]
+    out = np.full((len(entries), sum(widths)), np.nan)
+    starts = dict(zip(names, np.cumsum([0] + widths[:-1]).tolist()))
+    sizes = np.array([len(e.zs) for e in entries], dtype=np.intp)
+    for m in np.unique(sizes):
+        rows = np.flatnonzero(sizes == m)
+        Z = np.stack([entries[r].zs for r in rows])        # (k, m)
+        W = np.stack([entries[r].amounts for r in rows])   # (k, m) amounts as given
+        for name in names:
+            block = _KERNELS[name](Z, W, tables, [entries[r] for r in rows], options)
+            out[np.ix_(rows, range(starts[name], starts[name] + block.shape[1]))] = block
+    return out
+
+
+def _magpie_block(Z, W, tables, entries, options) -> np.ndarray:
+    V = tables.magpie[Z]                                    # (k, m, p)
+    total = W.sum(axis=1)[:, None]
+    minimum = V.min(axis=1)                                 # NaN propagates, as in PropertyStats.minimum
+    maximum = V.max(axis=1)
+    mean = (W[:, :, None] * V).sum(axis=1) / total          # np.average(values, weights=amounts)
+    avg_dev = (W[:, :, None] * np.abs(V - mean[:, None, :])).sum(axis=1) / total
+    # PropertyStats.mode: np.isclose(weights, weights.max()) on the raw amounts, then the smallest tied value.
+    tied = np.isclose(W, W.max(axis=1)[:, None])
+    mode = np.where(tied[:, :, None], V, np.inf).min(axis=1)
+    stats = {"minimum": minimum, "maximum": maximum, "range": maximum - minimum, "mean": mean,
+             "avg_dev": avg_dev, "mode": mode}
+    return np.stack([stats[s] for s in MAGPIE_STATS], axis=2).reshape(len(Z), -1)  # property-major, as matminer
+
+
+def _stoichiometry_block(Z, W, tables, entries, options) -> np.ndarray:
+    x = W / W.sum(axis=1)[:, None]
+    cols = [np.full(len(Z), float(Z.shape[1])) if p == 0 else ((x ** p).sum(axis=1)) ** (1.0 / p)
+            for p in STOICHIOMETRY_P]
+    return np.column_stack(cols)
+
+
+def _valence_block(Z, W, tables, entries, options) -> np.ndarray:
+    total = W.sum(axis=1)
+    index = {prop: MAGPIE_PROPERTIES.index(prop) for prop in ("NsValence", "NpValence", "NdValence", "NfValence",
+                                                             "NValence")}
+    avg = np.column_stack([(W * tables.magpie[Z, index[f"N{orb}Valence"]]).sum(axis=1) / total
+                           for orb in VALENCE_ORBITALS])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = avg / ((W * tables.magpie[Z, index["NValence"]]).sum(axis=1) / total)[:, None]
+    parts = {"avg": avg, "frac": frac}
+    return np.column_stack([parts[p] for p in VALENCE_PROPS])
+
+
+def _ionic_block(Z, W, tables, entries, options) -> np.ndarray:
+
+    k, m = Z.shape
+    out = np.zeros((k, 4))
+    if m >= 2:
+        i, j = np.triu_indices(m, 1)
+        X = tables.electronegativity[Z]
+        ionic = 1.0 - np.exp(-0.25 * (X[:, i] - X[:, j]) ** 2)
+        f = W / W.sum(axis=1)[:, None]
+        out[:, 1] = ionic.max(axis=1)
+        out[:, 2] = (f[:, i] * f[:, j] * ionic).sum(axis=1)
+    for r, entry in enumerate(entries):
+        out[r, 0], out[r, 3] = charge_balance(entry.symbols, tuple(entry.amounts.tolist()), options.max_sites,
+                                              options.max_denominator)
+    return out
+
+
+def _lithium_block(Z, W, tables, entries, options) -> np.ndarray:
+    total = W.sum(axis=1)
+    li = (W * (Z == 3)).sum(axis=1)
+    amounts = np.column_stack([(W * (Z == z)).sum(axis=1) for z in tables.anion_z])   # (k, 9) ANIONS order
+    h, o = ANIONS.index("H"), ANIONS.index("O")
+    hydroxide_h = (amounts[:, h] > 0) & (amounts[:, o] > 0)
+    anion_amounts = amounts.copy()
+    anion_amounts[hydroxide_h, h] = 0.0
+    anion_total = anion_amounts.sum(axis=1)
+    n_anions = (anion_amounts > 0).sum(axis=1)
+    n_cations = Z.shape[1] - (li > 0) - n_anions - hydroxide_h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        li_per_anion = np.where(anion_total > 0, li / anion_total, np.nan)
+        means = []
+        for values in (tables.anion_polarizability, tables.anion_radius):
+            w = np.where(np.isfinite(values)[None, :], anion_amounts, 0.0)
+            wsum = w.sum(axis=1)
+            means.append(np.where(wsum > 0, (w * np.nan_to_num(values)[None, :]).sum(axis=1) / wsum, np.nan))
+    li_per_fu = li / np.array([_formula_unit_factor(e) if 3 in e.zs else 1.0 for e in entries])
+    return np.column_stack([li / total, li_per_fu, li_per_anion, amounts / total[:, None],
+                            n_anions, n_cations, means[0], means[1]])
+
+
+def _formula_unit_factor(entry: ParsedComposition) -> float:
+    """The factor pymatgen's reduced composition divides the amounts by. pymatgen reduces only all-integer
+    formulas, so a fractional one (the common case when screening) needs no pymatgen call."""
+    if not all(abs(a - round(a)) < _AMOUNT_TOLERANCE for a in entry.amounts.tolist()):
+        return 1.0
+    _, factor = entry.composition.get_reduced_composition_and_factor()
+    return float(factor)
+
+
+def _element_fraction_block(Z, W, tables, entries, options) -> np.ndarray:
+    out = np.zeros((len(Z), len(ELEMENT_FRACTION_LABELS)))
+    out[np.arange(len(Z))[:, None], Z - 1] = W / W.sum(axis=1)[:, None]
+    return out
+
+
+def _element_amount_block(Z, W, tables, entries, options) -> np.ndarray:
+    out = np.zeros((len(Z), len(ELEMENT_AMOUNT_LABELS)))
+    factors = np.array([_formula_unit_factor(e) for e in entries])
+    out[np.arange(len(Z))[:, None], Z - 1] = W / factors[:, None]
+    return out
+
+
+_KERNELS = {"magpie": _magpie_block, "stoichiometry": _stoichiometry_block, "valence": _valence_block,
+            "ionic": _ionic_block, "lithium": _lithium_block, "element_fraction": _element_fraction_block,
+            "element_amount": _element_amount_block}
+
+
+def featurize_one(composition: Any, blocks: Sequence[str], options: CompositionOptions = PRESET_OPTIONS) -> list[float]:
+    """Featurize a single composition (the ``featurize`` of the matminer-contract classes); raises ``DataError``."""
     try:
-        entry = parse_composition(additive)
-    except ValueError:
-        return math.nan
-    values = element_tables().magpie[entry.zs, MAGPIE_PROPERTIES.index("Electronegativity")]
-    return float(np.average(values, weights=entry.amounts))
-
-
-def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the process block for every row of ``frame`` (curated columns; missing columns count as empty)."""
-    featurizer = CompositeProcessFeaturizer()
-    columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
-    rows = [featurizer.featurize(*values) for values in zip(*columns)] if len(frame) else []
-    return pd.DataFrame(np.array(rows, dtype=float).reshape(len(frame), len(PROCESS_LABELS)), columns=PROCESS_LABELS)
-
-
-__all__ = ["ANIONS", "CompositeProcessFeaturizer", "LiElectrolyteFeaturizer", "OxidationStateFeaturizer",
-           "PROCESS_COLUMNS", "PROCESS_LABELS", "charge_balance", "featurize_process_frame", "integer_amounts"]
+        entry = parsed_composition(composition)
+    except ValueError as exc:
+        raise DataError(f"composition {_describe(composition)}: {exc}") from None
+    return compute_features([entry], blocks, options)[0].tolist()

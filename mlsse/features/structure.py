@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matminer.featurizers.base import BaseFeaturizer, MultipleFeaturizer
 
-from mlsse.features.fast import ANIONS
+from mlsse.features.preset import ANIONS
 
 _IMPLEMENTORS = ["mlsse developers"]
 _ITA_2016 = (
@@ -42,7 +42,7 @@ class LiSiteFeaturizer(BaseFeaturizer):
     """Geometry of the Li sites of a pymatgen ``Structure``, disordered structures included.
 
     A Li site is any site whose species include Li with occupancy > 0 (mixed and partially occupied sites count);
-    an anion site is any site holding an element of :data:`mlsse.features.fast.ANIONS` (H only when the structure
+    an anion site is any site holding an element of :data:`mlsse.features.preset.ANIONS` (H only when the structure
     has no O). Distances are between site centres, periodic images included; pairs closer than ``min_distance``
     (split positions of one disordered site, which cannot both be occupied) are ignored.
 

@@ -42,7 +42,7 @@ def feature_views(feature_names: list[str], target: str) -> list[list[int]] | No
     means one booster on every column. The element amounts and lattice constants are left to the forest
     (:func:`forest_feature_views`): in the boosters' views they measured no gain.
     """
-    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
+    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
     from mlsse.features.structure import CELL_LABELS, LATTICE_CONSTANT_LABELS
 
     fractions = set(ELEMENT_FRACTION_LABELS)
@@ -62,7 +62,7 @@ def forest_feature_views(feature_names: list[str], target: str) -> list[list[int
     OBELiX rows (means of three fold seeds: 1.210 → 1.195 with the full table for training, 1.420 → 1.397 on the
     OBELiX split alone) at an unchanged full-table MAE (1.058 → 1.059). Ea: none (not measured to help).
     """
-    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS
+    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS
     from mlsse.features.structure import LATTICE_CONSTANT_LABELS
 
     if target == "ea_eV":
@@ -281,7 +281,7 @@ def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
     """Return the :data:`N_DOMAIN_FEATURES` composition descriptors the σ model leans on most: the space in
     which the applicability domain measures distances (every query has them, with or without a structure)."""
     from mlsse.features import featurize_compositions
-    from mlsse.features.fast import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
+    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
 
     # Element fractions and amounts are sparse, and unknown elements are flagged apart.
     composition_columns = (set(featurize_compositions(["Li3N"]).columns) - set(ELEMENT_FRACTION_LABELS)

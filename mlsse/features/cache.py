@@ -1,0 +1,67 @@
+"""The on-disk cache of composition feature rows, one ``.npz`` file per feature preset."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+#: Sub-directory of ``mlsse.paths.cache_dir()`` holding the feature caches.
+CACHE_SUBDIR = "features"
+
+
+class FeatureCache:
+    """Rows of composition features on disk, one ``.npz`` file per featurizer version.
+
+    The file holds ``keys`` (composition keys), ``labels`` and ``values`` (float64). Writes merge with what is on
+    disk under a file lock and replace the file atomically, so parallel runs lose nothing and readers never see a
+    half-written file. Deleting the directory only costs recomputation.
+    """
+
+    def __init__(self, directory: str | Path | None = None, version: str | None = None):
+        from mlsse.features.preset import FEATURIZER_VERSION
+        from mlsse.paths import cache_dir
+
+        self.directory = Path(directory) if directory is not None else cache_dir() / CACHE_SUBDIR
+        self.version = version or FEATURIZER_VERSION
+        self.path = self.directory / f"{self.version}.npz"
+
+    def _read(self, labels: list[str]) -> dict[str, np.ndarray]:
+        if not self.path.is_file():
+            return {}
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                if data["labels"].tolist() != list(labels):
+                    return {}  # written by different feature code under the same name: ignore, overwrite later
+                return dict(zip(data["keys"].tolist(), data["values"]))
+        except (OSError, ValueError, KeyError):
+            return {}  # unreadable (e.g. truncated by a crash elsewhere): treat as empty
+
+    def lookup(self, keys: Iterable[str], labels: list[str]) -> dict[str, np.ndarray]:
+        """Return the cached rows for those of ``keys`` that are cached."""
+        stored = self._read(labels)
+        return {key: stored[key] for key in keys if key in stored}
+
+    def add(self, rows: dict[str, np.ndarray], labels: list[str]) -> None:
+        """Merge ``rows`` into the cache file (atomic replace under a lock)."""
+        if not rows:
+            return
+        from filelock import FileLock
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock", timeout=120):
+            stored = self._read(labels)
+            stored.update(rows)
+            keys = list(stored)
+            values = np.array([stored[k] for k in keys], dtype=float).reshape(len(keys), len(labels))
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{self.version}.", suffix=".npz.tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    np.savez(handle, keys=np.array(keys, dtype=str), labels=np.array(labels, dtype=str),
+                             values=values)
+                os.replace(tmp, self.path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)  # only left behind if the write failed

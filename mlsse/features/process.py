@@ -1,0 +1,147 @@
+"""Process and composite descriptors from the free-text and additive columns of a curated row."""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matminer.featurizers.base import BaseFeaturizer
+
+from mlsse.features.composition import parsed_composition
+from mlsse.features.elements import element_tables
+from mlsse.features.preset import MAGPIE_PROPERTIES
+
+_WARD_2016 = (
+    "@article{ward_agrawal_choudary_wolverton_2016, title={A general-purpose machine learning framework for "
+    "predicting properties of inorganic materials}, volume={2}, DOI={10.1038/npjcompumats.2017.28}, number={1}, "
+    "journal={npj Computational Materials}, author={Ward, Logan and Agrawal, Ankit and Choudhary, Alok and "
+    "Wolverton, Christopher}, year={2016}}"
+)
+_IMPLEMENTORS = ["mlsse developers"]
+
+_ROUTES: dict[str, re.Pattern] = {
+    "route: ball milling": re.compile(
+        r"ball[- ]?mill|mechanical(ly)?[- ]mill|mechano-?chemi|high[- ]energy mill|planetary mill|\bmill(ed|ing)\b",
+        re.I),
+    "route: solid-state reaction": re.compile(
+        r"solid[- ]state|sinter|calcin|hot[- ]press|spark[- ]plasma|\bSPS\b|anneal|heat[- ]treat", re.I),
+    "route: melt quench / glass": re.compile(r"melt[- ]?quench|quench|splat|twin[- ]roll|\bglass", re.I),
+    "route: thin-film deposition": re.compile(
+        r"sputter|pulsed[- ]laser|\bPLD\b|atomic[- ]layer|\bALD\b|vapou?r deposition|\b[CP]VD\b|thin[- ]film"
+        r"|evaporat|e-beam", re.I),
+    "route: wet chemistry": re.compile(
+        r"sol[- ]gel|solution|wet[- ]chem|co-?precipitat|hydrothermal|solvothermal|pechini|liquid[- ]phase|citrate",
+        re.I),
+}
+_AMORPHOUS = re.compile(r"amorphous|glass(?![- ]?ceramic)|vitreous", re.I)
+_CRYSTALLINE = re.compile(r"crystalline|single[- ]crystal|polycrystal|glass[- ]?ceramic|\bsinter", re.I)
+_THIN_FILM = re.compile(r"thin[- ]film|sputter|pulsed[- ]laser|\bPLD\b|\bALD\b|vapou?r deposition", re.I)
+_BULK = re.compile(r"pellet|powder|single[- ]crystal|\bbulk\b|sinter|ceramic", re.I)
+_GLASS_FAMILY = re.compile(r"glass", re.I)
+PROCESS_LABELS: list[str] = (
+    ["additive wt%", "has additive", "additive mean electronegativity (Pauling)"]
+    + list(_ROUTES) + ["amorphous/glass", "thin film"]
+)
+#: The curated columns :class:`CompositeProcessFeaturizer` reads, in its argument order.
+PROCESS_COLUMNS: list[str] = ["additive", "additive_wt_pct", "synthesis", "note", "family"]
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(_text(value)) if _text(value) else math.nan
+    except ValueError:
+        return math.nan
+
+
+class CompositeProcessFeaturizer(BaseFeaturizer):
+    """Process and composite descriptors from the free-text and additive columns of a curated row.
+
+    Reads (arguments in this order, i.e. ``featurize_dataframe(df, PROCESS_COLUMNS)``):
+
+    - ``additive`` (a formula such as ``BaTiO3``) and ``additive_wt_pct``: ``additive wt%`` as given;
+      ``has additive`` = 1 if wt% > 0 (or an additive is named without wt%), 0 if wt% = 0, NaN if neither is given;
+      ``additive mean electronegativity (Pauling)`` = fraction-weighted Magpie electronegativity of the additive's
+      formula when it is present (NaN if absent or not a formula).
+    - ``synthesis``: the five ``route: ...`` flags, each 1/0 by keyword (ball/mechanical milling; solid-state,
+      sintering, calcination, hot pressing, annealing; melt quench or glass; sputtering, PLD, ALD, vapour
+      deposition, thin film; sol-gel, solution, co-precipitation, hydrothermal). All NaN when ``synthesis`` is
+      empty, except that a ``family`` naming a glass sets the glass route to 1.
+    - ``synthesis`` + ``note`` + ``family`` (the seed table's structure description is the first part of ``note``):
+      ``amorphous/glass`` = 1 when the text says amorphous/glass/vitreous, 0 when it says crystalline, single
+      crystal, polycrystalline, glass-ceramic or sintered, 0.5 when it says both (partly amorphous), NaN when
+      neither; ``thin film`` = 1 for thin film/sputtering/PLD/ALD/vapour deposition, 0 for pellet/powder/single
+      crystal/bulk/sintered/ceramic, NaN otherwise.
+
+    Keyword rules are coarse and documented here on purpose; unknown stays NaN (XGBoost routes NaN itself).
+    """
+
+    def __init__(self):
+        pass
+
+    def featurize(self, additive: Any = "", additive_wt_pct: Any = math.nan, synthesis: Any = "", note: Any = "",
+                  family: Any = "") -> list[float]:
+        """Return the process features of one row (see the class documentation)."""
+        additive, synthesis, note, family = _text(additive), _text(synthesis), _text(note), _text(family)
+        wt = _number(additive_wt_pct)
+        if not math.isnan(wt):
+            has = 1.0 if wt > 0 else 0.0
+        else:
+            has = 1.0 if additive else math.nan
+        electronegativity = _additive_electronegativity(additive) if has == 1.0 else math.nan
+        glass_family = bool(_GLASS_FAMILY.search(family)) and not re.search(r"ceramic", family, re.I)
+        routes = []
+        for name, pattern in _ROUTES.items():
+            if synthesis:
+                flag = 1.0 if pattern.search(synthesis) else 0.0
+            else:
+                flag = math.nan
+            if name == "route: melt quench / glass" and _GLASS_FAMILY.search(family):
+                flag = 1.0
+            routes.append(flag)
+        text = " ; ".join(t for t in (synthesis, note, family) if t)
+        amorphous, crystalline = bool(_AMORPHOUS.search(text)), bool(_CRYSTALLINE.search(text))
+        if glass_family:
+            amorphous = True
+        amorphous_flag = 0.5 if amorphous and crystalline else 1.0 if amorphous else 0.0 if crystalline else math.nan
+        film = 1.0 if _THIN_FILM.search(text) else 0.0 if _BULK.search(text) else math.nan
+        return [wt, has, electronegativity, *routes, amorphous_flag, film]
+
+    def feature_labels(self) -> list[str]:
+        return list(PROCESS_LABELS)
+
+    def citations(self) -> list[str]:
+        return [_WARD_2016]
+
+    def implementors(self) -> list[str]:
+        return list(_IMPLEMENTORS)
+
+
+@lru_cache(maxsize=1024)
+def _additive_electronegativity(additive: str) -> float:
+    try:
+        entry = parsed_composition(additive)
+    except ValueError:
+        return math.nan
+    values = element_tables().magpie[entry.zs, MAGPIE_PROPERTIES.index("Electronegativity")]
+    return float(np.average(values, weights=entry.amounts))
+
+
+def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the process block for every row of ``frame`` (curated columns; missing columns count as empty)."""
+    featurizer = CompositeProcessFeaturizer()
+    columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
+    rows = [featurizer.featurize(*values) for values in zip(*columns)] if len(frame) else []
+    return pd.DataFrame(np.array(rows, dtype=float).reshape(len(frame), len(PROCESS_LABELS)), columns=PROCESS_LABELS)
+
+
+__all__ = ["CompositeProcessFeaturizer", "PROCESS_COLUMNS", "PROCESS_LABELS", "featurize_process_frame"]
