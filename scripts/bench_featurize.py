@@ -97,11 +97,11 @@ def run_variant(variant: str, n: int, seed: int, out_npy: str) -> dict:
         result["seconds"] = time.perf_counter() - start
         np.save(out_npy, features[featurizer.feature_labels()].to_numpy(dtype=float))
     else:
+        import matminer.utils.data  # noqa: F401 - imports outside the clock, as for matminer
+
         from mlsse.features import featurize_compositions
         from mlsse.features.elements import element_tables
         from mlsse.features.preset import BLOCK_LABELS
-
-        import matminer.utils.data  # noqa: F401 - imports outside the clock, as for matminer
 
         magpie = BLOCK_LABELS["magpie"]
         start = time.perf_counter()

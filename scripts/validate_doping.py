@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from mlsse.data.build import load_curated
 from mlsse.chemistry import composition_key
+from mlsse.data.build import load_curated
 from mlsse.data.seed import read_seed_table
 from mlsse.doping.scanning import scan
 from mlsse.models.predict import load_predictor, predict
-from mlsse.models.training import DEFAULT_PARAMS, train_predictor
+from mlsse.models.storage import save_model
+from mlsse.models.training import train_predictor
+from mlsse.models.tuning import DEFAULT_PARAMS
 
 
 def seed_series() -> dict[str, pd.DataFrame]:
@@ -65,7 +67,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         left_out = train_predictor(held_out, seed=predictor.metadata.get("seed", 0), trials=0, base_params=hyper)
-        for label, model in (("in training", args.model), ("left out", left_out.save(f"{scratch}/left_out"))):
+        for label, model in (("in training", args.model), ("left out", save_model(left_out, f"{scratch}/left_out"))):
             predicted = predictions(model)
             for name, measured in series.items():
                 x_column = "dopant_level" if name == "LZC-Nx" else "additive_wt_pct"

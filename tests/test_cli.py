@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-
 #: The slice of the public files the evaluate test reads (lines per file, as ``tests.conftest.SLICE_LINES``).
 EVALUATE_SLICE_LINES = {"obelix_train.csv": 80, "liverpool_ionics.csv": 200, "laskowski_semi_formatted.csv": 100,
                         "laskowski_doi_lookup.csv": None}
@@ -67,9 +66,9 @@ def test_predict_one_formula_prints_the_table(small_model, tmp_path):
 def test_top_contributions_give_the_feature_value_and_the_largest_pushes(small_model):
     from mlsse.features import featurize_table
     from mlsse.features.names import readable_name
-    from mlsse.models.predictor import Predictor
+    from mlsse.models.storage import load_model
 
-    predictor = Predictor.load(small_model)
+    predictor = load_model(small_model)
     (reasons,) = predictor.top_contributions(["Li2.3ZrCl5.85N0.15"], k=3)
     features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15"]})).iloc[0]
     raw = {readable_name(name): name for name in predictor.feature_names}

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from pymatgen.core import Composition
 
+from mlsse.chemistry import composition_key, normalise_formula
 from mlsse.data.activation import derive_activation_energies
-from mlsse.temperature import BOLTZMANN_EV_K, KELVIN_OFFSET, fit_arrhenius
-from mlsse.io import read_table
-from mlsse.data.liverpool import LIVERPOOL_FILE, load_liverpool
 from mlsse.data.cif import read_cif_structure
+from mlsse.data.liverpool import LIVERPOOL_FILE, load_liverpool
 from mlsse.data.obelix import OBELIX_FILE, load_obelix
 from mlsse.data.schema import CURATED_COLUMNS
-from mlsse.chemistry import composition_key, normalise_formula
 from mlsse.data.seed import SEED_COLUMNS, load_seed, read_seed_table
 from mlsse.errors import DataError
+from mlsse.io import read_table
+from mlsse.temperature import BOLTZMANN_EV_K, KELVIN_OFFSET, fit_arrhenius
 
 
 def test_seed_table_has_every_series_point_with_explicit_composition():

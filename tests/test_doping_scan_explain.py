@@ -10,7 +10,7 @@ import pytest
 
 from mlsse.doping.scanning import scan
 from mlsse.features import featurize_table
-from mlsse.models.predictor import Predictor
+from mlsse.models.storage import load_model
 
 
 def test_scan_ranks_every_candidate_and_gives_reasons(small_model):
@@ -49,7 +49,7 @@ def test_scan_with_composite_additive(small_model):
 def test_shap_attributions_sum_to_prediction_minus_base(small_model):
     from mlsse.explain.shap_values import explain_features, grouped_contributions
 
-    predictor = Predictor.load(small_model)
+    predictor = load_model(small_model)
     features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl"]}))
     for target, model in (("sigma", predictor.sigma_model), ("ea", predictor.ea_model)):
         explanation = explain_features(predictor, features, target)

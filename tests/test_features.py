@@ -10,18 +10,27 @@ import numpy as np
 import pandas as pd
 import pytest
 from matminer.featurizers.base import MultipleFeaturizer
-from matminer.featurizers.composition import ElementProperty, IonProperty, Stoichiometry, ValenceOrbital
+from matminer.featurizers.composition import (
+    ElementProperty,
+    IonProperty,
+    Stoichiometry,
+    ValenceOrbital,
+)
 from pymatgen.core import Composition, Lattice, Structure
 
+from mlsse.chemistry import charge_balance
 from mlsse.errors import DataError
 from mlsse.features import FEATURIZER_VERSION, featurize_compositions, featurize_table
-from mlsse.chemistry import charge_balance
 from mlsse.features.composition import parsed_composition
 from mlsse.features.featurizers import LiElectrolyteFeaturizer, OxidationStateFeaturizer
 from mlsse.features.preset import BLOCK_LABELS
 from mlsse.features.process import PROCESS_LABELS, CompositeProcessFeaturizer
 from mlsse.features.structure import (
-    LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer, LiSiteFeaturizer, featurize_structure,
+    LATTICE_LABELS,
+    STRUCTURE_LABELS,
+    LatticeFeaturizer,
+    LiSiteFeaturizer,
+    featurize_structure,
 )
 
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mlsse.models.domain import ApplicabilityDomain
-from mlsse.models.estimator import ConformalBoostedRegressor, conformal_quantile, grouped_folds
-from mlsse.models.metrics import grouped_interval_coverage, regression_metrics
-from mlsse.temperature import BOLTZMANN_EV_K, MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
 from mlsse.data.references import paper_group_map, reference_keys
+from mlsse.models.conformal import conformal_quantile, grouped_interval_coverage
+from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.estimator import ConformalBoostedRegressor
+from mlsse.models.metrics import regression_metrics
+from mlsse.models.splits import grouped_folds
+from mlsse.temperature import BOLTZMANN_EV_K, MIN_EA_FOR_TEMPERATURE_EV, log10_sigma_at
 
 
 @parametrize_with_checks([ConformalBoostedRegressor(n_estimators=20, n_splits=3),
@@ -82,8 +84,8 @@ def test_domain_flags_unknown_elements_and_far_points():
 
 
 def test_intervals_are_calibrated_per_domain_class_on_held_out_papers():
-    from mlsse.models.domain import domain_half_widths, out_of_fold_in_domain
-    from mlsse.models.metrics import grouped_interval_hits
+    from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
+    from mlsse.models.domain import out_of_fold_in_domain
 
     # Rows out of domain err five times as much: one interval for all under-covers them, one per class does not.
     rng = np.random.default_rng(3)
@@ -255,6 +257,7 @@ def test_forest_member_joins_the_mean_reads_missing_as_minus_one_and_shap_still_
 def test_a_saved_forest_member_loads_back_with_the_same_predictions_and_shap(tmp_path):
     from mlsse.features import FEATURIZER_VERSION
     from mlsse.models.predictor import Predictor
+    from mlsse.models.storage import load_model, save_model
 
     rng = np.random.default_rng(6)
     X = rng.normal(size=(120, 4))
@@ -265,9 +268,9 @@ def test_a_saved_forest_member_loads_back_with_the_same_predictions_and_shap(tmp
     ea = ConformalBoostedRegressor(n_estimators=20).fit(X, y / 10, groups)
     names = ["f0", "f1", "f2", "f3"]
     domain = ApplicabilityDomain().fit(np.nan_to_num(X[:, :2]), [{"Li"}] * len(X))
-    Predictor(sigma_model=sigma, ea_model=ea, feature_names=names, domain=domain, domain_features=names[:2],
-              metadata={"featurizer_version": FEATURIZER_VERSION}).save(tmp_path / "m")
-    loaded = Predictor.load(tmp_path / "m").sigma_model
+    save_model(Predictor(sigma_model=sigma, ea_model=ea, feature_names=names, domain=domain,
+                         domain_features=names[:2], metadata={"featurizer_version": FEATURIZER_VERSION}), tmp_path / "m")
+    loaded = load_model(tmp_path / "m").sigma_model
     assert [filled for _, filled in loaded.members()] == [False, True]
     np.testing.assert_array_equal(loaded.predict(X), sigma.predict(X))
     np.testing.assert_allclose(loaded.contributions(X), sigma.contributions(X), rtol=0, atol=1e-6)
@@ -281,6 +284,7 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
     from mlsse.errors import ModelError
     from mlsse.features import FEATURIZER_VERSION
     from mlsse.models.predictor import Predictor
+    from mlsse.models.storage import load_model, save_model
 
     rng = np.random.default_rng(8)
     X = rng.normal(size=(60, 3))
@@ -296,18 +300,18 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
                          metadata={"featurizer_version": FEATURIZER_VERSION})
 
     target = tmp_path / "m"
-    predictor(2).save(target)
+    save_model(predictor(2), target)
     assert (target / "sigma-1.ubj.gz").is_file()
-    predictor(1).save(target)  # fewer members: the earlier model's second booster must not linger
+    save_model(predictor(1), target)  # fewer members: the earlier model's second booster must not linger
     assert sorted(p.name for p in target.iterdir()) == ["MODEL_CARD.md", "ea-0.ubj.gz", "metadata.json",
                                                        "sigma-0.ubj.gz"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging directory left behind
     # a save that fails half-way leaves the earlier model as it was
     before = {p.name: p.read_bytes() for p in target.iterdir()}
-    monkeypatch.setattr(Predictor, "_write_files", lambda self, d: (d.joinpath("sigma-0.ubj.gz").write_bytes(b"x"),
-                                                                     1 / 0))
+    monkeypatch.setattr("mlsse.models.storage._write_files",
+                        lambda predictor, d: (d.joinpath("sigma-0.ubj.gz").write_bytes(b"x"), 1 / 0))
     with pytest.raises(ZeroDivisionError):
-        predictor(2).save(target)
+        save_model(predictor(2), target)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
     # Refused before anything is written: a directory with someone's other files (also beside a model, or
@@ -323,7 +327,7 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
     (tmp_path / "link").symlink_to(target)
     monkeypatch.undo()
     for name in ("beside", "subdir"):
-        predictor(1).save(tmp_path / name)
+        save_model(predictor(1), tmp_path / name)
     (tmp_path / "beside" / "my_notes.txt").write_text("keep me")
     (tmp_path / "subdir" / "sigma-1.ubj.gz").mkdir()  # a model file's name, but a directory
     (tmp_path / "subdir" / "sigma-1.ubj.gz" / "data.csv").write_text("keep me")
@@ -338,10 +342,10 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
                               (tmp_path / "beside" / "inner", "the working directory"), (tmp_path / "file", "a file"),
                               (tmp_path / "link", "a symbolic link")):
         with pytest.raises(ModelError, match=f"cannot save a model at {occupied}: it is {problem}"):
-            predictor(1).save(occupied)
+            save_model(predictor(1), occupied)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelError, match="cannot save a model at beside: it is a directory holding inner, my_notes"):
-        predictor(1).save("beside")
+        save_model(predictor(1), "beside")
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == kept
     # A process killed between the two renames leaves the earlier model aside; loading names it, the next
     # save puts it back before replacing it.
@@ -349,8 +353,8 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
     target.rename(moved)
     with pytest.raises(ModelError, match=r"no model at .*m \(metadata.json missing\); a save killed half-way left "
                                          r"the earlier model at .*\.m\.killed\.old: rename it back to m"):
-        Predictor.load(target)
-    predictor(2).save(target)
+        load_model(target)
+    save_model(predictor(2), target)
     assert not moved.exists() and (target / "sigma-1.ubj.gz").is_file()
     assert not list(tmp_path.glob(".m.*"))
 
@@ -458,15 +462,16 @@ def test_a_saved_censor_classifier_loads_back_and_a_missing_one_is_an_error(tmp_
     from mlsse.errors import ModelError
     from mlsse.features import FEATURIZER_VERSION
     from mlsse.models.predictor import Predictor
+    from mlsse.models.storage import load_model, save_model
 
     X, y, _, groups = _censored_synthetic(n=200)
     sigma = ConformalBoostedRegressor(n_estimators=20, censored_value=-15.0).fit(X, y, groups)
     ea = ConformalBoostedRegressor(n_estimators=20).fit(X, np.abs(X[:, 1]) / 10, groups)
     names = [f"f{i}" for i in range(5)]
     domain = ApplicabilityDomain().fit(X[:, :2], [{"Li"}] * len(X))
-    Predictor(sigma_model=sigma, ea_model=ea, feature_names=names, domain=domain, domain_features=names[:2],
-              metadata={"featurizer_version": FEATURIZER_VERSION}).save(tmp_path / "m")
-    loaded = Predictor.load(tmp_path / "m")
+    save_model(Predictor(sigma_model=sigma, ea_model=ea, feature_names=names, domain=domain,
+                         domain_features=names[:2], metadata={"featurizer_version": FEATURIZER_VERSION}), tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
     assert loaded.ea_model.censor_classifier_ is None and loaded.sigma_model.censor_classifier_ is not None
     np.testing.assert_array_equal(loaded.sigma_model.predict(X), sigma.predict(X))
     np.testing.assert_allclose(loaded.sigma_model.contributions(X), sigma.contributions(X), rtol=0, atol=1e-6)
@@ -475,11 +480,11 @@ def test_a_saved_censor_classifier_loads_back_and_a_missing_one_is_an_error(tmp_
     metadata_path.write_text(json.dumps({**metadata, "sigma_censor_classifier": False}))
     with pytest.raises(ModelError, match="inconsistent: .*sigma_censor_classifier=False but sigma-censored.ubj.gz "
                                          "exists"):
-        Predictor.load(tmp_path / "m")
+        load_model(tmp_path / "m")
     metadata_path.write_text(json.dumps(metadata))
     (tmp_path / "m" / "sigma-censored.ubj.gz").unlink()
     with pytest.raises(ModelError, match="incomplete: sigma-censored.ubj.gz missing"):
-        Predictor.load(tmp_path / "m")
+        load_model(tmp_path / "m")
 
 
 def test_views_are_checked_and_frozen_at_fit():
@@ -503,7 +508,7 @@ def test_views_are_checked_and_frozen_at_fit():
 def test_training_rows_get_groups_whatever_the_table_index():
     import pandas as pd
 
-    from mlsse.models.training_data import ea_training_rows, sigma_training_rows
+    from mlsse.models.targets import ea_training_rows, sigma_training_rows
 
     table = pd.DataFrame({
         "composition": ["Li3N", "Li3BrO", "Li3BrO", "LiI"], "sigma_S_cm": [1e-3, 1e-6, 2e-6, 1e-7],

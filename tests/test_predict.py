@@ -11,7 +11,8 @@ import pytest
 
 from mlsse.errors import ModelError
 from mlsse.models.predict import predict
-from mlsse.models.predictor import OUTPUT_COLUMNS, Predictor
+from mlsse.models.predictor import OUTPUT_COLUMNS
+from mlsse.models.storage import load_model
 
 QUERIES = ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl", "Li7La3Zr2O12", "Li3N", "Li2.5Y0.5Zr0.5Cl6"]
 
@@ -186,7 +187,7 @@ def test_a_prediction_contradicting_the_measured_value_of_the_same_composition_i
     from mlsse.models.domain import MeasuredCompositions
     from mlsse.models.training import composition_elements
 
-    predictor = Predictor.load(small_model)
+    predictor = load_model(small_model)
     # the model records the room-temperature σ measured for each training composition (the seed's LZC-N0.15)
     measured = predictor.measured.values[composition_key("Li2.3ZrCl5.85N0.15")]
     assert measured[0] == pytest.approx(np.log10(1.5e-3)) and measured[1] is False
@@ -225,7 +226,7 @@ def test_model_card_and_metadata(small_model):
     card = (small_model / "MODEL_CARD.md").read_text()
     assert "Paper-grouped cross-validation" in card and metadata["data_sha256"][:16] in card
     # metadata.json keeps its keys sorted; the card made again from it is the same card
-    from mlsse.models.predictor import model_card
+    from mlsse.models.card import model_card
 
     assert model_card(metadata) == card
 
@@ -237,44 +238,44 @@ def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
     metadata["featurizer_version"] = "mlsse-1999.01"
     (copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ModelError, match="trained on features 'mlsse-1999.01'"):
-        Predictor.load(copy)
+        load_model(copy)
     metadata["format"] = "mlsse-model/0"
     (copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ModelError, match="has format 'mlsse-model/0'"):
-        Predictor.load(copy)
+        load_model(copy)
     shutil.copy(small_model / "metadata.json", copy / "metadata.json")
     (copy / "sigma-2.ubj.gz").unlink()  # the forest
     with pytest.raises(ModelError, match="incomplete: sigma-2.ubj.gz missing"):
-        Predictor.load(copy)
+        load_model(copy)
     with pytest.raises(ModelError, match="metadata.json missing"):
-        Predictor.load(tmp_path / "nowhere")
+        load_model(tmp_path / "nowhere")
     # damaged files: one line naming the model, not a KeyError or an XGBoost trace
     shutil.copytree(small_model, copy, dirs_exist_ok=True)
     (copy / "sigma-0.ubj.gz").write_bytes(__import__("gzip").compress(b"garbage"))
     with pytest.raises(ModelError, match=r"model at .*copy is damaged \(XGBoostError: [^\n]*\); retrain it"):
-        Predictor.load(copy)
+        load_model(copy)
     flipped = bytearray((small_model / "sigma-0.ubj.gz").read_bytes())
     middle = slice(len(flipped) // 2, len(flipped) // 2 + 400)
     flipped[middle] = bytes(b ^ 0x5A for b in flipped[middle])
     (copy / "sigma-0.ubj.gz").write_bytes(bytes(flipped))
     with pytest.raises(ModelError, match=r"is damaged \((error|BadGzipFile|EOFError|XGBoostError)"):
-        Predictor.load(copy)
+        load_model(copy)
     shutil.copy(small_model / "sigma-0.ubj.gz", copy / "sigma-0.ubj.gz")
     del metadata["ea_params"]
     metadata["format"] = json.loads((small_model / "metadata.json").read_text())["format"]
     metadata["featurizer_version"] = json.loads((small_model / "metadata.json").read_text())["featurizer_version"]
     (copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ModelError, match=r"is damaged \(KeyError: 'ea_params'\)"):
-        Predictor.load(copy)
+        load_model(copy)
     (copy / "metadata.json").write_text("{bad")
     with pytest.raises(ModelError, match=r"is damaged \(JSONDecodeError"):
-        Predictor.load(copy)
+        load_model(copy)
 
 
 def test_shap_contributions_sum_to_the_prediction(small_model):
     from mlsse.features import featurize_table
 
-    predictor = Predictor.load(small_model)
+    predictor = load_model(small_model)
     features = featurize_table(pd.DataFrame({"composition": QUERIES}))
     contributions = predictor.contributions(features)
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
@@ -299,7 +300,7 @@ def test_composition_far_from_training_is_flagged_and_gets_the_wider_interval(sm
     from mlsse.features import featurize_table
     from mlsse.models.training import composition_elements
 
-    predictor = Predictor.load(small_model)
+    predictor = load_model(small_model)
     predictor.half_widths = {**predictor.half_widths, "ea_eV": {"in_domain": 0.1, "out_of_domain": 5.0}}
     queries = pd.DataFrame({"composition": ["Li40O", "Li2.3ZrCl5.85N0.15"]})
     wide = predictor.predict_features(featurize_table(queries), [composition_elements(c) for c in queries["composition"]])
@@ -323,7 +324,7 @@ def test_shipped_default_model_loads_is_small_and_has_its_card():
 
     shipped = SHIPPED_MODELS_DIR / "default"
     assert sum(p.stat().st_size for p in shipped.iterdir()) < 5e6
-    predictor = Predictor.load(shipped)
+    predictor = load_model(shipped)
     assert len(predictor.sigma_model.boosters_) == 3 and len(predictor.ea_model.boosters_) == 1
     assert [filled for _, filled in predictor.sigma_model.members()] == [False, False, True]  # the forest last
     card = (shipped / "MODEL_CARD.md").read_text()

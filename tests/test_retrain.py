@@ -181,7 +181,12 @@ def test_refused_batch_leaves_the_store_byte_identical(shipped, tmp_path, isolat
 
 def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tmp_path, isolated_home):
     from mlsse.models.predict import predict
-    from mlsse.models.registry import active_model_name, list_models, rollback_model, use_model
+    from mlsse.models.registry import (
+        active_model_name,
+        list_models,
+        rollback_model,
+        use_model,
+    )
     from mlsse.models.retrain import retrain
 
     queries = ["Li2.3ZrCl5.85N0.15", "Li3YCl6", "Li6PS5Cl"]
@@ -189,7 +194,7 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
     report = retrain(write(tmp_path, GOOD), name="lab-1", base_params=QUICK)
     assert report.rows_added == 3 and active_model_name() == "lab-1"
     # the new model starts from the active model's hyper-parameters (here with QUICK's fewer trees on top)
-    from mlsse.models.training import DEFAULT_PARAMS
+    from mlsse.models.tuning import DEFAULT_PARAMS
 
     old_params = json.loads((shipped / "default" / "metadata.json").read_text())["params"]
     new_params = json.loads((isolated_home / "models" / "lab-1" / "metadata.json").read_text())["params"]

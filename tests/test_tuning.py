@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlsse.models.training import DEFAULT_PARAMS, tune
+from mlsse.models.tuning import DEFAULT_PARAMS, tune
 
 
 def _data(seed=0, n=240):
@@ -52,7 +52,7 @@ def test_a_resumed_old_study_cannot_change_the_objective(tmp_path):
 
 
 def test_study_names_differ_when_the_folds_views_or_censored_part_differ():
-    from mlsse.models.training import study_name
+    from mlsse.models.tuning import study_name
 
     base = dict(name="m", target="log10_sigma", data_sha256="ab" * 32, seed=0, feature_names=["x", "y"],
                 views=[[0], [1]], groups=[1, 1, 2], n_splits=5)
@@ -69,10 +69,10 @@ def test_zero_trials_gives_the_defaults():
 
 @pytest.mark.slow
 def test_full_training_beats_the_baselines(tmp_path, external_dir):
-    from mlsse.models.predictor import Predictor
+    from mlsse.models.storage import load_model
     from mlsse.models.workflow import train_and_save
 
-    model = Predictor.load(train_and_save(out=tmp_path / "full", trials=10, seed=0, storage=None))
+    model = load_model(train_and_save(out=tmp_path / "full", trials=10, seed=0, storage=None))
     metrics = model.metadata["metrics"]
     assert metrics["log10_sigma"]["mae"] < 0.7 * metrics["log10_sigma"]["median_baseline_mae"]
     assert metrics["ea_eV"]["mae"] < metrics["ea_eV"]["median_baseline_mae"]

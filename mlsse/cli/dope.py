@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
-
-from enum import Enum
 
 import typer
 
@@ -36,10 +35,10 @@ def dope_command(
     from rich.table import Table
 
     from mlsse.cli.notes import printed_notes
-    from mlsse.io import write_csv_atomic, write_text_atomic
     from mlsse.doping.plot import plot_scan
     from mlsse.doping.scanning import scan
     from mlsse.errors import MlsseError
+    from mlsse.io import write_csv_atomic, write_text_atomic
 
     plot = plot or output.with_suffix(".png")
     # Checked before the scan runs, so a bad path costs no scan.

@@ -28,11 +28,17 @@ def explain_command(
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.io import write_csv_atomic
     from mlsse.errors import MlsseError
-    from mlsse.explain.shap_values import (TARGETS, explain_features, global_importance, global_pngs,
-                                           grouped_contributions, waterfall_png)
+    from mlsse.explain.shap_values import (
+        TARGETS,
+        explain_features,
+        global_importance,
+        global_pngs,
+        grouped_contributions,
+        waterfall_png,
+    )
     from mlsse.features import featurize_table
+    from mlsse.io import write_csv_atomic
     from mlsse.models.predict import load_predictor
 
     if global_ and formula is not None:
@@ -51,7 +57,7 @@ def explain_command(
     if global_:
         from mlsse.data.build import build_curated, load_curated
         from mlsse.data.store import committed_user_rows, read_state
-        from mlsse.models.training_data import ea_training_rows, sigma_training_rows
+        from mlsse.models.targets import ea_training_rows, sigma_training_rows
 
         # The rows the model was trained on: the public table plus the lab batches it names.
         batches = set(predictor.metadata.get("batches") or [])

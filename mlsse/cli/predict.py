@@ -43,8 +43,8 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.io import write_csv_atomic
     from mlsse.errors import MlsseError
+    from mlsse.io import write_csv_atomic
     from mlsse.models.predict import load_predictor, predict
 
     result = predict(formula, temperature_c=temperature_c, model=model)
@@ -76,8 +76,8 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
-    from mlsse.io import read_table, write_csv_atomic
     from mlsse.errors import MlsseError
+    from mlsse.io import read_table, write_csv_atomic
     from mlsse.models.predict import predict
 
     if output_csv is None:

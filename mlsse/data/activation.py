@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlsse.data.schema import to_curated_frame
 from mlsse.chemistry import composition_key
+from mlsse.data.schema import to_curated_frame
 from mlsse.temperature import fit_arrhenius
 
 #: Fewest distinct temperatures a fit needs.

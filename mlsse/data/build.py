@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsse.chemistry import composition_key
 from mlsse.data.activation import derive_activation_energies
-from mlsse.io import write_csv_atomic, write_text_atomic
 from mlsse.data.laskowski import load_laskowski
 from mlsse.data.liverpool import load_liverpool
 from mlsse.data.obelix import load_obelix
 from mlsse.data.schema import CURATED_COLUMNS, family_name
-from mlsse.chemistry import composition_key
 from mlsse.data.seed import load_seed
 from mlsse.errors import DataError
+from mlsse.io import write_csv_atomic, write_text_atomic
 from mlsse.paths import cache_dir
 from mlsse.temperature import ROOM_TEMPERATURE_RANGE_C
 

@@ -13,15 +13,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from pymatgen.core import Composition
 
-from mlsse.chemistry import charge_balance_problem
+from mlsse.chemistry import charge_balance_problem, composition_key, normalise_formula
 from mlsse.data.cif import cif_problem, located_cif
-from mlsse.data.schema import (MEASUREMENT_TEMPERATURE_RANGE_C, STRUCTURE_VALUE_RANGES, additive_problem, cell_text,
-                               is_blank, misnamed_columns, structure_value_problem, temperature_problem,
-                               to_curated_frame)
-from mlsse.chemistry import composition_key, normalise_formula
+from mlsse.data.schema import (
+    MEASUREMENT_TEMPERATURE_RANGE_C,
+    STRUCTURE_VALUE_RANGES,
+    additive_problem,
+    cell_text,
+    is_blank,
+    misnamed_columns,
+    structure_value_problem,
+    temperature_problem,
+    to_curated_frame,
+)
 from mlsse.errors import DataError, MlsseError
 from mlsse.temperature import ROOM_TEMPERATURE_C
 

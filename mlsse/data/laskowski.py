@@ -34,12 +34,12 @@ import pandas as pd
 from pymatgen.core import Composition, Element
 from pymatgen.symmetry.groups import sg_symbol_from_int_number
 
+from mlsse.chemistry import normalise_formula
 from mlsse.data.references import normalise_doi
 from mlsse.data.schema import parse_float, to_curated_frame
-from mlsse.chemistry import normalise_formula
-from mlsse.temperature import ROOM_TEMPERATURE_C
 from mlsse.errors import DataError
 from mlsse.paths import external_data_dir
+from mlsse.temperature import ROOM_TEMPERATURE_C
 
 LASKOWSKI_FILE = "laskowski_semi_formatted.csv"
 LASKOWSKI_DOI_FILE = "laskowski_doi_lookup.csv"

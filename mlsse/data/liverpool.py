@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.io import read_table
+from mlsse.chemistry import normalise_formula
 from mlsse.data.references import normalise_doi
 from mlsse.data.schema import parse_float, to_curated_frame
-from mlsse.chemistry import normalise_formula
 from mlsse.errors import DataError
+from mlsse.io import read_table
 from mlsse.paths import external_data_dir
 
 LIVERPOOL_FILE = "liverpool_ionics.csv"

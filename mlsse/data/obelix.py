@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlsse.chemistry import normalise_formula
 from mlsse.data.cif import CIF_SEPARATOR, archive_members
 from mlsse.data.references import normalise_doi
 from mlsse.data.schema import parse_float, to_curated_frame
-from mlsse.chemistry import normalise_formula
-from mlsse.io import read_table
 from mlsse.errors import DataError
+from mlsse.io import read_table
 from mlsse.paths import external_data_dir
 from mlsse.temperature import ROOM_TEMPERATURE_C
 

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pandas as pd
+
 from mlsse.chemistry import parse_composition
 from mlsse.errors import DataError
 from mlsse.temperature import KELVIN_OFFSET

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.io import read_table
-from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.chemistry import normalise_formula
+from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.errors import DataError
+from mlsse.io import read_table
 from mlsse.paths import DATASETS_DIR
 
 SEED_FILE = "seed_literature.csv"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.io import write_text_atomic
 from mlsse.errors import DataError, MlsseError
+from mlsse.io import write_text_atomic
 from mlsse.paths import home_dir
 
 STATE_FILE = "state.json"

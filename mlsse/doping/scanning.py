@@ -7,8 +7,15 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from mlsse.chemistry import formula_text
-from mlsse.doping.substitution import (Compensation, DopingError, dope, dopant_species, host_oxidation_states,
-                                      other_common_states, species_label)
+from mlsse.doping.substitution import (
+    Compensation,
+    DopingError,
+    dopant_species,
+    dope,
+    host_oxidation_states,
+    other_common_states,
+    species_label,
+)
 
 #: How many SHAP features are listed as reasons, each way.
 N_REASONS = 3
@@ -48,8 +55,8 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
     """
     import warnings
 
-    from mlsse.data.schema import additive_problem
     from mlsse.chemistry import parse_composition
+    from mlsse.data.schema import additive_problem
     from mlsse.errors import MlsseWarning
 
     try:
@@ -108,10 +115,12 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     log10 σ rose / fell most relative to the undoped host.
     """
     from mlsse.features import featurize_table
-    from mlsse.models.predict import load_predictor
+    from mlsse.models.predict import (
+        load_predictor,
+        temperature_problem,
+        warn_if_kelvin_like,
+    )
     from mlsse.temperature import log10_sigma_at
-
-    from mlsse.models.predict import temperature_problem, warn_if_kelvin_like
 
     if isinstance(levels, str):
         levels = parse_levels(levels)

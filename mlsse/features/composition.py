@@ -27,9 +27,21 @@ from mlsse.chemistry import charge_balance
 from mlsse.errors import DataError
 from mlsse.features.cache import FeatureCache
 from mlsse.features.elements import atomic_numbers, element_tables
-from mlsse.features.preset import (ANIONS, BLOCK_LABELS, ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS, MAGPIE_PROPERTIES,
-                                   MAGPIE_STATS, PRESET_OPTIONS, STOICHIOMETRY_P, VALENCE_ORBITALS, VALENCE_PROPS,
-                                   CompositionOptions, check_blocks, feature_labels)
+from mlsse.features.preset import (
+    ANIONS,
+    BLOCK_LABELS,
+    ELEMENT_AMOUNT_LABELS,
+    ELEMENT_FRACTION_LABELS,
+    MAGPIE_PROPERTIES,
+    MAGPIE_STATS,
+    PRESET_OPTIONS,
+    STOICHIOMETRY_P,
+    VALENCE_ORBITALS,
+    VALENCE_PROPS,
+    CompositionOptions,
+    check_blocks,
+    feature_labels,
+)
 
 #: Amounts below this count as zero (pymatgen's tolerance).
 _AMOUNT_TOLERANCE = 1e-8

@@ -13,7 +13,11 @@ from typing import Any
 from matminer.featurizers.base import BaseFeaturizer
 
 from mlsse.errors import DataError
-from mlsse.features.composition import compute_features, featurize_one, parsed_composition
+from mlsse.features.composition import (
+    compute_features,
+    featurize_one,
+    parsed_composition,
+)
 from mlsse.features.preset import BLOCK_LABELS, PRESET_OPTIONS, CompositionOptions
 
 _WARD_2016 = (

@@ -49,7 +49,11 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     """
     from mlsse.data.cif import cif_problem
     from mlsse.features.process import featurize_process_frame
-    from mlsse.features.structure import LATTICE_LABELS, STRUCTURE_LABELS, LatticeFeaturizer
+    from mlsse.features.structure import (
+        LATTICE_LABELS,
+        STRUCTURE_LABELS,
+        LatticeFeaturizer,
+    )
 
     if "composition" not in frame.columns:
         raise ValueError("featurize_table needs a 'composition' column")

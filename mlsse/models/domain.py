@@ -97,10 +97,6 @@ class ApplicabilityDomain(BaseEstimator):
         return domain
 
 
-#: A domain class (in or out) with fewer out-of-fold residuals than this takes the quantile over all rows.
-MIN_CLASS_RESIDUALS = 30
-
-
 def out_of_fold_in_domain(X, elements, groups, folds, pool_X, pool_elements, pool_groups,
                           percentile: float = 95.0) -> np.ndarray:
     """Per row of ``X``, whether it is in the domain of what trains without it: for each ``(train, test)`` fold,
@@ -114,23 +110,6 @@ def out_of_fold_in_domain(X, elements, groups, folds, pool_X, pool_elements, poo
         domain = ApplicabilityDomain(percentile).fit(pool_X[keep], [pool_elements[i] for i in np.flatnonzero(keep)])
         inside[test] = domain.assess(X[test], [elements[i] for i in test])[0]
     return inside
-
-
-def domain_half_widths(residuals, in_domain, coverage: float = 0.8,
-                       min_rows: int = MIN_CLASS_RESIDUALS) -> dict[str, float]:
-    """Return Mondrian split-conformal half-widths ``{"in_domain": …, "out_of_domain": …}`` (target units): each
-    the conformal quantile of its own class's out-of-fold residuals, so that each class is covered at
-    ``coverage``, not only the two together (out-of-domain queries err about twice as much). A class with fewer
-    than ``min_rows`` residuals takes the quantile over all rows, and the out-of-domain width is never below the
-    in-domain one."""
-    from mlsse.models.estimator import conformal_quantile
-
-    residuals, in_domain = np.abs(np.asarray(residuals, dtype=float)), np.asarray(in_domain, dtype=bool)
-    overall = conformal_quantile(residuals, coverage)
-    widths = {name: conformal_quantile(residuals[mask], coverage) if mask.sum() >= min_rows else overall
-              for name, mask in (("in_domain", in_domain), ("out_of_domain", ~in_domain))}
-    widths["out_of_domain"] = max(widths["out_of_domain"], widths["in_domain"])
-    return widths
 
 
 class MeasuredCompositions:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import GroupKFold, KFold
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mlsse.models.conformal import conformal_quantile
+from mlsse.models.splits import grouped_folds
 
 
 class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
@@ -299,32 +299,3 @@ def forest_columns(forest_views, n_features: int) -> list[np.ndarray]:
     return [] if forest_views is None else checked_view_columns(forest_views, n_features, "forest_views")
 
 
-def out_of_fold_predictions(estimator, X, y, groups=None, n_splits=5, random_state=0) -> np.ndarray:
-    """Predict every row with a clone of ``estimator`` fitted on the folds that exclude its group.
-
-    With ``groups`` (e.g. one label per paper) the folds are grouped, so no group is on both sides.
-    """
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    prediction = np.full(len(y), np.nan)
-    for train, test in grouped_folds(len(y), groups, n_splits, random_state):
-        prediction[test] = clone(estimator).fit(X[train], y[train]).predict(X[test])
-    return prediction
-
-
-def grouped_folds(n_rows: int, groups=None, n_splits=5, random_state=0):
-    """Return the list of ``(train, test)`` index arrays: grouped k-fold when ``groups`` is given (shuffled
-    reproducibly by ``random_state``), else shuffled k-fold."""
-    index = np.arange(n_rows)
-    if groups is None:
-        return list(KFold(n_splits=n_splits, shuffle=True, random_state=random_state).split(index))
-    groups = np.asarray(groups)
-    n_splits = min(n_splits, len(np.unique(groups)))
-    return list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state).split(index, groups=groups))
-
-
-def conformal_quantile(residuals, coverage: float) -> float:
-    """Return the split-conformal half-width: the ⌈(n+1)·coverage⌉-th smallest absolute residual."""
-    residuals = np.sort(np.abs(np.asarray(residuals, dtype=float)))
-    n = len(residuals)
-    rank = min(n, math.ceil((n + 1) * coverage))
-    return float(residuals[rank - 1])

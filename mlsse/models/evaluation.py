@@ -14,17 +14,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.data.schema import family_name
 from mlsse.chemistry import composition_key
-from mlsse.models.estimator import grouped_folds
-from mlsse.models.domain import ApplicabilityDomain
-from mlsse.models.metrics import (grouped_interval_hits, probability_metrics, regression_metrics,
-                                  repeat_measurement_deviation)
-from mlsse.models.training import (composition_elements, domain_feature_names, feature_matrix, model_for,
-                                   usable_feature_names)
 from mlsse.data.references import paper_group_map
-from mlsse.models.training_data import (DETECTION_LIMIT_LOG10_SIGMA, ea_training_rows,
-                                        sigma_temperature_rows, sigma_training_rows)
+from mlsse.data.schema import family_name
+from mlsse.models.conformal import grouped_interval_hits
+from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.metrics import (
+    probability_metrics,
+    regression_metrics,
+    repeat_measurement_deviation,
+)
+from mlsse.models.splits import grouped_folds
+from mlsse.models.targets import (
+    DETECTION_LIMIT_LOG10_SIGMA,
+    ea_training_rows,
+    sigma_temperature_rows,
+    sigma_training_rows,
+)
+from mlsse.models.training import (
+    composition_elements,
+    domain_feature_names,
+    feature_matrix,
+    model_for,
+    usable_feature_names,
+)
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
 
@@ -158,7 +171,7 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
     MAE, mean error (bias), coverage overall, per domain class and per :data:`TEMPERATURE_BANDS_C` band.
     ``features`` maps ``"sigma"``, ``"ea"`` and ``"temperature"`` to the feature frames of the three row sets.
     """
-    from mlsse.models.domain import domain_half_widths
+    from mlsse.models.conformal import domain_half_widths
     from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
 
     params = params or {}

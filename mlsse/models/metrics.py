@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from mlsse.models.estimator import conformal_quantile, grouped_folds
-
 
 def regression_metrics(y_true, y_pred) -> dict:
     """Return n, MAE, RMSE, R² and Spearman ρ of ``y_pred`` against ``y_true``."""
@@ -40,38 +38,6 @@ def probability_metrics(event, probability, edges=(0.0, 0.05, 0.2, 0.5, 0.8, 1.0
             "roc_auc": float(roc_auc_score(event, probability)) if both_classes else None,
             "brier": float(np.mean((probability - event) ** 2)),
             "brier_base_rate": float(np.mean((event.mean() - event) ** 2)), "bins": bins}
-
-
-def grouped_interval_coverage(y_true, oof_pred, groups, coverage=0.8, n_splits=5, random_state=0,
-                              in_domain=None) -> float:
-    """Coverage of the conformal interval on held-out papers (the mean of :func:`grouped_interval_hits`)."""
-    return float(np.mean(grouped_interval_hits(y_true, oof_pred, groups, coverage, n_splits, random_state,
-                                               in_domain)))
-
-
-def grouped_interval_hits(y_true, oof_pred, groups, coverage=0.8, n_splits=5, random_state=0,
-                          in_domain=None) -> np.ndarray:
-    """Per row, whether its target lies in the conformal interval calibrated without its paper.
-
-    For each grouped fold, the half-width is calibrated on the out-of-fold residuals of the *other* folds and
-    this fold's targets are checked against ``prediction ± half-width``. With ``in_domain`` (each row's
-    out-of-fold domain flag) the half-widths are per domain class, as the saved model's
-    (:func:`~mlsse.models.domain.domain_half_widths`).
-    """
-    from mlsse.models.domain import domain_half_widths
-
-    y_true, oof_pred = np.asarray(y_true, dtype=float), np.asarray(oof_pred, dtype=float)
-    residual = np.abs(y_true - oof_pred)
-    inside = np.zeros(len(y_true), dtype=bool)
-    for calibrate, test in grouped_folds(len(y_true), groups, n_splits, random_state + 1):
-        if in_domain is None:
-            width = np.full(len(test), conformal_quantile(residual[calibrate], coverage))
-        else:
-            flags = np.asarray(in_domain, dtype=bool)
-            widths = domain_half_widths(residual[calibrate], flags[calibrate], coverage)
-            width = np.where(flags[test], widths["in_domain"], widths["out_of_domain"])
-        inside[test] = residual[test] <= width
-    return inside
 
 
 def repeat_measurement_deviation(compositions, groups, values, pool_compositions=None, pool_groups=None,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlsse.models.predictor import OUTPUT_COLUMNS, Predictor
+from mlsse.models.storage import load_model
 from mlsse.temperature import KELVIN_OFFSET, ROOM_TEMPERATURE_C
 
 #: Optional structure / process columns a query may carry, used as features when present.
@@ -26,7 +27,7 @@ def default_model_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def _load(directory: str) -> Predictor:
-    return Predictor.load(directory)
+    return load_model(directory)
 
 
 def load_predictor(model: str | Path | None = None) -> Predictor:
@@ -88,8 +89,8 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     the whole query (duplicate columns, a misspelt temperature column, a temperature given twice or not a
     number) raises ``DataError``.
     """
-    from mlsse.data.schema import is_blank
     from mlsse.chemistry import parse_composition
+    from mlsse.data.schema import is_blank
 
     predictor = load_predictor(model)
     query = as_query_frame(data)
@@ -201,7 +202,8 @@ def warn_if_kelvin_like(temperature, skip=None) -> None:
 def temperature_problem(temperature_c: float) -> str | None:
     """Return why σ cannot be predicted at ``temperature_c`` (°C), or None: not finite, outside
     ``PREDICTION_TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.temperature_problem`)."""
-    from mlsse.data.schema import PREDICTION_TEMPERATURE_RANGE_C, temperature_problem as problem
+    from mlsse.data.schema import PREDICTION_TEMPERATURE_RANGE_C
+    from mlsse.data.schema import temperature_problem as problem
 
     return problem(temperature_c, *PREDICTION_TEMPERATURE_RANGE_C)
 
@@ -209,8 +211,14 @@ def temperature_problem(temperature_c: float) -> str | None:
 def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
     """Return why row ``i`` (its formula parsed) cannot be predicted: its temperature, additive or structure
     cells."""
-    from mlsse.data.schema import (STRUCTURE_VALUE_RANGES, additive_problem, cell_text, is_blank, parse_float,
-                                   structure_value_problem)
+    from mlsse.data.schema import (
+        STRUCTURE_VALUE_RANGES,
+        additive_problem,
+        cell_text,
+        is_blank,
+        parse_float,
+        structure_value_problem,
+    )
     from mlsse.errors import DataError
 
     if "temperature_C" in query.columns and np.isnan(temperature):

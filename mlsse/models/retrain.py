@@ -11,11 +11,19 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.lab import ValidationError, validate_lab_file
-from mlsse.data.store import committed_user_rows, read_state, stage_batch, staging_dir, store_lock, write_state
-from mlsse.models.estimator import grouped_folds
+from mlsse.data.store import (
+    committed_user_rows,
+    read_state,
+    stage_batch,
+    staging_dir,
+    store_lock,
+    write_state,
+)
 from mlsse.models.metrics import regression_metrics
+from mlsse.models.splits import grouped_folds
+from mlsse.models.storage import save_model
+from mlsse.models.targets import ea_training_rows, sigma_training_rows
 from mlsse.models.training import feature_matrix, model_for, train_predictor
-from mlsse.models.training_data import ea_training_rows, sigma_training_rows
 from mlsse.paths import home_dir
 
 
@@ -88,7 +96,7 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
                                     data_sha256=table_sha256(new_table), progress=progress,
                                     start_params=old_predictor.metadata.get("params"), base_params=base_params)
         predictor.metadata["batches"] = [b["id"] for b in state["batches"]] + [batch_id]
-        predictor.save(staging / "model")
+        save_model(predictor, staging / "model")
         comparison = compare_on_same_folds(new_table, batch_id, old_predictor.metadata.get("params", {}),
                                            predictor.metadata["params"], seed=seed, progress=progress)
         shifts = _prediction_shift(rows, old_predictor, predictor)

@@ -30,10 +30,10 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     from mlsse.data.build import build_curated, load_curated, table_sha256
     from mlsse.data.store import committed_user_rows, read_state
     from mlsse.errors import ModelError
-    from mlsse.models.predictor import check_model_target
     from mlsse.models.registry import BASE_MODEL
-    from mlsse.paths import SHIPPED_MODELS_DIR
+    from mlsse.models.storage import check_model_target, save_model
     from mlsse.models.training import train_predictor
+    from mlsse.paths import SHIPPED_MODELS_DIR
 
     if out is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -59,4 +59,4 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
                                 tune_targets=tune_targets, progress=progress, base_params=base_params)
     if batch_ids:  # as retrain does: which lab batches the model saw (explain --global reads them)
         predictor.metadata["batches"] = batch_ids
-    return predictor.save(out)
+    return save_model(predictor, out)

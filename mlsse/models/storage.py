@@ -1,0 +1,208 @@
+"""Saved models: how a :class:`~mlsse.models.predictor.Predictor` is written to a directory and read back.
+
+A saved model is a directory: ``sigma-0.ubj.gz``, ``sigma-1.ubj.gz``, ``sigma-2.ubj.gz``, ``sigma-censored.ubj.gz``,
+``ea-0.ubj.gz`` (XGBoost's native binary JSON, gzipped with a zero timestamp so equal models give equal bytes; one
+per member of a model, boosters then forests, then the censor classifier if the model has one), ``metadata.json``
+(feature names, interval widths, domain state, measured σ of the training compositions, library versions, data
+hash, seed, metrics) and ``MODEL_CARD.md``. Nothing is pickled. Loading checks the layout's format and the feature
+preset, and names what is missing or damaged.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import re
+import zlib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from mlsse.errors import ModelError
+from mlsse.io import atomic_directory, atomic_path, write_text_atomic
+from mlsse.models.card import model_card
+from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
+from mlsse.models.predictor import Predictor
+
+#: Version of the saved-model layout; loading refuses other major versions.
+MODEL_FORMAT = "mlsse-model/4"
+
+
+#: File suffix of each saved booster.
+BOOSTER_SUFFIX = ".ubj.gz"
+
+
+#: File stem (after ``sigma-`` / ``ea-``) of a model's censor classifier.
+CENSOR_STEM = "censored"
+
+
+#: Files a saved model directory may hold (besides these, nothing: anything else means it is not only a model).
+_MODEL_FILE = re.compile(r"(metadata\.json|MODEL_CARD\.md|(sigma|ea)-(\d+|" + CENSOR_STEM + r")"
+                         + re.escape(BOOSTER_SUFFIX) + ")")
+
+
+def is_model_directory(directory: str | Path) -> bool:
+    """Return whether ``directory`` holds a saved mlsse model and nothing else (a ``metadata.json`` of an
+    ``mlsse-model/`` format, a card and booster files), so that a new save may replace it whole."""
+    directory = Path(directory)
+    try:
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("mlsse-model/")
+            and not _foreign_entries(directory))
+
+
+def _foreign_entries(directory: Path) -> list[str]:
+    """Names in ``directory`` that a saved model does not have (sorted)."""
+    return sorted(p.name for p in directory.iterdir() if not (p.is_file() and _MODEL_FILE.fullmatch(p.name)))
+
+
+def check_model_target(directory: str | Path) -> None:
+    """Raise ``ModelError`` if a model cannot be saved at ``directory``: it is a file, a symbolic link, the
+    working directory or one of its parents, or a directory holding anything but an mlsse model (which a save
+    replaces whole). Called before training, so a long run does not end in this error."""
+    directory = Path(directory)
+    problem = None
+    if directory.is_symlink():
+        raise ModelError(f"cannot save a model at {directory}: it is a symbolic link; give the directory it "
+                         "points to, or a new one")
+    if directory.exists() and not directory.is_dir():
+        problem = "a file"
+    elif directory.exists() and (Path.cwd() == directory.resolve() or directory.resolve() in Path.cwd().parents):
+        problem = "the working directory or one of its parents"
+    elif directory.exists() and any(directory.iterdir()) and not is_model_directory(directory):
+        foreign = _foreign_entries(directory)
+        problem = ("a directory holding " + ", ".join(foreign[:3]) + (" and more" if len(foreign) > 3 else "")
+                   if foreign else "a directory whose metadata.json is not an mlsse model's")
+    if problem:
+        raise ModelError(f"cannot save a model at {directory}: it is {problem}, which a save would replace; "
+                         "name a new or empty directory")
+
+
+def _load_booster(path: Path, booster):
+    """Load a gzipped UBJ file written by :meth:`Predictor.save` into ``booster``; ``ModelError`` if missing."""
+    if not path.is_file():
+        raise ModelError(f"model at {path.parent} is incomplete: {path.name} missing")
+    booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
+    return booster
+
+
+def save_model(predictor, directory: str | Path) -> Path:
+    """Write the model directory and return its path.
+
+    The files are written into a new directory that then takes ``directory``'s name, so an earlier model
+    there is replaced whole (never mixed with the new files, never left with stale members). A ``directory``
+    that holds anything other than a model is refused (``ModelError``) before anything is written.
+    """
+    directory = Path(directory)
+    check_model_target(directory)
+    with atomic_directory(directory, replaceable=is_model_directory) as staging:
+        _write_files(predictor, staging)
+    return directory
+
+
+def _write_files(predictor, directory: Path) -> None:
+    for name, model in (("sigma", predictor.sigma_model), ("ea", predictor.ea_model)):
+        classifier = getattr(model, "censor_classifier_", None)
+        files = [(f"{name}-{i}", booster) for i, booster in enumerate(model.boosters_)]
+        for stem, booster in files + ([(f"{name}-{CENSOR_STEM}", classifier)] if classifier is not None else []):
+            with atomic_path(directory / f"{stem}{BOOSTER_SUFFIX}") as tmp:
+                raw = tmp.with_suffix(".ubj")  # XGBoost picks the format by suffix
+                booster.save_model(raw)
+                tmp.write_bytes(gzip.compress(raw.read_bytes(), mtime=0))
+                raw.unlink()
+    metadata = dict(predictor.metadata)
+    metadata.update({
+        "format": MODEL_FORMAT,
+        "feature_names": predictor.feature_names,
+        "domain_features": predictor.domain_features,
+        "domain": predictor.domain.to_dict(),
+        "sigma_interval_half_width": predictor.sigma_model.interval_half_width_,
+        "ea_interval_half_width": predictor.ea_model.interval_half_width_,
+        "interval_half_widths": predictor.half_widths,
+        "sigma_params": predictor.sigma_model.get_params(),
+        "ea_params": predictor.ea_model.get_params(),
+        "sigma_censor_classifier": getattr(predictor.sigma_model, "censor_classifier_", None) is not None,
+        "ea_censor_classifier": getattr(predictor.ea_model, "censor_classifier_", None) is not None,
+        "measured_log10_sigma": predictor.measured.values if predictor.measured is not None else None,
+    })
+    write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
+    write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
+
+
+def load_model(directory: str | Path):
+    """Load a model directory written by :func:`save_model` and return its :class:`Predictor`; a clear ``ModelError`` if it is missing, incomplete
+    or was written by an incompatible version, and a ``ModelError`` naming the problem if a file is damaged."""
+    directory = Path(directory)
+    meta_path = directory / "metadata.json"
+    if not meta_path.is_file():
+        aside = sorted(directory.parent.glob(f".{glob.escape(directory.name)}.*.old"))
+        hint = (f"; a save killed half-way left the earlier model at {aside[-1]}: rename it back to "
+                f"{directory.name}" if aside and not directory.exists() else "")
+        raise ModelError(f"no model at {directory} (metadata.json missing){hint}")
+    try:
+        return _load(directory, json.loads(meta_path.read_text(encoding="utf-8")))
+    # XGBoostError is a ValueError; a corrupted gzip stream raises zlib.error, a truncated one EOFError.
+    except (KeyError, TypeError, ValueError, OSError, EOFError, zlib.error) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"model at {directory} is damaged ({type(exc).__name__}: {detail}); retrain it or "
+                         "use another (mlsse models list)") from None
+
+
+def _load(directory: Path, metadata: dict):
+    from xgboost import XGBClassifier, XGBRegressor
+
+    from mlsse.models.estimator import (
+        ConformalBoostedRegressor,
+        checked_view_columns,
+        forest_columns,
+    )
+
+    if metadata.get("format") != MODEL_FORMAT:
+        raise ModelError(f"model at {directory} has format {metadata.get('format')!r}; this mlsse reads "
+                         f"{MODEL_FORMAT!r}: retrain it with this version (mlsse train)")
+    from mlsse.features import FEATURIZER_VERSION
+
+    if metadata.get("featurizer_version") != FEATURIZER_VERSION:
+        raise ModelError(f"model at {directory} was trained on features {metadata.get('featurizer_version')!r}, "
+                         f"this mlsse computes {FEATURIZER_VERSION!r}: retrain it (mlsse train)")
+    models = {}
+    for name in ("sigma", "ea"):
+        estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
+        n_features = len(metadata["feature_names"])
+        estimator.view_columns_ = checked_view_columns(estimator.views, n_features)
+        estimator.forest_columns_ = forest_columns(estimator.forest_views, n_features)
+        estimator.boosters_ = [_load_booster(directory / f"{name}-{i}{BOOSTER_SUFFIX}", XGBRegressor())
+                               for i in range(len(estimator.members()))]
+        classifier_path = directory / f"{name}-{CENSOR_STEM}{BOOSTER_SUFFIX}"
+        has_classifier = metadata.get(f"{name}_censor_classifier")
+        # Without the classifier such a model would load and predict other numbers, silently.
+        if has_classifier is None or (not has_classifier and classifier_path.exists()):
+            raise ModelError(f"model at {directory} is inconsistent: metadata.json says "
+                             f"{name}_censor_classifier={has_classifier!r} but {classifier_path.name} "
+                             f"{'exists' if classifier_path.exists() else 'is absent'}; retrain it")
+        estimator.censor_classifier_ = _load_booster(classifier_path, XGBClassifier()) if has_classifier else None
+        estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
+        estimator.n_features_in_ = len(metadata["feature_names"])
+        models[name] = estimator
+    return Predictor(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
+               domain=ApplicabilityDomain.from_dict(metadata["domain"]),
+               domain_features=metadata["domain_features"], metadata=metadata,
+               half_widths=metadata.get("interval_half_widths"),
+               measured=(MeasuredCompositions(metadata["measured_log10_sigma"])
+                         if metadata.get("measured_log10_sigma") is not None else None))
+
+
+_PACKAGES = ["mlsse", "xgboost", "xgboost-cpu", "scikit-learn", "matminer", "pymatgen", "numpy", "pandas", "optuna"]
+
+
+def library_versions() -> dict[str, str]:
+    """Return ``{package: version}`` for the packages that shape a model's predictions."""
+    found = {}
+    for package in _PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
