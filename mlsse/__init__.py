@@ -12,7 +12,7 @@ __all__ = ["predict", "__version__"]
 def __getattr__(name):
     # Lazy so that `import mlsse` stays light: pymatgen, matminer and xgboost load on first prediction.
     if name == "predict":
-        from mlsse.models.predict import predict
+        from mlsse.api import predict
 
         return predict
     if name == "doping":

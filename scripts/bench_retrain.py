@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         os.environ["MLSSE_HOME"] = home
-        from mlsse.models.retrain import retrain
+        from mlsse.workspace.retraining import retrain
 
         lab = Path(home) / "lab.csv"
         lab.write_text(LAB_ROWS, encoding="utf-8")

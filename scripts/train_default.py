@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from mlsse.cli.progress import TerminalProgress
-from mlsse.models.workflow import train_and_save
 from mlsse.paths import SHIPPED_MODELS_DIR
+from mlsse.workspace.training import train_and_save
 
 DEFAULT_TRIALS = 40
 DEFAULT_SEED = 0

@@ -17,14 +17,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from mlsse.api import predict
 from mlsse.chemistry import composition_key
 from mlsse.data.build import load_curated
 from mlsse.data.seed import read_seed_table
 from mlsse.doping.scanning import scan
-from mlsse.models.predict import load_predictor, predict
 from mlsse.models.storage import save_model
 from mlsse.models.training import train_predictor
 from mlsse.models.tuning import DEFAULT_PARAMS
+from mlsse.workspace.registry import load_predictor
 
 
 def seed_series() -> dict[str, pd.DataFrame]:

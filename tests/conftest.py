@@ -76,7 +76,7 @@ def public_slice(tmp_path_factory, external_dir):
 def train_small_model(out: Path, external: Path) -> Path:
     """Train the small test model (60 trees per member, default hyper-parameters, seed 0) on the public files in
     ``external`` and the seed data, with its state in a home of its own beside ``out``; return its directory."""
-    from mlsse.models.workflow import train_and_save
+    from mlsse.workspace.training import train_and_save
 
     previous = os.environ.get("MLSSE_HOME")
     os.environ["MLSSE_HOME"] = str(out.parent / f"{out.name}_home")

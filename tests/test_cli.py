@@ -75,7 +75,7 @@ def test_top_contributions_give_the_feature_value_and_the_largest_pushes(small_m
     assert len(reasons) == 3
     for name, value, _ in reasons:
         assert value == pytest.approx(features[raw[name]], nan_ok=True)
-    everything = predictor.contributions(features.to_frame().T).iloc[0].drop("bias")
+    everything = predictor.explain_features(features.to_frame().T).iloc[0].drop("bias")
     assert sorted(abs(p) for _, _, p in reasons) == pytest.approx(sorted(everything.abs())[-3:])
 
 

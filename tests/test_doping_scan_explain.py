@@ -47,12 +47,12 @@ def test_scan_with_composite_additive(small_model):
 
 
 def test_shap_attributions_sum_to_prediction_minus_base(small_model):
-    from mlsse.explain.shap_values import explain_features, grouped_contributions
+    from mlsse.explain.shap_values import grouped_contributions, shap_explanation
 
     predictor = load_model(small_model)
     features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl"]}))
     for target, model in (("sigma", predictor.sigma_model), ("ea", predictor.ea_model)):
-        explanation = explain_features(predictor, features, target)
+        explanation = shap_explanation(predictor, features, target)
         prediction = model.predict(features.reindex(columns=predictor.feature_names).to_numpy(dtype=float))
         assert np.allclose(explanation.values.sum(axis=1), prediction - explanation.base_values, atol=1e-6)
         grouped = grouped_contributions(explanation, 0, predictor.feature_names)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlsse.api import predict
 from mlsse.errors import ModelError
-from mlsse.models.predict import predict
 from mlsse.models.predictor import OUTPUT_COLUMNS
 from mlsse.models.storage import load_model
 
@@ -272,12 +272,32 @@ def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
         load_model(copy)
 
 
+def test_the_predictor_predicts_and_explains_compositions_and_refuses_unknown_targets(small_model):
+    from pymatgen.core import Composition
+
+    from mlsse.models.targets import Target
+
+    predictor = load_model(small_model)
+    out = predictor.predict(["Li3N", Composition("Li6PS5Cl"), "LiXx"], temperature_c=[25, 80, 25])
+    through_api = predict(pd.DataFrame({"composition": ["Li3N", "Li6PS5Cl"], "temperature_C": [25, 80]}),
+                          model=small_model)
+    pd.testing.assert_frame_equal(out.iloc[:2], through_api[OUTPUT_COLUMNS], check_dtype=False)
+    assert np.isnan(out.loc[2, "log10_sigma"]) and "unknown element 'Xx'" in out.loc[2, "note"]
+    for target, column in ((Target.LOG10_SIGMA, "log10_sigma"), ("ea", "ea_eV")):
+        explained = predictor.explain(["Li3N", "Li6PS5Cl"], target)
+        assert explained.columns[-1] == "bias"
+        assert np.allclose(explained.sum(axis=1), predictor.predict(["Li3N", "Li6PS5Cl"])[column], atol=1e-5)
+    with pytest.raises(ValueError, match="unknown target 'conductivity': choose 'log10_sigma'"):
+        predictor.explain(["Li3N"], "conductivity")
+    assert Target.named("sigma") is Target.LOG10_SIGMA and Target.named("ea_eV").unit == "eV"
+
+
 def test_shap_contributions_sum_to_the_prediction(small_model):
     from mlsse.features import featurize_table
 
     predictor = load_model(small_model)
     features = featurize_table(pd.DataFrame({"composition": QUERIES}))
-    contributions = predictor.contributions(features)
+    contributions = predictor.explain_features(features)
     X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
     assert np.allclose(contributions.sum(axis=1), predictor.sigma_model.predict(X), atol=1e-5)
 

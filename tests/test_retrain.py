@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from mlsse.data.lab import ValidationError, validate_lab_file
-from mlsse.data.store import BusyError, read_state, store_lock
+from mlsse.workspace.store import BusyError, read_state, store_lock
 
 QUICK = {"n_estimators": 40}
 GOOD = "composition,sigma_S_cm,temperature_C,ea_eV,reference\n" \
@@ -30,7 +30,7 @@ GOOD = "composition,sigma_S_cm,temperature_C,ea_eV,reference\n" \
 def shipped(small_model, public_slice, tmp_path, monkeypatch):
     """Make the small model play the shipped read-only base model, and its slice of the public data the public
     data (retrains here, and in the subprocess a test starts, read it through ``MLSSE_EXTERNAL_DIR``)."""
-    import mlsse.models.registry as registry
+    import mlsse.workspace.registry as registry
 
     base = tmp_path / "shipped"
     shutil.copytree(small_model, base / "default")
@@ -128,7 +128,7 @@ def test_a_lab_file_keeps_its_additive_stores_cifs_absolute_and_names_unread_col
 
 def test_a_formula_that_cannot_be_charge_balanced_is_refused_unless_marked_as_meant(shipped, tmp_path,
                                                                                       isolated_home):
-    from mlsse.models.retrain import retrain
+    from mlsse.workspace.retraining import retrain
 
     typo = write(tmp_path, "composition,sigma_S_cm\nLi3YCl6,1e-4\nLi3YCl,1e-3\n", "typo.csv")
     before = snapshot(isolated_home)
@@ -170,7 +170,7 @@ def test_exact_duplicate_of_existing_data_is_refused(tmp_path):
 
 
 def test_refused_batch_leaves_the_store_byte_identical(shipped, tmp_path, isolated_home):
-    from mlsse.models.retrain import retrain
+    from mlsse.workspace.retraining import retrain
 
     retrain(write(tmp_path, GOOD), name="first", base_params=QUICK)
     before = snapshot(isolated_home)
@@ -180,14 +180,14 @@ def test_refused_batch_leaves_the_store_byte_identical(shipped, tmp_path, isolat
 
 
 def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tmp_path, isolated_home):
-    from mlsse.models.predict import predict
-    from mlsse.models.registry import (
+    from mlsse.api import predict
+    from mlsse.workspace.registry import (
         active_model_name,
         list_models,
         rollback_model,
         use_model,
     )
-    from mlsse.models.retrain import retrain
+    from mlsse.workspace.retraining import retrain
 
     queries = ["Li2.3ZrCl5.85N0.15", "Li3YCl6", "Li6PS5Cl"]
     before = predict(queries)
@@ -206,7 +206,7 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
         shift = report.public_shift[target]
         assert shift["n"] > 100 and 0 <= shift["median_abs"] <= shift["max_abs"] and shift["max_composition"]
     # each new row is compared at its measured temperature (the third is at 30 °C)
-    from mlsse.models.predict import predict as predict_with
+    from mlsse.api import predict as predict_with
 
     rows = report.new_row_predictions
     assert rows["temperature_C"].tolist() == [25.0, 25.0, 30.0]
@@ -217,6 +217,8 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
     assert state["batches"][0]["sha256"] == __import__("hashlib").sha256(GOOD.encode()).hexdigest()
     batch = pd.read_csv(isolated_home / "store" / "batches" / state["batches"][0]["file"])
     assert (batch["source"] == "user").all() and batch["source_file"].eq("lab.csv").all()
+    assert batch["batch"].eq(state["batches"][0]["id"]).all()  # a column of its own, not text in the note
+    assert not batch["note"].str.contains("batch").any()
     assert set(report.comparison) == {"log10_sigma", "ea_eV"}
     assert set(report.comparison["log10_sigma"]) == {"old", "new"}
     assert report.new_row_predictions["before_log10_sigma"].notna().all()
@@ -234,8 +236,8 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
 
 def test_unsafe_version_names_unknown_files_and_a_damaged_state_are_refused(shipped, tmp_path, isolated_home):
     from mlsse.errors import DataError, ModelError
-    from mlsse.models.registry import use_model
-    from mlsse.models.retrain import retrain
+    from mlsse.workspace.registry import use_model
+    from mlsse.workspace.retraining import retrain
 
     # a version name is a directory under $MLSSE_HOME/models, which a retrain replaces: never a path
     for name in ("..", "../x", "/tmp/x", ".hidden", "default", "a/b"):
@@ -271,13 +273,13 @@ def test_a_second_retrain_at_once_is_refused(isolated_home):
 
 
 def test_killed_retrain_leaves_data_and_model_as_they_were(shipped, tmp_path, isolated_home):
-    from mlsse.models.predict import predict
+    from mlsse.api import predict
 
     before_predictions = predict(["Li2.3ZrCl5.85N0.15"])
     before = snapshot(isolated_home)
     lab = write(tmp_path, GOOD)
-    code = ("import mlsse.models.registry as r, pathlib; r.SHIPPED_MODELS_DIR = pathlib.Path(%r); "
-            "from mlsse.models.retrain import retrain; retrain(%r, name='killed', base_params={'n_estimators': 40})"
+    code = ("import mlsse.workspace.registry as r, pathlib; r.SHIPPED_MODELS_DIR = pathlib.Path(%r); "
+            "from mlsse.workspace.retraining import retrain; retrain(%r, name='killed', base_params={'n_estimators': 40})"
             % (str(shipped), str(lab)))
     process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "MLSSE_HOME": str(isolated_home)})
     # wait until the retrain has started writing (its staging directory exists), then kill it hard

@@ -70,7 +70,7 @@ def test_zero_trials_gives_the_defaults():
 @pytest.mark.slow
 def test_full_training_beats_the_baselines(tmp_path, external_dir):
     from mlsse.models.storage import load_model
-    from mlsse.models.workflow import train_and_save
+    from mlsse.workspace.training import train_and_save
 
     model = load_model(train_and_save(out=tmp_path / "full", trials=10, seed=0, storage=None))
     metrics = model.metadata["metrics"]

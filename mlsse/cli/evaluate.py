@@ -28,7 +28,7 @@ def evaluate_command(
     from mlsse.data.build import load_curated
     from mlsse.data.obelix import load_obelix
     from mlsse.models.evaluation import evaluate
-    from mlsse.models.predict import load_predictor
+    from mlsse.workspace.registry import load_predictor
 
     predictor = load_predictor(model)
     params = predictor.metadata.get("params")

@@ -30,16 +30,17 @@ def explain_command(
 
     from mlsse.errors import MlsseError
     from mlsse.explain.shap_values import (
-        TARGETS,
-        explain_features,
+        LABELS,
         global_importance,
         global_pngs,
         grouped_contributions,
+        shap_explanation,
         waterfall_png,
     )
     from mlsse.features import featurize_table
     from mlsse.io import write_csv_atomic
-    from mlsse.models.predict import load_predictor
+    from mlsse.models.targets import Target
+    from mlsse.workspace.registry import load_predictor
 
     if global_ and formula is not None:
         raise MlsseError("give a FORMULA or --global, not both")
@@ -55,9 +56,10 @@ def explain_command(
     predictor = load_predictor(model)
     out.mkdir(parents=True, exist_ok=True)
     if global_:
-        from mlsse.data.build import build_curated, load_curated
-        from mlsse.data.store import committed_user_rows, read_state
+        from mlsse.cli.progress import TerminalProgress
         from mlsse.models.targets import ea_training_rows, sigma_training_rows
+        from mlsse.workspace.store import read_state
+        from mlsse.workspace.training import training_table
 
         # The rows the model was trained on: the public table plus the lab batches it names.
         batches = set(predictor.metadata.get("batches") or [])
@@ -65,24 +67,22 @@ def explain_command(
         if missing:  # e.g. a model copied from another $MLSSE_HOME: explain on what is here, and say so
             typer.echo(f"note: the model was trained on lab batch(es) {', '.join(missing)}, which this "
                        "$MLSSE_HOME does not hold; explaining on the rows it does", err=True)
-        table = build_curated(extra=committed_user_rows(batch_ids=batches)).table if batches else load_curated()
+        table = training_table(sorted(batches))
         rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
-        from mlsse.cli.progress import TerminalProgress
-
         with TerminalProgress(quiet) as progress:
             progress.message(f"explaining the model on its {len(rows)} training rows")
-            explanation = explain_features(predictor, featurize_table(rows), target.value, progress=progress)
+            explanation = shap_explanation(predictor, featurize_table(rows), target.value, progress=progress)
         importance = global_importance(explanation, predictor.feature_names)
         csv = write_csv_atomic(importance, out / f"shap_global_{target.value}.csv")
         pngs = global_pngs(explanation, importance, out, target.value)
         typer.echo(f"wrote {csv}, " + ", ".join(str(p) for p in pngs))
         return
     features = featurize_table(pd.DataFrame({"composition": [formula]}))
-    explanation = explain_features(predictor, features, target.value)
+    explanation = shap_explanation(predictor, features, target.value)
     groups = grouped_contributions(explanation, 0, predictor.feature_names)
     stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
     csv = write_csv_atomic(groups, out / f"explain_{stem}_{target.value}.csv")
-    _, label, unit = TARGETS[target.value]
+    label, unit = LABELS[Target.named(target.value)], Target.named(target.value).unit
     prediction = float(explanation.base_values[0] + explanation.values[0].sum())
     base = float(explanation.base_values[0])
     png = waterfall_png(explanation, 0, out / f"explain_{stem}_{target.value}.png", f"{formula}: {label}")
@@ -98,10 +98,8 @@ def explain_command(
     console.print(table)
     console.print(f"Each contribution (SHAP value, {unit}) is how far that group of features moves this prediction "
                   f"away from the base value {base:.3f} {unit}, the model's expected prediction over its training "
-                  f"data; "
-                  f"together they add up to the prediction.", soft_wrap=True)
-    elements = {el.symbol for el in parse_composition(formula).elements}
-    domain = predictor.predict_features(features, [elements], compositions=[formula]).iloc[0]
+                  "data; together they add up to the prediction.", soft_wrap=True)
+    domain = predictor.predict_features(features, compositions=[formula]).iloc[0]
     if not domain["in_domain"]:
         typer.echo(f"note: {formula} is outside what the model knows ({domain['note']}); read this explanation "
                    "with care", err=True)

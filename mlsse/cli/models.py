@@ -30,7 +30,7 @@ def retrain_command(
     from rich.table import Table
 
     from mlsse.cli.progress import TerminalProgress
-    from mlsse.models.retrain import retrain
+    from mlsse.workspace.retraining import retrain
 
     with TerminalProgress(quiet) as progress:
         report = retrain(data, name=name, trials=trials, seed=seed, external_dir=external, progress=progress,
@@ -64,7 +64,7 @@ def retrain_command(
 
 def list_command() -> None:
     """List model versions; * marks the active one."""
-    from mlsse.models.registry import list_models
+    from mlsse.workspace.registry import list_models
 
     for entry in list_models():
         mark = "*" if entry["active"] else " "
@@ -74,7 +74,7 @@ def list_command() -> None:
 
 def use_command(name: Annotated[str, typer.Argument(help="Model version to activate.")]) -> None:
     """Make NAME the active model."""
-    from mlsse.models.registry import use_model
+    from mlsse.workspace.registry import use_model
 
     use_model(name)
     typer.echo(f"active model: {name}")
@@ -82,7 +82,7 @@ def use_command(name: Annotated[str, typer.Argument(help="Model version to activ
 
 def rollback_command() -> None:
     """Re-activate the previously active model."""
-    from mlsse.models.registry import rollback_model
+    from mlsse.workspace.registry import rollback_model
 
     typer.echo(f"active model: {rollback_model()}")
 

@@ -43,9 +43,10 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     from rich.console import Console
     from rich.table import Table
 
+    from mlsse.api import predict
     from mlsse.errors import MlsseError
     from mlsse.io import write_csv_atomic
-    from mlsse.models.predict import load_predictor, predict
+    from mlsse.workspace.registry import load_predictor
 
     result = predict(formula, temperature_c=temperature_c, model=model)
     row = result.iloc[0]
@@ -76,9 +77,9 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
+    from mlsse.api import predict
     from mlsse.errors import MlsseError
     from mlsse.io import read_table, write_csv_atomic
-    from mlsse.models.predict import predict
 
     if output_csv is None:
         raise MlsseError("--input needs --output CSV")

@@ -26,7 +26,7 @@ def train_command(
 ) -> None:
     """Train the log10 σ and Ea models (Optuna TPE, paper-grouped CV; studies in $MLSSE_HOME/optuna.db)."""
     from mlsse.cli.progress import TerminalProgress
-    from mlsse.models.workflow import train_and_save
+    from mlsse.workspace.training import train_and_save
 
     with TerminalProgress(quiet) as progress:
         directory = train_and_save(out=out, external_dir=external, seed=seed, trials=trials,

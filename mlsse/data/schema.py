@@ -40,6 +40,7 @@ CURATED_COLUMNS: list[str] = [
     "arrhenius_r2",         # R² of the Arrhenius fit behind an arrhenius-fit Ea
     "source_file",          # file the row was read from
     "source_line",          # 1-based line in that file (header = line 1)
+    "batch",                # the lab batch a user row came in with (mlsse retrain), empty for the public data
     "note",
 ]
 

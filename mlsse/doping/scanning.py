@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Composition
 
 from mlsse.chemistry import formula_text
 from mlsse.doping.substitution import (
@@ -114,13 +113,10 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     their best candidate) and ``reasons_up`` / ``reasons_down``: the features whose SHAP contribution to
     log10 σ rose / fell most relative to the undoped host.
     """
+    from mlsse.api import temperature_problem, warn_if_kelvin_like
     from mlsse.features import featurize_table
-    from mlsse.models.predict import (
-        load_predictor,
-        temperature_problem,
-        warn_if_kelvin_like,
-    )
     from mlsse.temperature import log10_sigma_at
+    from mlsse.workspace.registry import load_predictor
 
     if isinstance(levels, str):
         levels = parse_levels(levels)
@@ -133,8 +129,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     candidates = candidate_table(host, site, dopants, levels, compensation, additive, wt_pcts)
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])
-    elements = [{el.symbol for el in Composition(c).elements} for c in candidates["composition"]]
-    predicted = predictor.predict_features(features, elements, compositions=candidates["composition"])
+    predicted = predictor.predict_features(features, compositions=candidates["composition"])
     out = pd.concat([candidates, predicted.drop(columns=["sigma_S_cm"])], axis=1)
     if temperature_c is not None:
         out["temperature_C"] = temperature_c
@@ -145,7 +140,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     out["dopant_rank"] = out["dopant"].map(best)
     from mlsse.features.names import readable_name
 
-    contributions = predictor.contributions(features).drop(columns="bias")
+    contributions = predictor.explain_features(features).drop(columns="bias")
     host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
     host = host_index[0] if len(host_index) else out.index[0]
     told = _describing_features(features.reindex(columns=contributions.columns), host)

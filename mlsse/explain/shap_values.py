@@ -8,34 +8,31 @@ import numpy as np
 import pandas as pd
 
 from mlsse.features.names import feature_group, readable_name
+from mlsse.models.targets import Target
 
-#: Explained target → (prediction column, label, unit of its SHAP contributions).
-TARGETS = {"sigma": ("log10_sigma", "log10 σ at 25 °C (S/cm)", "log10 S/cm"), "ea": ("ea_eV", "Ea (eV)", "eV")}
-
-
-def _model(predictor, target: str):
-    return predictor.sigma_model if TARGETS[target][0] == "log10_sigma" else predictor.ea_model
+#: How each target is labelled in tables and plots.
+LABELS = {Target.LOG10_SIGMA: "log10 σ at 25 °C (S/cm)", Target.EA: "Ea (eV)"}
 
 
-def explain_features(predictor, features: pd.DataFrame, target: str = "sigma", progress=None,
+def shap_explanation(predictor, features: pd.DataFrame, target="log10_sigma", progress=None,
                      chunk_rows: int = 100):
-    """Return a ``shap.Explanation`` for the rows of ``features`` (columns reindexed to the model's).
+    """Return a ``shap.Explanation`` of ``target`` (a :class:`~mlsse.models.targets.Target` or its name) for the
+    rows of ``features`` (columns reindexed to the model's).
 
-    Values are exact TreeSHAP attributions (XGBoost's own, the algorithm of SHAP's TreeExplainer) of each member
-    of the model, averaged as the predictions are, plus the censored-σ shift shared out as the model's
-    ``contributions`` document it; each row sums, with its base value, to the prediction (units:
-    ``TARGETS[target][2]``). Rows are explained ``chunk_rows`` at a time, each chunk a step of ``progress``.
+    Values are :meth:`~mlsse.models.predictor.Predictor.explain_features`' exact TreeSHAP attributions (XGBoost's
+    own, the algorithm of SHAP's TreeExplainer) in the target's unit; each row sums, with its base value, to the
+    prediction. Rows are explained ``chunk_rows`` at a time, each chunk a step of ``progress``.
     """
     import shap
 
     from mlsse.progress import SILENT
 
-    model = _model(predictor, target)
-    X = features.reindex(columns=predictor.feature_names).to_numpy(dtype=float)
+    X = features.reindex(columns=predictor.feature_names)
     starts = range(0, len(X), chunk_rows)
-    contributions = (np.vstack([model.contributions(X[start:start + chunk_rows])
-                                for start in (progress or SILENT).track(starts, "SHAP attributions")])
-                     if len(X) else model.contributions(X))
+    chunks = [predictor.explain_features(X.iloc[start:start + chunk_rows], target)
+              for start in (progress or SILENT).track(starts, "SHAP attributions")]
+    contributions = (pd.concat(chunks) if chunks else predictor.explain_features(X, target)).to_numpy()
+    X = X.to_numpy(dtype=float)
     values, base = contributions[:, :-1], contributions[:, -1]
     return shap.Explanation(values=values, base_values=base, data=X,
                             feature_names=[readable_name(n) for n in predictor.feature_names])
@@ -109,7 +106,7 @@ def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, targ
     top = importance.head(20).iloc[::-1]
     figure, ax = plt.subplots(figsize=(9, 7))
     ax.barh(top["feature"], top["mean_abs_shap"])
-    ax.set_xlabel(f"mean |SHAP| on {TARGETS[target][1]}")
+    ax.set_xlabel(f"mean |SHAP| on {LABELS[Target.named(target)]} ({Target.named(target).unit})")
     figure.tight_layout()
     with atomic_path(out_dir / f"shap_bar_{target}.png") as tmp:
         figure.savefig(tmp, format="png", dpi=100)

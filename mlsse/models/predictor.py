@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
-from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
+from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA, Target
 from mlsse.temperature import (
     ROOM_TEMPERATURE_C,
     log10_sigma_at,
@@ -39,25 +39,71 @@ class Predictor:
     #: The σ measured for each training composition (None for models saved before it was recorded).
     measured: MeasuredCompositions | None = None
 
-    def half_width(self, target: str, in_domain) -> np.ndarray:
-        """Return the 80 % interval half-width of ``target`` ("log10_sigma" or "ea_eV") for each query, by its
-        in-domain flag (log10 S/cm or eV)."""
+    def model(self, target="log10_sigma"):
+        """Return the fitted regressor of ``target`` (a :class:`~mlsse.models.targets.Target` or its name;
+        ``ValueError`` for an unknown one)."""
+        return self.sigma_model if Target.named(target) is Target.LOG10_SIGMA else self.ea_model
+
+    def half_width(self, target, in_domain) -> np.ndarray:
+        """Return the 80 % interval half-width of ``target`` for each query, by its in-domain flag (log10 S/cm or
+        eV)."""
+        target = Target.named(target)
         in_domain = np.asarray(in_domain, dtype=bool)
         if self.half_widths is None:
-            model = self.sigma_model if target == "log10_sigma" else self.ea_model
-            return np.full(len(in_domain), float(model.interval_half_width_))
-        widths = self.half_widths[target]
+            return np.full(len(in_domain), float(self.model(target).interval_half_width_))
+        widths = self.half_widths[target.value]
         return np.where(in_domain, widths["in_domain"], widths["out_of_domain"])
 
     # -- prediction -------------------------------------------------------------------------------------
-    def predict_features(self, features: pd.DataFrame, elements: list[set[str]],
+    def predict(self, data, temperature_c=None) -> pd.DataFrame:
+        """Predict log10 σ, σ, Ea, their 80 % intervals and the in-domain flag.
+
+        Parameters
+        ----------
+        data : formula, pymatgen ``Composition``, a list of them, or a DataFrame
+            A DataFrame has a ``composition`` column and may have curated structure and process columns
+            (``space_group_number``, ``a``–``gamma``, ``cif``, ``additive``, ``additive_wt_pct``, ``synthesis``).
+        temperature_c : None, float or array of float
+            Where σ is wanted, °C: one value, one per row, or None for 25 °C.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The :data:`OUTPUT_COLUMNS` (log10 σ in log10 S/cm, σ in S/cm, Ea in eV), one row per query, with
+            ``data``'s index. A row whose composition or CIF cannot be featurized has empty predictions and the
+            reason in ``note``. Queries are not checked further here: ``mlsse.predict`` checks them first.
+        """
+        from mlsse.chemistry import formula_text
+        from mlsse.features import featurize_table
+
+        frame = _as_frame(data, formula_text)
+        features = featurize_table(frame, errors="nan")
+        problems = features.pop("error").to_numpy(dtype=object)
+        ok = problems == ""
+        temperature = (np.full(len(frame), np.nan) if temperature_c is None
+                       else np.broadcast_to(np.asarray(temperature_c, dtype=float), (len(frame),)))
+        out = pd.DataFrame({c: np.full(len(frame), np.nan) for c in OUTPUT_COLUMNS[:-2]})
+        out["in_domain"] = pd.Series([pd.NA] * len(frame), dtype="boolean")
+        out["note"] = problems
+        if ok.any():
+            predicted = self.predict_features(features[ok].reset_index(drop=True), temperature_c=temperature[ok],
+                                              compositions=frame["composition"].astype(str)[ok].tolist())
+            for column in OUTPUT_COLUMNS:
+                out.loc[ok, column] = predicted[column].to_numpy()
+        out.index = frame.index
+        return out
+
+    def predict_features(self, features: pd.DataFrame, elements: list[set[str]] | None = None,
                          temperature_c=None, compositions=None) -> pd.DataFrame:
         """Predict from a feature frame (columns ⊇ ``feature_names``); returns the ``OUTPUT_COLUMNS`` frame.
 
-        ``temperature_c``: None (σ at 25 °C), a number, or one value per row (°C). ``compositions``: the rows'
-        formulas; with them, a query whose composition was measured in training far from its prediction (outside
-        the in-domain interval) is out of domain, and its note gives the measured value and the papers.
+        ``elements``: each row's element symbols (default: read from the element-fraction columns).
+        ``temperature_c``: None (σ at 25 °C), a number, or one value per row (°C; NaN: 25 °C). ``compositions``:
+        the rows' formulas; with them, a query whose composition was measured in training far from its prediction
+        (outside the in-domain interval) is out of domain, and its note gives the measured value and the papers.
         """
+        if elements is None:
+            elements = feature_elements(features)
         X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
         sigma_rt = self.sigma_model.predict(X)
         ea = self.ea_model.predict(X)
@@ -94,15 +140,24 @@ class Predictor:
         out["note"] = reasons
         return out
 
-    def contributions(self, features: pd.DataFrame, target: str = "log10_sigma") -> pd.DataFrame:
-        """Return per-row SHAP contributions (XGBoost's exact TreeSHAP) to ``target`` with a ``bias`` column;
-        each row sums to the prediction."""
-        model = self.sigma_model if target == "log10_sigma" else self.ea_model
-        values = model.contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
+    def explain(self, data, target="log10_sigma") -> pd.DataFrame:
+        """Return the SHAP contributions (XGBoost's exact TreeSHAP) of each feature to each query's ``target``
+        (units of the target: :attr:`~mlsse.models.targets.Target.unit`), with a ``bias`` column; each row sums to
+        the prediction at 25 °C. ``data`` as :meth:`predict`; a composition or CIF that cannot be featurized
+        raises ``DataError``."""
+        from mlsse.chemistry import formula_text
+        from mlsse.features import featurize_table
+
+        frame = _as_frame(data, formula_text)
+        return self.explain_features(featurize_table(frame), target).set_axis(frame.index)
+
+    def explain_features(self, features: pd.DataFrame, target="log10_sigma") -> pd.DataFrame:
+        """Return :meth:`explain`'s contributions for a feature frame (columns ⊇ ``feature_names``)."""
+        values = self.model(target).contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
 
     def top_contributions(self, formulas, k: int = 3,
-                          target: str = "log10_sigma") -> list[list[tuple[str, float, float]]]:
+                          target="log10_sigma") -> list[list[tuple[str, float, float]]]:
         """For each formula, the ``k`` features with the largest |SHAP contribution| to ``target``, as
         ``(readable name, the formula's feature value, contribution)``; the value says why, e.g. an O content
         of 0 can push σ up."""
@@ -110,7 +165,7 @@ class Predictor:
         from mlsse.features.names import readable_name
 
         features = featurize_table(pd.DataFrame({"composition": list(formulas)})).reindex(columns=self.feature_names)
-        contributions = self.contributions(features, target).drop(columns="bias")
+        contributions = self.explain_features(features, target).drop(columns="bias")
         ranked = []
         for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
             order = row.abs().sort_values(ascending=False, kind="stable").index[:k]
@@ -118,4 +173,22 @@ class Predictor:
         return ranked
 
 
+def feature_elements(features: pd.DataFrame) -> list[set[str]]:
+    """Return each row's element symbols, read from the element-fraction columns of a feature frame."""
+    from mlsse.features.preset import ELEMENT_FRACTION_LABELS
 
+    present = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy() > 0
+    symbols = np.array(ELEMENT_FRACTION_LABELS)
+    return [set(symbols[row]) for row in present]
+
+
+def _as_frame(data, formula_text) -> pd.DataFrame:
+    """A query frame with a ``composition`` column from a DataFrame (kept as it is), one formula or Composition, or
+    a list of them (Compositions written as formulas with ``formula_text``)."""
+    from pymatgen.core import Composition
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, Composition)):
+        data = [data]
+    return pd.DataFrame({"composition": [formula_text(c) if isinstance(c, Composition) else str(c) for c in data]})

@@ -1,12 +1,38 @@
-"""Which curated rows train which model, with what label and which group (paper)."""
+"""The two targets, and which curated rows train each, with what label and which group (paper)."""
 
 from __future__ import annotations
+
+from enum import Enum
 
 import numpy as np
 import pandas as pd
 
 from mlsse.data.references import paper_group_map
 from mlsse.temperature import ROOM_TEMPERATURE_RANGE_C
+
+
+class Target(str, Enum):
+    """What a model predicts: ``log10_sigma`` (log10 of σ at 25 °C, S/cm) or ``ea_eV`` (the activation energy, eV)."""
+
+    LOG10_SIGMA = "log10_sigma"
+    EA = "ea_eV"
+
+    @classmethod
+    def named(cls, name) -> "Target":
+        """Return the target called ``name``: a ``Target``, ``"log10_sigma"`` or ``"sigma"``, ``"ea_eV"`` or
+        ``"ea"``; ``ValueError`` naming the choices for anything else."""
+        if isinstance(name, cls):
+            return name
+        found = {"log10_sigma": cls.LOG10_SIGMA, "sigma": cls.LOG10_SIGMA, "ea_eV": cls.EA, "ea": cls.EA}.get(name)
+        if found is None:
+            raise ValueError(f"unknown target {name!r}: choose 'log10_sigma' (or 'sigma') or 'ea_eV' (or 'ea')")
+        return found
+
+    @property
+    def unit(self) -> str:
+        """The unit of the target and of its SHAP contributions."""
+        return "log10 S/cm" if self is Target.LOG10_SIGMA else "eV"
+
 
 #: log10 σ given to censored ("<1E-10") rows, OBELiX's convention. The public benchmarks score censored
 #: entries at 1e-15, so the σ model predicts this value for a likely-censored material: a classifier learns

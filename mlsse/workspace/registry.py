@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
-from mlsse.data.store import read_state, store_lock, write_state
 from mlsse.errors import ModelError
+from mlsse.models.predictor import Predictor
+from mlsse.models.storage import load_model
 from mlsse.paths import SHIPPED_MODELS_DIR, home_dir
+from mlsse.workspace.store import read_state, store_lock, write_state
 
 BASE_MODEL = "default"
 #: A version name is a directory name under ``$MLSSE_HOME/models``: no path separators, no leading dot.
@@ -23,13 +26,18 @@ def checked_version_name(name: str) -> str:
     return name
 
 
+def versions_dir() -> Path:
+    """Return the directory holding the user's model versions: ``$MLSSE_HOME/models``."""
+    return home_dir() / "models"
+
+
 def model_dir(name: str) -> Path:
     """Return the directory of model version ``name`` (the shipped base or a committed user version)."""
     if name == BASE_MODEL:
         return SHIPPED_MODELS_DIR / BASE_MODEL
     for entry in read_state()["models"]:
         if entry["name"] == name:
-            return home_dir() / "models" / entry["dir"]
+            return versions_dir() / entry["dir"]
     raise ModelError(f"no model version {name!r}; see 'mlsse models list'")
 
 
@@ -69,3 +77,20 @@ def rollback_model() -> str:
         state["active"] = state["history"].pop()
         write_state(state)
         return state["active"]
+
+
+def default_model_dir() -> Path:
+    """Return the directory of the model used when none is named: the user's active version if one is
+    selected, else the shipped ``models/default``."""
+    return model_dir(active_model_name())
+
+
+@lru_cache(maxsize=4)
+def _load(directory: str) -> Predictor:
+    return load_model(directory)
+
+
+def load_predictor(model: str | Path | None = None) -> Predictor:
+    """Load (once per process) the model at ``model`` (a directory), or the default model."""
+    directory = Path(model) if model is not None else default_model_dir()
+    return _load(str(directory.resolve()))

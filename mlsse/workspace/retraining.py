@@ -11,20 +11,18 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.lab import ValidationError, validate_lab_file
-from mlsse.data.store import (
-    committed_user_rows,
+from mlsse.models.metrics import regression_metrics
+from mlsse.models.splits import grouped_folds
+from mlsse.models.storage import save_model
+from mlsse.models.targets import ea_training_rows, sigma_training_rows
+from mlsse.models.training import feature_matrix, model_for, train_predictor
+from mlsse.workspace.store import (
     read_state,
     stage_batch,
     staging_dir,
     store_lock,
     write_state,
 )
-from mlsse.models.metrics import regression_metrics
-from mlsse.models.splits import grouped_folds
-from mlsse.models.storage import save_model
-from mlsse.models.targets import ea_training_rows, sigma_training_rows
-from mlsse.models.training import feature_matrix, model_for, train_predictor
-from mlsse.paths import home_dir
 
 
 @dataclass
@@ -52,22 +50,26 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
     the new model and the switch of the active model are committed together by one atomic write of
     ``state.json``; an interruption before that leaves the previous data and model as they were.
     """
-    from mlsse.data.build import build_curated, table_sha256
-    from mlsse.errors import DataError
-    from mlsse.models.predict import load_predictor
-    from mlsse.models.registry import active_model_name, checked_version_name, model_dir
+    from mlsse.data.build import table_sha256
+    from mlsse.errors import DataError, MlsseError
+    from mlsse.progress import SILENT
+    from mlsse.workspace.registry import (
+        active_model_name,
+        checked_version_name,
+        load_predictor,
+        model_dir,
+        versions_dir,
+    )
+    from mlsse.workspace.training import training_table
 
     # The cheap checks before the curated table is built (seconds).
     if name is not None:
         checked_version_name(name)
     if not Path(data_path).is_file():
         raise ValidationError(Path(data_path), [DataError("file not found", path=data_path)])
-    from mlsse.progress import SILENT
-
     progress = progress or SILENT
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    earlier = committed_user_rows()
-    base = build_curated(external_dir=external_dir, extra=earlier).table
+    base = training_table(external_dir=external_dir)
     batch = validate_lab_file(data_path, existing=base, today=today, allow_unbalanced=allow_unbalanced)
     progress.message(f"{Path(data_path).name}: {len(batch.rows)} valid rows (sha256 {batch.sha256[:12]})")
     for note in batch.warnings:
@@ -76,19 +78,15 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         state = read_state()
         names = {m["name"] for m in state["models"]} | {"default"}
         name = name or f"v{len(state['models']) + 1}-{today}"
-        from mlsse.errors import MlsseError
-
         if name in names:
             raise MlsseError(f"model version {name!r} exists already; choose another --name")
-        if (home_dir() / "models" / name).exists():  # not a version: left by an interrupted run, or by train --out
-            raise MlsseError(f"{home_dir() / 'models' / name} exists but is no model version; choose another "
+        if (versions_dir() / name).exists():  # not a version: left by an interrupted run, or by train --out
+            raise MlsseError(f"{versions_dir() / name} exists but is no model version; choose another "
                              "--name, or move that directory away")
         staging = staging_dir()
         batch_id = f"{len(state['batches']) + 1:04d}-{batch.sha256[:12]}"
-        rows = batch.rows.copy()
-        rows["note"] = rows["note"].where(rows["note"].ne(""), "") + f"; batch {batch_id} sha256 {batch.sha256}"
-        new_table = build_curated(external_dir=external_dir,
-                                  extra=pd.concat([f for f in (earlier, rows) if len(f)], ignore_index=True)).table
+        rows = batch.rows.assign(batch=batch_id)
+        new_table = training_table(extra=rows, external_dir=external_dir)
         previous = active_model_name()
         old_predictor = load_predictor(model_dir(previous))
         progress.message(f"training {name} on {len(new_table)} rows ({trials} trials per model)")
@@ -103,7 +101,7 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         public_shift = prediction_shift_summary(base[base["source"].ne("user")], old_predictor, predictor)
         # Move the prepared files to their final names; they stay invisible until state.json names them.
         batch_file = stage_batch(rows, batch_id)
-        final_dir = home_dir() / "models" / name
+        final_dir = versions_dir() / name
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         (staging / "model").rename(final_dir)
         state["batches"].append({"id": batch_id, "file": batch_file.name, "source_file": Path(data_path).name,
@@ -130,7 +128,7 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
         features = feature_matrix(rows).select_dtypes(include=[np.number, bool])
         X, y = features.to_numpy(dtype=float), rows["target"].to_numpy(dtype=float)
         names = list(features.columns)
-        is_new = rows["note"].str.contains(f"batch {batch_id}", regex=False).to_numpy()
+        is_new = rows["batch"].eq(batch_id).to_numpy()
         predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
         folds = grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed)
         for train, test in (progress or SILENT).track(folds, f"comparing previous and new {target} model"):
@@ -144,14 +142,8 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
 def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
     """Predictions for the new rows by the previous and the new model at each row's measured temperature,
     beside the measured values."""
-    from mlsse.features import featurize_table
-    from mlsse.models.training import composition_elements
-
-    features = featurize_table(rows)
-    elements = [composition_elements(c) for c in rows["composition"]]
     temperature = rows["temperature_C"].to_numpy(dtype=float)
-    before = old.predict_features(features, elements, temperature)
-    after = new.predict_features(features, elements, temperature)
+    before, after = old.predict(rows, temperature), new.predict(rows, temperature)
     return pd.DataFrame({
         "composition": rows["composition"], "temperature_C": temperature,
         "measured_log10_sigma": np.log10(rows["sigma_S_cm"].astype(float)),
@@ -164,13 +156,8 @@ def prediction_shift_summary(table: pd.DataFrame, old, new) -> dict:
     """How far ``new`` moved the predictions of ``old`` on the distinct compositions of ``table`` (25 °C):
     per target (``log10_sigma``, ``ea_eV``), the number of compositions, the median and max |new − old| (log10
     S/cm or eV) and the composition with the max."""
-    from mlsse.features import featurize_table
-    from mlsse.models.training import composition_elements
-
     compositions = pd.DataFrame({"composition": table["composition"].drop_duplicates().to_numpy()})
-    features = featurize_table(compositions)
-    elements = [composition_elements(c) for c in compositions["composition"]]
-    before, after = old.predict_features(features, elements), new.predict_features(features, elements)
+    before, after = old.predict(compositions), new.predict(compositions)
     summary = {}
     for target in ("log10_sigma", "ea_eV"):
         shift = (after[target] - before[target]).abs().to_numpy(dtype=float)

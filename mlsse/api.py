@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mlsse.models.predictor import OUTPUT_COLUMNS, Predictor
-from mlsse.models.storage import load_model
+from mlsse.models.predictor import OUTPUT_COLUMNS
 from mlsse.temperature import KELVIN_OFFSET, ROOM_TEMPERATURE_C
 
 #: Optional structure / process columns a query may carry, used as features when present.
 OPTIONAL_INPUT_COLUMNS = ["temperature_C", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",
                           "additive", "additive_wt_pct", "synthesis"]
-
-
-def default_model_dir() -> Path:
-    """Return the directory of the model used when none is named: the user's active version if one is
-    selected, else the shipped ``models/default``."""
-    from mlsse.models.registry import active_model_name, model_dir
-
-    return model_dir(active_model_name())
-
-
-@lru_cache(maxsize=4)
-def _load(directory: str) -> Predictor:
-    return load_model(directory)
-
-
-def load_predictor(model: str | Path | None = None) -> Predictor:
-    """Load (once per process) the model at ``model`` (a directory), or the default model."""
-    directory = Path(model) if model is not None else default_model_dir()
-    return _load(str(directory.resolve()))
 
 
 def as_query_frame(data) -> pd.DataFrame:
@@ -91,6 +70,7 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     """
     from mlsse.chemistry import parse_composition
     from mlsse.data.schema import is_blank
+    from mlsse.workspace.registry import load_predictor
 
     predictor = load_predictor(model)
     query = as_query_frame(data)
@@ -98,10 +78,9 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     n = len(query)
     temperature = _temperatures(query, temperature_c)
     notes = [""] * n
-    elements: list[set[str] | None] = [None] * n
     for i, formula in enumerate(query["composition"].astype(str)):
         try:
-            elements[i] = {el.symbol for el in parse_composition(formula).elements}
+            parse_composition(formula)
         except ValueError as exc:
             notes[i] = str(exc)
             continue
@@ -111,22 +90,11 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     result["in_domain"] = pd.Series([pd.NA] * n, dtype="boolean")
     result["note"] = notes
     if good:
-        from mlsse.features import featurize_table
-
-        features = featurize_table(_feature_input(query.iloc[good].reset_index(drop=True), cif_dir), errors="nan")
-        problems = features.pop("error").to_numpy()
-        for i, problem in zip(good, problems):
-            notes[i] = problem
-        ok = problems == ""
-        good = [i for i, usable in zip(good, ok) if usable]
-        result["note"] = notes
-        if good:
-            predicted = predictor.predict_features(features[ok].reset_index(drop=True),
-                                                   [elements[i] for i in good], temperature[good],
-                                                   compositions=query["composition"].astype(str).iloc[good])
-            for column in OUTPUT_COLUMNS[:-1]:
-                result.loc[good, column] = predicted[column].to_numpy()
-            result.loc[good, "note"] = predicted["note"].to_numpy()
+        predicted = predictor.predict(_feature_input(query.iloc[good].reset_index(drop=True), cif_dir),
+                                      temperature[good])
+        for column in OUTPUT_COLUMNS:
+            result.loc[good, column] = predicted[column].to_numpy()
+        notes = result["note"].tolist()
     warn_if_kelvin_like(temperature, skip=notes)
     out = query.reset_index(drop=True).rename(columns=_kept_input_names(query.columns))
     used = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)

@@ -1,10 +1,26 @@
-"""End-to-end training: curated data → trained, saved model directory."""
+"""Training in the workspace: the table a model trains on, and curated data → trained, saved model directory."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from mlsse.paths import home_dir
+
+
+def training_table(batch_ids=None, *, extra: pd.DataFrame | None = None, external_dir=None) -> pd.DataFrame:
+    """Return the curated table a model trains on: the public and seed data, the committed lab batches whose ids
+    are in ``batch_ids`` (None: every committed batch; empty: none), and ``extra`` rows (curated columns, e.g. a
+    batch being added). Without lab rows it is the cached curated table."""
+    from mlsse.data.build import build_curated, load_curated
+    from mlsse.workspace.store import committed_user_rows
+
+    parts = [committed_user_rows(batch_ids=batch_ids)] if batch_ids is None or len(batch_ids) else []
+    parts = [part for part in [*parts, extra] if part is not None and len(part)]
+    if not parts:
+        return load_curated(external_dir=external_dir)
+    return build_curated(external_dir=external_dir, extra=pd.concat(parts, ignore_index=True)).table
 
 
 def optuna_storage() -> str:
@@ -27,22 +43,22 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     """
     from datetime import datetime, timezone
 
-    from mlsse.data.build import build_curated, load_curated, table_sha256
-    from mlsse.data.store import committed_user_rows, read_state
+    from mlsse.data.build import table_sha256
     from mlsse.errors import ModelError
-    from mlsse.models.registry import BASE_MODEL
     from mlsse.models.storage import check_model_target, save_model
     from mlsse.models.training import train_predictor
     from mlsse.paths import SHIPPED_MODELS_DIR
+    from mlsse.workspace.registry import BASE_MODEL, versions_dir
+    from mlsse.workspace.store import read_state
 
     if out is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out = home_dir() / "models" / (name or f"model-{stamp}")
+        out = versions_dir() / (name or f"model-{stamp}")
     out = Path(out)
     # Before the table is built and the models trained, which take minutes.
     check_model_target(out)
     state = read_state()
-    protected = {(home_dir() / "models" / m["dir"]).resolve(): f"model version {m['name']!r}"
+    protected = {(versions_dir() / m["dir"]).resolve(): f"model version {m['name']!r}"
                  for m in state["models"]}
     if not replace_shipped:
         protected[(SHIPPED_MODELS_DIR / BASE_MODEL).resolve()] = "the shipped model (scripts/train_default.py)"
@@ -50,9 +66,7 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
         raise ModelError(f"cannot save a model at {out}: it is {protected[out.resolve()]}, which other versions' "
                          "records describe; name a new directory")
     batch_ids = [b["id"] for b in state["batches"]] if lab_batches else []
-    user_rows = committed_user_rows(batch_ids=batch_ids) if batch_ids else ()
-    table = (build_curated(external_dir=external_dir, extra=user_rows).table if len(user_rows)
-             else load_curated(external_dir=external_dir))
+    table = training_table(batch_ids, external_dir=external_dir)
     data_hash = table_sha256(table)
     predictor = train_predictor(table, seed=seed, trials=trials, name=name or out.name, data_sha256=data_hash,
                                 storage=optuna_storage() if storage == "default" else storage,

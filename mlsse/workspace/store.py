@@ -95,12 +95,13 @@ def stage_batch(rows: pd.DataFrame, batch_id: str, home: Path | None = None) -> 
 
 def committed_user_rows(home: Path | None = None, batch_ids=None) -> pd.DataFrame:
     """Return the committed batches' rows in commit order (empty frame if none): all batches, or those whose id
-    is in ``batch_ids`` (e.g. the batches a model version was trained on)."""
+    is in ``batch_ids`` (e.g. the batches a model version was trained on). Each row's ``batch`` column holds its
+    batch's id (also for batch files written before the column existed)."""
     from mlsse.data.schema import empty_curated_frame
 
     home = home or home_dir()
-    frames = [pd.read_csv(home / "store" / "batches" / b["file"], dtype=str, keep_default_na=False)
-              for b in read_state(home)["batches"] if batch_ids is None or b["id"] in batch_ids]
+    frames = [pd.read_csv(home / "store" / "batches" / b["file"], dtype=str, keep_default_na=False).assign(
+        batch=b["id"]) for b in read_state(home)["batches"] if batch_ids is None or b["id"] in batch_ids]
     if not frames:
         return empty_curated_frame()
     rows = pd.concat(frames, ignore_index=True)
