@@ -16,9 +16,24 @@ OPTIONAL_INPUT_COLUMNS = ["temperature_C", "space_group_number", "a", "b", "c", 
 
 
 def as_query_frame(data) -> pd.DataFrame:
-    """Turn a formula or pymatgen Composition, a list / Series of them, or a DataFrame with a ``composition``
-    column into a query frame (a copy; the caller's object is never modified). A Series or DataFrame keeps its
-    index."""
+    """Turn what a user asks about into a query frame with a ``composition`` column.
+
+    Parameters
+    ----------
+    data : str, pymatgen.core.Composition, list, pandas.Series or pandas.DataFrame
+        A formula or Composition, a list or Series of them, or a DataFrame with a ``composition`` column.
+        Compositions are written as formulas with their amounts as given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy (the caller's object is never modified); a Series or DataFrame keeps its index.
+
+    Raises
+    ------
+    DataError
+        If a DataFrame has a column name twice or no ``composition`` column.
+    """
     from pymatgen.core import Composition
 
     from mlsse.errors import DataError
@@ -51,22 +66,45 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
             cif_dir: str | Path | None = None) -> pd.DataFrame:
     """Predict log10 σ (S/cm), σ, Ea (eV), their 80 % intervals and the in-domain flag.
 
-    ``data``: a formula or pymatgen Composition, a list or Series of them, or a DataFrame with a ``composition``
-    column and optionally ``temperature_C``, ``space_group_number``, ``a``–``gamma`` (Å, degrees), ``cif`` (a
-    path; a relative one is looked up in ``cif_dir`` first, then in the working directory), ``additive``,
-    ``additive_wt_pct``. The temperature (°C) for σ comes from ``temperature_c`` (one number, or one per row;
-    a Series is matched to the query by index) or from the ``temperature_C`` column, not both; without either,
-    or for an empty cell, σ is at 25 °C. A temperature like 298.15 (kelvin) is refused; one of 288–308.15 °C,
-    room temperature if it were kelvin, is predicted with an ``MlsseWarning``.
+    A row that cannot be predicted (bad formula, temperature, additive, space group, lattice constant or CIF)
+    keeps empty predictions and says why in ``note``; the other rows are still predicted. A temperature such as
+    298.15 (a whole number of degrees above 273.15, the trace of a conversion to kelvin) is refused for its row;
+    any other in 288–308.15 °C, room temperature if it were kelvin, is predicted with an ``MlsseWarning``.
 
-    Returns every input column, ``temperature_C`` holding the temperature used (added, or its empty cells
-    filled), and ``log10_sigma, log10_sigma_lo, log10_sigma_hi, sigma_S_cm, ea_eV, ea_lo, ea_hi, p_sigma_below_detection,
-    in_domain, note`` (σ in S/cm, Ea in eV; the probability is that σ at 25 °C is below 1e-10 S/cm, what papers
-    report as "<1E-10"). An input column with one of those names is kept as ``<name>_input`` (with an
-    ``MlsseWarning``). A row that cannot be predicted (bad formula, temperature, space group, lattice constant or
-    CIF) keeps empty predictions and says why in ``note``; the other rows are still predicted. A problem with
-    the whole query (duplicate columns, a misspelt temperature column, a temperature given twice or not a
-    number) raises ``DataError``.
+    Parameters
+    ----------
+    data : str, pymatgen.core.Composition, list, pandas.Series or pandas.DataFrame
+        A formula or Composition, a list or Series of them, or a DataFrame with a ``composition`` column and
+        optionally ``temperature_C`` (°C), ``space_group_number``, ``a``, ``b``, ``c`` (Å), ``alpha``,
+        ``beta``, ``gamma`` (degrees), ``cif`` (a path), ``additive`` (a formula), ``additive_wt_pct`` (wt%)
+        and ``synthesis``.
+    temperature_c : float, array_like or pandas.Series, optional
+        Temperature for σ, °C: one number, or one per row (a Series is matched to the query by index). Give it
+        or a ``temperature_C`` column, not both; without either, or for an empty cell, σ is at 25 °C.
+    model : str or pathlib.Path, optional
+        Model directory; default: the active model (:func:`mlsse.workspace.registry.load_predictor`).
+    cif_dir : str or pathlib.Path, optional
+        Directory where relative ``cif`` paths are looked up first, before the working directory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every input column, with ``data``'s index; ``temperature_C`` holds the temperature used (added, or its
+        empty cells filled). Then ``log10_sigma``, ``log10_sigma_lo``, ``log10_sigma_hi`` (log10 S/cm),
+        ``sigma_S_cm`` (S/cm), ``ea_eV``, ``ea_lo``, ``ea_hi`` (eV), ``p_sigma_below_detection`` (the
+        probability that σ at 25 °C is below 1e-10 S/cm, what papers report as "<1E-10"), ``in_domain`` and
+        ``note``. An input column with one of those names is kept as ``<name>_input`` (with an
+        ``MlsseWarning``).
+
+    Raises
+    ------
+    DataError
+        For a problem with the whole query: a column name twice, no ``composition`` column, a misspelt
+        temperature column (e.g. ``temperature_c``), a temperature given both ways, a ``temperature_c`` that is
+        not a number (or a single one that is not finite), or one that does not match the query's rows (length,
+        or a Series' index).
+    ModelError
+        If the model is missing, damaged or incompatible.
     """
     from mlsse.chemistry import parse_composition
     from mlsse.data.schema import is_blank
@@ -86,6 +124,7 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
             continue
         notes[i] = _row_problem(query, i, temperature[i]) or ""
     good = [i for i in range(n) if not notes[i]]
+    refused = list(notes)  # the rows not predicted; an out-of-domain row's note does not make it one
     result = pd.DataFrame({c: pd.Series([np.nan] * n, dtype=float) for c in OUTPUT_COLUMNS[:-2]})
     result["in_domain"] = pd.Series([pd.NA] * n, dtype="boolean")
     result["note"] = notes
@@ -94,8 +133,7 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
                                       temperature[good])
         for column in OUTPUT_COLUMNS:
             result.loc[good, column] = predicted[column].to_numpy()
-        notes = result["note"].tolist()
-    warn_if_kelvin_like(temperature, skip=notes)
+    warn_if_kelvin_like(temperature, skip=refused)
     out = query.reset_index(drop=True).rename(columns=_kept_input_names(query.columns))
     used = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)
     if "temperature_C" in query.columns:
@@ -149,9 +187,18 @@ KELVIN_ROOM_TEMPERATURE = (288.0, 308.15)
 
 
 def warn_if_kelvin_like(temperature, skip=None) -> None:
-    """Warn (``MlsseWarning``) if a temperature (°C; one, or one per query row) lies in
-    ``KELVIN_ROOM_TEMPERATURE``: predicted, but it may be room temperature in kelvin. ``skip``: rows to leave out
-    (already refused)."""
+    """Warn (``MlsseWarning``) if a temperature may be room temperature given in kelvin.
+
+    A temperature in :data:`KELVIN_ROOM_TEMPERATURE` is predicted (300 °C is a real measuring temperature), but
+    the user is told how it would read as kelvin.
+
+    Parameters
+    ----------
+    temperature : float or array_like
+        Temperature(s), °C: one, or one per query row.
+    skip : sequence, optional
+        Per row, a truthy value for rows to leave out (already refused).
+    """
     import warnings
 
     from mlsse.errors import MlsseWarning
@@ -168,8 +215,19 @@ def warn_if_kelvin_like(temperature, skip=None) -> None:
 
 
 def temperature_problem(temperature_c: float) -> str | None:
-    """Return why σ cannot be predicted at ``temperature_c`` (°C), or None: not finite, outside
-    ``PREDICTION_TEMPERATURE_RANGE_C``, or surely kelvin (:func:`~mlsse.data.schema.temperature_problem`)."""
+    """Return why σ cannot be predicted at a temperature, or None if it can.
+
+    Parameters
+    ----------
+    temperature_c : float
+        The temperature, °C.
+
+    Returns
+    -------
+    str or None
+        The problem: not finite, outside :data:`~mlsse.data.schema.PREDICTION_TEMPERATURE_RANGE_C`, or surely
+        kelvin (:func:`~mlsse.data.schema.temperature_problem`).
+    """
     from mlsse.data.schema import PREDICTION_TEMPERATURE_RANGE_C
     from mlsse.data.schema import temperature_problem as problem
 

@@ -21,8 +21,14 @@ DEFAULT_MAX_SITES = 5000
 
 @lru_cache(maxsize=1)
 def common_oxidation_states() -> dict[str, tuple[int, ...]]:
-    """Return element symbol → the oxidation states matminer's ``IonProperty`` balances charge with: pymatgen's
-    ``common_oxidation_states``, or its ``icsd_oxidation_states`` where that list is empty (Z = 1…118)."""
+    """Return the oxidation states matminer's ``IonProperty`` balances charge with, per element.
+
+    Returns
+    -------
+    dict of str to tuple of int
+        Element symbol (Z = 1…118) → pymatgen's ``common_oxidation_states``, or its ``icsd_oxidation_states``
+        where that list is empty.
+    """
     from pymatgen.core import Element
 
     return {el.symbol: tuple(el.common_oxidation_states or el.icsd_oxidation_states or ())
@@ -30,9 +36,22 @@ def common_oxidation_states() -> dict[str, tuple[int, ...]]:
 
 
 def integer_amounts(amounts: tuple[float, ...], max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> list[int] | None:
-    """Return the amounts as integers: unchanged if already integers (pymatgen's 1e-8 tolerance), else the
-    smallest integer multiple after rounding each to a fraction with denominator <= ``max_denominator``;
-    ``None`` if an amount is not close (relative 2e-3) to such a fraction."""
+    """Return the amounts of a formula as integers, scaling a fractional formula to its smallest integer multiple.
+
+    Parameters
+    ----------
+    amounts : tuple of float
+        Element amounts, atoms per formula unit.
+    max_denominator : int, default DEFAULT_MAX_DENOMINATOR
+        Largest denominator a fractional amount is rounded to.
+
+    Returns
+    -------
+    list of int or None
+        The amounts unchanged if already integers (pymatgen's 1e-8 tolerance), else the smallest integer
+        multiple after rounding each to a fraction with denominator ≤ ``max_denominator``; None if an amount is
+        not close (relative 2e-3) to such a fraction.
+    """
     if all(abs(a - round(a)) < 1e-8 for a in amounts):
         return [int(round(a)) for a in amounts]
     fractions = []
@@ -49,8 +68,16 @@ def integer_amounts(amounts: tuple[float, ...], max_denominator: int = DEFAULT_M
 
 @lru_cache(maxsize=1)
 def observed_oxidation_states() -> dict[str, tuple[int, ...]]:
-    """Return element symbol → the oxidation states seen in ICSD structures (pymatgen's ``icsd_oxidation_states``),
-    or its ``common_oxidation_states`` where ICSD has none: Mn³⁺, Cr²⁺ and Bi⁵⁺ are there, Cl⁺ is not."""
+    """Return the oxidation states seen in ICSD structures, per element.
+
+    Mn³⁺, Cr²⁺ and Bi⁵⁺ are among them, Cl⁺ is not.
+
+    Returns
+    -------
+    dict of str to tuple of int
+        Element symbol (Z = 1…118) → pymatgen's ``icsd_oxidation_states``, or its ``common_oxidation_states``
+        where ICSD has none.
+    """
     from pymatgen.core import Element
 
     return {el.symbol: tuple(el.icsd_oxidation_states or el.common_oxidation_states or ())
@@ -80,15 +107,31 @@ def _reachable_charges(symbols: tuple[str, ...], ints: list[int], states_of: dic
 @lru_cache(maxsize=65536)
 def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sites: int = DEFAULT_MAX_SITES,
                    max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> tuple[float, float]:
-    """Return (compound possible, oxidation states guessed) for element ``symbols`` with ``amounts``.
+    """Return whether a composition can be charge balanced, as matminer's ``IonProperty`` features say it.
 
-    ``compound possible`` is 1.0 if every atom can take one of its element's :func:`common_oxidation_states` so
-    that the charges sum to zero, 0.0 if not, NaN if the search was not made (an amount not near a fraction with
-    denominator ≤ ``max_denominator``, or more than ``max_sites`` atoms in the smallest integer multiple); a
-    single element gives 1.0, as in matminer. ``oxidation states guessed`` is 1.0 only if an assignment was found.
+    The search runs on the smallest integer multiple of the formula (:func:`integer_amounts`). The reachable
+    total charges are kept as bits of a Python integer, shifted by each state per site: exact, and linear in the
+    number of sites times states.
 
-    The reachable totals are kept as bits of a Python integer, shifted by each state per site: exact, and linear
-    in the number of sites times states.
+    Parameters
+    ----------
+    symbols : tuple of str
+        Element symbols.
+    amounts : tuple of float
+        Their amounts, atoms per formula unit.
+    max_sites : int, default DEFAULT_MAX_SITES
+        The search is skipped when the integer multiple has more atoms than this.
+    max_denominator : int, default DEFAULT_MAX_DENOMINATOR
+        Largest denominator a fractional amount is rounded to.
+
+    Returns
+    -------
+    compound_possible : float
+        1.0 if every atom can take one of its element's :func:`common_oxidation_states` so that the charges sum
+        to zero, 0.0 if not, NaN if the search was not made (an amount not near such a fraction, or too many
+        atoms); a single element gives 1.0, as in matminer.
+    oxidation_states_guessed : float
+        1.0 only if a charge-balanced assignment was found, else 0.0.
     """
     ints = integer_amounts(amounts, max_denominator)
     if ints is None or sum(ints) > max_sites:
@@ -104,9 +147,25 @@ def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sit
 def charge_imbalance_per_atom(symbols: tuple[str, ...], amounts: tuple[float, ...],
                               max_sites: int = DEFAULT_MAX_SITES,
                               max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> float:
-    """Return the smallest |net charge| per atom (e) the composition can have with each atom in one of its
-    element's :func:`observed_oxidation_states`: 0 for a charge-balanced one, 1.0 for ``Li3YCl`` (+5 over 5
-    atoms); NaN when it cannot be searched (as :func:`charge_balance`) or an element has no known state."""
+    """Return the smallest |net charge| per atom a composition can have with its elements' observed oxidation states.
+
+    Each atom takes one of its element's :func:`observed_oxidation_states`.
+
+    Parameters
+    ----------
+    symbols : tuple of str
+        Element symbols.
+    amounts : tuple of float
+        Their amounts, atoms per formula unit.
+    max_sites, max_denominator : int
+        Limits of the search, as in :func:`charge_balance`.
+
+    Returns
+    -------
+    float
+        Smallest |net charge| per atom, e: 0 for a charge-balanced composition, 1.0 for ``Li3YCl`` (+5 over 5
+        atoms); NaN when it cannot be searched (as :func:`charge_balance`) or an element has no known state.
+    """
     ints = integer_amounts(amounts, max_denominator)
     if ints is None or sum(ints) > max_sites:
         return math.nan
@@ -133,9 +192,20 @@ MAX_CHARGE_IMBALANCE_PER_ATOM = 0.05
 
 
 def charge_balance_problem(composition) -> str | None:
-    """Return why a pymatgen ``Composition`` cannot be a compound (its net charge stays above
-    :data:`MAX_CHARGE_IMBALANCE_PER_ATOM` e per atom with the :func:`observed_oxidation_states` of its elements,
-    e.g. ``Li3YCl``), or None when it can or cannot be told."""
+    """Return why a composition cannot be a compound, as a charge-balance check sees it.
+
+    Parameters
+    ----------
+    composition : pymatgen.core.Composition
+        The composition to check.
+
+    Returns
+    -------
+    str or None
+        Why it cannot be a compound: its net charge stays above :data:`MAX_CHARGE_IMBALANCE_PER_ATOM` e per
+        atom with the :func:`observed_oxidation_states` of its elements (e.g. ``Li3YCl``). None when it can be
+        balanced, or when that cannot be told.
+    """
     amounts = composition.get_el_amt_dict()
     symbols = tuple(sorted(amounts))
     imbalance = charge_imbalance_per_atom(symbols, tuple(float(amounts[s]) for s in symbols))
@@ -152,7 +222,23 @@ def parse_composition(formula: str | Composition) -> Composition:
     """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.
 
     pymatgen turns an unknown symbol such as ``Xx`` into a dummy species; here that is an error.
-    Raises ``ValueError`` with a message naming the problem (unknown element, no atoms, negative amount).
+
+    Parameters
+    ----------
+    formula : str or pymatgen.core.Composition
+        A formula (quotes and white space between groups are stripped, :func:`clean_formula_text`) or a
+        composition to check.
+
+    Returns
+    -------
+    pymatgen.core.Composition
+        The parsed composition (``formula`` itself if it is one).
+
+    Raises
+    ------
+    ValueError
+        With a message naming the problem: empty or unparsable formula, unknown element, no atoms, negative
+        amount.
     """
     if isinstance(formula, Composition):
         comp = formula
@@ -172,31 +258,81 @@ def parse_composition(formula: str | Composition) -> Composition:
         raise ValueError(f"formula {str(formula)!r} has no atoms or a negative amount")
     return comp
 
-def normalise_formula(formula: str | Composition) -> str:
-    """Return a compact, pymatgen-parsable formula for ``formula`` in pymatgen's element order, without explicit
-    1s (e.g. ``Li2.3ZrCl5.85N0.15``).
 
-    Raises ``ValueError`` if pymatgen cannot parse it, it names an unknown element, or it holds no atoms.
+def normalise_formula(formula: str | Composition) -> str:
+    """Return a compact, pymatgen-parsable formula in pymatgen's element order, without explicit 1s.
+
+    Parameters
+    ----------
+    formula : str or pymatgen.core.Composition
+        The formula to normalise.
+
+    Returns
+    -------
+    str
+        E.g. ``Li2.3ZrCl5.85N0.15``; amounts are kept as given (not reduced).
+
+    Raises
+    ------
+    ValueError
+        As :func:`parse_composition`: pymatgen cannot parse it, it names an unknown element, or it holds no
+        atoms.
     """
     return formula_text(parse_composition(formula), pymatgen_order=True)
+
 
 def clean_formula_text(text: str) -> str:
     """Strip what sources wrap formulas in (quotes, white space between groups) so pymatgen can parse them.
 
-    ``'"(Li2S)0.5 ((P2S5)0.4 (Sb2S3)0.6)0.5"'`` → ``(Li2S)0.5((P2S5)0.4(Sb2S3)0.6)0.5``.
+    Parameters
+    ----------
+    text : str
+        A formula as a source prints it.
+
+    Returns
+    -------
+    str
+        The formula without white space and surrounding quotes:
+        ``'"(Li2S)0.5 ((P2S5)0.4 (Sb2S3)0.6)0.5"'`` → ``(Li2S)0.5((P2S5)0.4(Sb2S3)0.6)0.5``.
     """
     return "".join(str(text).split()).strip("\"'")
 
+
 def composition_key(formula: str, decimals: int = 4) -> str:
-    """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5)."""
+    """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5).
+
+    Parameters
+    ----------
+    formula : str
+        A pymatgen-parsable formula.
+    decimals : int, default 4
+        Decimals the atomic fractions are written with.
+
+    Returns
+    -------
+    str
+        Element symbols in alphabetical order, each followed by its atomic fraction (``"Fe0.5000 O0.5000"``).
+    """
     frac = Composition(formula).fractional_composition
     return " ".join(f"{el.symbol}{amt:.{decimals}f}" for el, amt in sorted(frac.items(), key=lambda kv: kv[0].symbol))
 
 
 def formula_text(composition, pymatgen_order: bool = False) -> str:
-    """Return a pymatgen ``Composition`` as a compact formula with its amounts as given and no explicit 1s
-    (``Li2.3ZrCl5.85N0.15``, ``Li3InCl6``), in the Composition's own element order or, with ``pymatgen_order``,
-    in the order of ``Composition.formula`` (by electronegativity); species are written as elements."""
+    """Return a pymatgen ``Composition`` as a compact formula with its amounts as given and no explicit 1s.
+
+    Parameters
+    ----------
+    composition : pymatgen.core.Composition
+        The composition; species (``Li+``) are written as their elements.
+    pymatgen_order : bool, default False
+        Order the elements as ``Composition.formula`` does (by electronegativity) instead of in the
+        composition's own order.
+
+    Returns
+    -------
+    str
+        E.g. ``Li2.3ZrCl5.85N0.15``, ``Li3InCl6``.
+    """
     from pymatgen.util.string import formula_double_format
 
     elements = composition.element_composition

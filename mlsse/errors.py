@@ -12,7 +12,29 @@ class MlsseError(Exception):
 class DataError(MlsseError):
     """A problem in an input data file, located by file, line and column where known.
 
-    ``line`` is the 1-based line number in the file as a text editor shows it (the header is line 1).
+    The message reads ``<path>, line <line>, column '<column>': <problem>``, leaving out what is not known.
+
+    Parameters
+    ----------
+    problem : str
+        What is wrong, in words the user can act on.
+    path : str or pathlib.Path, optional
+        The file holding the problem.
+    line : int, optional
+        1-based line number in the file as a text editor shows it (the header is line 1).
+    column : str, optional
+        Name of the column holding the bad cell.
+
+    Attributes
+    ----------
+    problem : str
+        As given.
+    path : pathlib.Path or None
+        As given, as a ``Path``.
+    line : int or None
+        As given.
+    column : str or None
+        As given.
     """
 
     def __init__(self, problem: str, path: str | Path | None = None, line: int | None = None,
@@ -39,5 +61,7 @@ class ModelError(MlsseError):
 
 
 class MlsseWarning(UserWarning):
-    """Something mlsse did with the input that the user should know of (e.g. a column kept under another name);
-    the CLI prints it as a ``note:`` line."""
+    """Something mlsse did with the input that the user should know of (e.g. a column kept under another name).
+
+    The CLI prints it as a ``note:`` line.
+    """

@@ -20,10 +20,32 @@ from mlsse.errors import DataError
 
 
 def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs) -> pd.DataFrame:
-    """Read a CSV file, raising ``DataError`` naming the file (and line) when it is missing, undecodable,
-    malformed, has a row with a value beyond the header's columns or a column name twice, or lacks a required
-    column. Values are read as strings; callers convert and check them. Empty fields past the header's columns
-    (trailing commas) are harmless."""
+    """Read a UTF-8 CSV file into a frame of strings, with errors that name the file and line.
+
+    Values are read as strings (empty cells as ``""``); callers convert and check them. Empty fields past the
+    header's columns (trailing commas) are harmless.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file.
+    required : iterable of str, optional
+        Columns the file must have.
+    **read_csv_kwargs
+        Passed to :func:`pandas.read_csv`; ``dtype=str``, ``keep_default_na=False`` and ``index_col=False`` are
+        the defaults.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, one row per data line.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, not UTF-8 or malformed, has a row with a value beyond the header's
+        columns or a column name twice, or lacks a ``required`` column.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", path=path)
@@ -88,8 +110,28 @@ def _first_overlong_row(path: Path) -> tuple[list[str], int | None]:
 
 @contextmanager
 def atomic_path(target: str | Path):
-    """Yield a temporary path beside ``target``; on success it is renamed over ``target`` in one step,
-    on any error it is removed, so a reader never sees a half-written file."""
+    """Write a file atomically: yield a temporary path beside ``target`` that takes its name on success.
+
+    On success the temporary file is renamed over ``target`` in one step; on any error it is removed, so a
+    reader never sees a half-written file. The file gets the usual permissions (``0666`` less the umask).
+
+    Parameters
+    ----------
+    target : str or pathlib.Path
+        The file to write; missing parent directories are created.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write to.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``target`` is a directory.
+    OSError
+        If the temporary file cannot be created (naming ``target``, not the temporary file).
+    """
     target = Path(target)
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
@@ -113,13 +155,33 @@ def atomic_path(target: str | Path):
 
 @contextmanager
 def atomic_directory(target: str | Path, replaceable=lambda directory: False):
-    """Yield a new, empty directory beside ``target``; on success it takes ``target``'s name, on any error it is
-    removed. A reader never sees old and new files mixed: at worst, between two renames, no ``target`` at all.
-    A process killed right there leaves the earlier directory as ``.<name>.*.old``; the next call for the same
-    ``target`` renames it back first (:func:`restore_interrupted_replacement`).
+    """Write a directory atomically: yield a new, empty directory beside ``target`` that takes its name on success.
 
-    An existing ``target`` is replaced only if it is empty or ``replaceable(target)`` is true; otherwise (and if
-    it is a file) ``FileExistsError`` is raised before anything is written, so no one's files are deleted.
+    On any error the new directory is removed. A reader never sees old and new files mixed: at worst, between
+    two renames, no ``target`` at all. A process killed right there leaves the earlier directory as
+    ``.<name>.*.old``; the next call for the same ``target`` renames it back first
+    (:func:`restore_interrupted_replacement`).
+
+    Parameters
+    ----------
+    target : str or pathlib.Path
+        The directory to write; missing parent directories are created.
+    replaceable : callable, optional
+        ``replaceable(target) -> bool``: whether an existing, non-empty ``target`` may be replaced. Default:
+        never.
+
+    Yields
+    ------
+    pathlib.Path
+        The new directory to write into.
+
+    Raises
+    ------
+    FileExistsError
+        Before anything is written, if ``target`` is a file, a symbolic link, or a non-empty directory that
+        ``replaceable`` refuses, so no one's files are deleted.
+    OSError
+        If the new directory cannot be created (naming ``target``).
     """
     target = Path(target)
     restore_interrupted_replacement(target)
@@ -154,8 +216,21 @@ def atomic_directory(target: str | Path, replaceable=lambda directory: False):
 
 
 def restore_interrupted_replacement(target: str | Path) -> Path | None:
-    """If ``target`` is missing because a process was killed between :func:`atomic_directory`'s two renames,
-    rename the directory it had moved aside (``.<name>.*.old``) back and return its path; else return None."""
+    """Undo a replacement :func:`atomic_directory` left half done.
+
+    If ``target`` is missing because a process was killed between :func:`atomic_directory`'s two renames, the
+    directory it had moved aside (``.<name>.*.old``, the newest if several) is renamed back to ``target``.
+
+    Parameters
+    ----------
+    target : str or pathlib.Path
+        The directory that may be missing.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The path the directory was renamed back from, or None if there was nothing to restore.
+    """
     target = Path(target)
     if target.exists() or target.is_symlink() or not target.parent.is_dir():
         return None
@@ -167,14 +242,40 @@ def restore_interrupted_replacement(target: str | Path) -> Path | None:
 
 
 def write_csv_atomic(frame: pd.DataFrame, target: str | Path) -> Path:
-    """Write ``frame`` to ``target`` as CSV atomically and return the path."""
+    """Write ``frame`` to ``target`` as CSV (without the index) atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to write.
+    target : str or pathlib.Path
+        The CSV file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+    """
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False)
     return Path(target)
 
 
 def write_text_atomic(text: str, target: str | Path) -> Path:
-    """Write ``text`` to ``target`` atomically (UTF-8) and return the path."""
+    """Write ``text`` to ``target`` as UTF-8 atomically.
+
+    Parameters
+    ----------
+    text : str
+        The content.
+    target : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+    """
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)

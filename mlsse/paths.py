@@ -23,8 +23,23 @@ SHIPPED_MODELS_DIR = PROJECT_ROOT / "models"
 def external_data_dir(directory: str | Path | None = None) -> Path:
     """Return the directory holding the public data files (OBELiX, Liverpool, Laskowski).
 
-    Order: the ``directory`` argument, then ``$MLSSE_EXTERNAL_DIR``, then ``../shared/data/external`` beside
-    the project. The files are read from there at run time and never copied into the repository.
+    The files are read from there at run time and never copied into the repository.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path, optional
+        The directory to use. Default: ``$MLSSE_EXTERNAL_DIR``, else ``../shared/data/external`` beside the
+        project.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory, ``~`` expanded.
+
+    Raises
+    ------
+    DataError
+        If the directory does not exist.
     """
     if directory is None:
         directory = os.environ.get("MLSSE_EXTERNAL_DIR") or PROJECT_ROOT.parent / "shared" / "data" / "external"

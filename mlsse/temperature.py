@@ -31,15 +31,19 @@ def fit_arrhenius(temperature_c, sigma_s_cm) -> tuple[float, float, float]:
 
     Parameters
     ----------
-    temperature_c : array of float
+    temperature_c : array_like of float
         Measurement temperatures, °C.
-    sigma_s_cm : array of float
+    sigma_s_cm : array_like of float
         Conductivities at those temperatures, S/cm.
 
     Returns
     -------
-    (ea_eV, log10_prefactor, r2)
-        Ea in eV, log10 of A in S·K/cm, and the fit's R² (NaN if log10(σT) does not vary).
+    ea_eV : float
+        Activation energy, eV.
+    log10_prefactor : float
+        log10 of the prefactor A, A in S·K/cm.
+    r2 : float
+        R² of the fit (NaN if log10(σT) does not vary).
     """
     t_k = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
     y = np.log10(np.asarray(sigma_s_cm, dtype=float) * t_k)
@@ -52,9 +56,25 @@ def fit_arrhenius(temperature_c, sigma_s_cm) -> tuple[float, float, float]:
 
 
 def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=ROOM_TEMPERATURE_C):
-    """Return log10 σ (S/cm) at ``temperature_c`` (°C) from log10 σ at ``reference_c`` (°C) and Ea (eV).
+    """Carry log10 σ from one temperature to another through Arrhenius's law.
 
     Ea is floored at :data:`MIN_EA_FOR_TEMPERATURE_EV`, so the result rises with temperature. Arguments broadcast.
+
+    Parameters
+    ----------
+    log10_sigma_ref : float or array_like
+        log10 σ at ``reference_c``, log10 S/cm.
+    ea_ev : float or array_like
+        Activation energy, eV.
+    temperature_c : float or array_like
+        Temperature wanted, °C.
+    reference_c : float, default ROOM_TEMPERATURE_C
+        Temperature of ``log10_sigma_ref``, °C.
+
+    Returns
+    -------
+    numpy.ndarray
+        log10 σ at ``temperature_c``, log10 S/cm.
     """
     ea = np.maximum(np.asarray(ea_ev, dtype=float), MIN_EA_FOR_TEMPERATURE_EV)
     t = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
@@ -64,7 +84,23 @@ def log10_sigma_at(log10_sigma_ref, ea_ev, temperature_c, reference_c=ROOM_TEMPE
 
 
 def temperature_half_width_extra(ea_half_width, temperature_c, reference_c=ROOM_TEMPERATURE_C):
-    """Return what an Ea uncertainty of ±``ea_half_width`` (eV) adds to the log10 σ interval at ``temperature_c``
-    (°C) when σ comes from σ(``reference_c``) through Arrhenius: |ΔEa|/(k_B ln 10)·|1/T − 1/T_ref| (log10 S/cm)."""
+    """Return what an Ea uncertainty adds to the log10 σ interval when σ is carried to another temperature.
+
+    The addition is |ΔEa|/(k_B ln 10)·|1/T − 1/T_ref|: zero at ``reference_c``, growing away from it.
+
+    Parameters
+    ----------
+    ea_half_width : float or array_like
+        Half-width ΔEa of the Ea interval, eV.
+    temperature_c : float or array_like
+        Temperature σ is wanted at, °C.
+    reference_c : float, default ROOM_TEMPERATURE_C
+        Temperature σ is predicted at before it is carried, °C.
+
+    Returns
+    -------
+    numpy.ndarray
+        Extra half-width of the log10 σ interval, log10 S/cm.
+    """
     t, t_ref = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET, reference_c + KELVIN_OFFSET
     return np.asarray(ea_half_width, dtype=float) / (BOLTZMANN_EV_K * math.log(10.0)) * np.abs(1.0 / t - 1.0 / t_ref)

@@ -55,7 +55,7 @@ def test_shap_attributions_sum_to_prediction_minus_base(small_model):
         explanation = shap_explanation(predictor, features, target)
         prediction = model.predict(features.reindex(columns=predictor.feature_names).to_numpy(dtype=float))
         assert np.allclose(explanation.values.sum(axis=1), prediction - explanation.base_values, atol=1e-6)
-        grouped = grouped_contributions(explanation, 0, predictor.feature_names)
+        grouped = grouped_contributions(explanation, predictor.feature_names, 0)
         assert grouped["contribution"].sum() == pytest.approx(explanation.values[0].sum(), abs=1e-6)
         assert "electronegativity" in set(grouped["group"])
 

@@ -18,8 +18,21 @@ from mlsse.errors import MlsseError
 
 
 def one_line_errors(command):
-    """Wrap a command body so that an ``MlsseError`` or an ``OSError`` (a file that cannot be read or written)
-    becomes one ``error:`` line on stderr and exit code 2; typer itself handles usage errors (also exit 2)."""
+    """Wrap a command body so that mlsse's own errors end it with one ``error:`` line and exit code 2.
+
+    Typer itself handles usage errors (also exit 2).
+
+    Parameters
+    ----------
+    command : callable
+        The command body.
+
+    Returns
+    -------
+    callable
+        The wrapped body: an ``MlsseError`` or an ``OSError`` (a file that cannot be read or written) becomes
+        one ``error:`` line on stderr and ``typer.Exit(2)``.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -55,6 +68,8 @@ for _name, _command in data_commands.COMMANDS.items():
 
 
 def main() -> None:
-    """Console-script entry point: run the app in typer's standalone mode (usage errors: click's message, exit
-    2; mlsse's own errors: one ``error:`` line, exit 2)."""
+    """Run the command line (the console-script entry point) in typer's standalone mode.
+
+    Usage errors print click's message and exit 2; mlsse's own errors print one ``error:`` line and exit 2.
+    """
     app()

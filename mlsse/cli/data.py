@@ -39,7 +39,19 @@ COMMANDS = {"build": build}
 
 
 def render_data_card(card: dict):
-    """Return a rich Table of the data card (rows per source, Ea, CIFs, non-RT, compositions, families)."""
+    """Return the data card as a rich table.
+
+    Parameters
+    ----------
+    card : dict
+        A data card (:func:`mlsse.data.build.data_card`).
+
+    Returns
+    -------
+    rich.table.Table
+        Rows per source (with σ, with Ea, with a CIF, off room temperature, censored, compositions) and the
+        first 15 families in the caption.
+    """
     from rich.table import Table
 
     table = Table(title=f"curated data: {card['rows']} rows, {card['unique_compositions']} unique compositions, "

@@ -19,8 +19,7 @@ def evaluate_command(
     external: Annotated[Path | None, typer.Option(help="Directory with the public data files.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
-    """Grouped CV on the OBELiX training split and the full table, holding out papers and papers+compositions:
-    mlsse vs median vs random forest."""
+    """Paper-grouped CV on OBELiX and the full table: mlsse vs median vs random forest, with parity plots."""
     from rich.console import Console
     from rich.table import Table
 

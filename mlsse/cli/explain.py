@@ -11,6 +11,8 @@ import typer
 
 
 class ExplainTarget(str, Enum):
+    """The choices of ``--target``: which prediction to explain."""
+
     sigma = "sigma"
     ea = "ea"
 
@@ -79,7 +81,7 @@ def explain_command(
         return
     features = featurize_table(pd.DataFrame({"composition": [formula]}))
     explanation = shap_explanation(predictor, features, target.value)
-    groups = grouped_contributions(explanation, 0, predictor.feature_names)
+    groups = grouped_contributions(explanation, predictor.feature_names, 0)
     stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
     csv = write_csv_atomic(groups, out / f"explain_{stem}_{target.value}.csv")
     label, unit = LABELS[Target.named(target.value)], Target.named(target.value).unit

@@ -10,8 +10,10 @@ import typer
 
 @contextmanager
 def printed_notes():
-    """Run the block, then print each ``MlsseWarning`` it raised as a ``note:`` line on stderr; other warnings
-    are shown as Python shows them."""
+    """Run the block, then print each ``MlsseWarning`` it raised as a ``note:`` line on stderr.
+
+    Other warnings are shown as Python shows them.
+    """
     from mlsse.errors import MlsseWarning
 
     with warnings.catch_warnings(record=True) as caught:

@@ -8,9 +8,25 @@ from mlsse.progress import Progress
 
 
 class TerminalProgress(Progress):
-    """Shows a job's stages as lines on stderr and its tasks as rich progress bars (only when stderr is a
-    terminal: a log or a pipe gets the stage lines alone). ``quiet`` shows nothing. Use it as a context manager
-    around the job, so the bars are drawn while it runs and put away after."""
+    """Shows a job's stages as lines on stderr and its tasks as rich progress bars.
+
+    The bars are drawn only when stderr is a terminal: a log or a pipe gets the stage lines alone. Use it as a
+    context manager around the job, so the bars are drawn while it runs and put away after.
+
+    Parameters
+    ----------
+    quiet : bool, default False
+        Show nothing.
+
+    Attributes
+    ----------
+    quiet : bool
+        As given.
+    console : rich.console.Console
+        The stderr console.
+    bars : rich.progress.Progress
+        The progress bars (disabled when ``quiet`` or stderr is not a terminal).
+    """
 
     def __init__(self, quiet: bool = False):
         from rich.console import Console
@@ -37,11 +53,13 @@ class TerminalProgress(Progress):
         self.bars.__exit__(*exc)
 
     def message(self, text: str) -> None:
+        """Print ``text`` as one line on stderr, unless ``quiet``."""
         if not self.quiet:
             self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     @contextmanager
     def task(self, description: str, total: int | None = None):
+        """Show a progress bar for the block, as :meth:`mlsse.progress.Progress.task`; removed when it ends."""
         task_id = self.bars.add_task(description, total=total)
         try:
             yield lambda steps=1: self.bars.advance(task_id, steps)

@@ -10,13 +10,16 @@ import typer
 
 
 class Target(str, Enum):
+    """The choices of ``--target``: which model(s) to tune."""
+
     sigma = "sigma"
     ea = "ea"
     all = "all"
 
 
 def train_command(
-    target: Annotated[Target, typer.Option(help="Which model(s) to tune; the other trains with defaults.")] = Target.all,
+    target: Annotated[Target, typer.Option(help="Which model(s) to tune; the other trains with defaults.")
+                      ] = Target.all,
     trials: Annotated[int, typer.Option(min=0, help="Optuna trials per tuned model (0: default parameters).")] = 30,
     seed: Annotated[int, typer.Option(help="Random seed: same data + seed → same model.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Model directory to write (default: a new version under "

@@ -16,8 +16,21 @@ MIN_TEMPERATURES = 3
 def derive_activation_energies(frame: pd.DataFrame) -> pd.DataFrame:
     """Derive one Ea row per material measured at ≥ 3 distinct temperatures in one paper.
 
-    Groups are (composition, reference). Each output row has ``value_origin = 'arrhenius-fit'``, the fit's R²
-    in ``arrhenius_r2``, ``temperature_C`` = the lowest fitted temperature, and the fitted range in ``note``.
+    Rows are grouped by (composition up to scaling, reference); rows without a positive σ or a temperature are
+    left out.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Curated rows with σ (S/cm) at temperatures (°C).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Curated rows, one per group with at least :data:`MIN_TEMPERATURES` distinct temperatures: ``ea_eV``
+        (eV) from :func:`~mlsse.temperature.fit_arrhenius`, ``value_origin = 'arrhenius-fit'``, the fit's R² in
+        ``arrhenius_r2``, ``temperature_C`` = the lowest fitted temperature (°C), and the fitted range and
+        prefactor in ``note``.
     """
     usable = frame[(frame["sigma_S_cm"] > 0) & frame["temperature_C"].notna()].copy()
     usable["_key"] = usable["composition"].map(composition_key)

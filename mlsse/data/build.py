@@ -37,7 +37,19 @@ _FILLABLE = ["ea_eV", "space_group", "space_group_number", "a", "b", "c", "alpha
 
 @dataclass
 class BuildResult:
-    """The curated table, what was dropped as duplicate, and what could not be read."""
+    """The curated table, what was dropped as duplicate, and what could not be read.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The curated rows (:data:`~mlsse.data.schema.CURATED_COLUMNS`).
+    duplicates_removed : int
+        Rows dropped as the same measurement held by another source.
+    problems : list of DataError
+        Source rows not used, each with its file and line.
+    card : dict
+        The data card (:func:`data_card`) with the inputs' fingerprint under ``inputs_sha256``.
+    """
 
     table: pd.DataFrame
     duplicates_removed: int
@@ -54,7 +66,24 @@ def build_curated(external_dir: str | Path | None = None, seed_path: str | Path 
                   extra: pd.DataFrame | None = None) -> BuildResult:
     """Load seed, OBELiX, Liverpool (+ Arrhenius Ea) and Laskowski rows, merge and de-duplicate them.
 
-    ``extra`` (curated columns, e.g. the user's own measurements) is merged in the same way.
+    Parameters
+    ----------
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+    seed_path : str or pathlib.Path, optional
+        The seed transcription; default ``datasets/seed_literature.csv``.
+    extra : pandas.DataFrame, optional
+        More rows with the curated columns (e.g. the user's own measurements), merged in the same way.
+
+    Returns
+    -------
+    BuildResult
+        The table sorted by source, file, line and value origin, with its data card.
+
+    Raises
+    ------
+    DataError
+        If a source file is missing or cannot be read at all.
     """
     problems: list[DataError] = []
     frames = []
@@ -86,7 +115,7 @@ def _with_numeric_types(table: pd.DataFrame) -> pd.DataFrame:
                "alpha", "beta", "gamma", "additive_wt_pct", "dopant_level", "arrhenius_r2", "source_line"]
     for column in numeric:
         # Python's float() reads back exactly what to_csv wrote; pd.to_numeric's faster parser can be one ulp off,
-        # which changed the table's SHA-256 (a model's data version) between a cached and a fresh table.
+        # which would make the table's SHA-256 (a model's data version) differ between a cached and a fresh table.
         converted = pd.to_numeric(table[column], errors="coerce")
         if converted.dtype.kind == "f" and table[column].dtype == object:
             parsed = converted.notna()
@@ -100,10 +129,25 @@ def _with_numeric_types(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def deduplicate(table: pd.DataFrame) -> pd.DataFrame:
-    """Drop the same measurement held by several sources: same composition (up to scaling), same reference
-    (DOI), temperature within 2 °C, same kind of value (measured σ vs fitted Ea). The most complete record is
-    kept and takes missing fields (Ea, structure, CIF) from the ones it replaces; several records of one
-    source are all kept (they are separate measurements in that source)."""
+    """Drop the same measurement held by several sources.
+
+    Records are the same measurement when they share the composition (up to scaling), the reference (a DOI),
+    the temperature (a chain of values at most :data:`SAME_TEMPERATURE_C` apart) and the kind of value
+    (measured σ vs fitted Ea). Of such records from several sources, the most complete is kept (ties go by
+    :data:`SOURCE_PRIORITY`), takes missing fields (Ea, structure, CIF, family) from the ones it drops, and
+    names them in its ``note``; the other records of its own source are kept too (they are separate
+    measurements in that source).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Curated rows with numeric columns parsed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows kept, with the curated columns, in their order.
+    """
     work = table.copy()
     work["_key"] = work["composition"].map(composition_key)
     work["_fit"] = work["value_origin"].eq("arrhenius-fit")
@@ -128,7 +172,7 @@ def deduplicate(table: pd.DataFrame) -> pd.DataFrame:
                 donors = dropped.index[present.loc[dropped.index, column].to_numpy()]
                 if len(donors):
                     work.at[best, column] = work.at[donors[0], column]
-        merged = ", ".join(f"{s} line {int(l)}" for s, l in zip(dropped["source"], dropped["source_line"]))
+        merged = ", ".join(f"{s} line {int(line)}" for s, line in zip(dropped["source"], dropped["source_line"]))
         work.at[best, "note"] = "; ".join(x for x in (work.at[best, "note"], f"merged duplicate: {merged}") if x)
         keep[work.index.get_indexer(dropped.index)] = False
     return work.loc[keep, CURATED_COLUMNS]
@@ -154,8 +198,24 @@ def _temperature_clusters(work: pd.DataFrame) -> pd.Series:
 
 
 def data_card(table: pd.DataFrame, duplicates_removed: int = 0, problems: list[DataError] | None = None) -> dict:
-    """Summarise the curated table: rows per source, with Ea, with a CIF, off room temperature, unique
-    compositions, per family, and a SHA-256 of its content (the data version)."""
+    """Summarise the curated table in a data card.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+    duplicates_removed : int, default 0
+        Rows :func:`deduplicate` dropped.
+    problems : list of DataError, optional
+        Source rows not used.
+
+    Returns
+    -------
+    dict
+        ``data_sha256`` (:func:`table_sha256`, the data version), ``rows``, ``unique_compositions``,
+        ``duplicates_removed``, ``problems`` (a count), ``per_source`` (rows, with σ, with Ea, with a CIF, off
+        room temperature, censored, unique compositions) and ``per_family`` (rows).
+    """
     lo, hi = ROOM_TEMPERATURE_RANGE_C
     off_rt = table["temperature_C"].notna() & ~table["temperature_C"].between(lo, hi)
     per_source = {}
@@ -182,15 +242,40 @@ def data_card(table: pd.DataFrame, duplicates_removed: int = 0, problems: list[D
 
 
 def table_sha256(table: pd.DataFrame) -> str:
-    """Return the SHA-256 of the table's CSV text: the version of the data a model was trained on."""
+    """Return the SHA-256 of the table's CSV text: the version of the data a model was trained on.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
     return hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()
 
 
 def write_build(result: BuildResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``curated.csv``, ``problems.csv`` and ``data_card.json`` into ``out_dir``, each atomically. The card's
-    input fingerprint is what marks the table current (:func:`load_curated`), so the old card goes first and the
-    new one comes last: an interrupted write leaves a table that is rebuilt, never one trusted under another
-    build's card."""
+    """Write ``curated.csv``, ``problems.csv`` and ``data_card.json`` into ``out_dir``, each atomically.
+
+    The card's input fingerprint is what marks the table current (:func:`load_curated`), so the old card goes
+    first and the new one comes last: an interrupted write leaves a table that is rebuilt, never one trusted
+    under another build's card.
+
+    Parameters
+    ----------
+    result : BuildResult
+        What :func:`build_curated` returned.
+    out_dir : str or pathlib.Path
+        The directory; created if missing.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The files written, keyed ``curated``, ``problems`` and ``card``.
+    """
     out_dir = Path(out_dir)
     problems = pd.DataFrame([{"file": str(p.path or ""), "line": p.line, "column": p.column or "",
                               "problem": p.problem} for p in result.problems],
@@ -203,8 +288,28 @@ def write_build(result: BuildResult, out_dir: str | Path) -> dict[str, Path]:
 
 
 def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | Path | None = None) -> str:
-    """Return a SHA-256 over the input files, the package version and the data layer's own source: a cached
-    table built from other inputs, or by other loading code, is stale."""
+    """Return a fingerprint of everything a curated table is built from.
+
+    A cached table built from other inputs, or by other loading code, is stale.
+
+    Parameters
+    ----------
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+    seed_path : str or pathlib.Path, optional
+        The seed transcription; default ``datasets/seed_literature.csv``.
+
+    Returns
+    -------
+    str
+        SHA-256 hex digest over the package version, the input files (a missing one counts as missing) and the
+        source of the modules in ``mlsse/data``.
+
+    Raises
+    ------
+    DataError
+        If the external data directory does not exist.
+    """
     from mlsse import __version__
     from mlsse.data.laskowski import LASKOWSKI_DOI_FILE, LASKOWSKI_FILE
     from mlsse.data.liverpool import LIVERPOOL_FILE
@@ -226,13 +331,29 @@ def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | 
 
 
 def load_curated(data_dir: str | Path | None = None, external_dir: str | Path | None = None) -> pd.DataFrame:
-    """Return the curated table cached in ``data_dir`` (default: the user cache), rebuilding and caching it
-    when it is absent or was built from other input files."""
+    """Return the curated table, from the cache when it is current.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, optional
+        Where the table is cached; default ``<MLSSE_HOME>/cache/data`` (:func:`default_data_dir`).
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The curated table, rebuilt and cached when absent or built from other inputs
+        (:func:`inputs_fingerprint`).
+    """
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     path = data_dir / CURATED_FILE
     fingerprint = inputs_fingerprint(external_dir)
     card_path = data_dir / DATA_CARD_FILE
-    cached = card_path.is_file() and json.loads(card_path.read_text()).get("inputs_sha256") == fingerprint
+    try:
+        cached = json.loads(card_path.read_text(encoding="utf-8")).get("inputs_sha256") == fingerprint
+    except (OSError, ValueError, AttributeError):  # absent or damaged card: the table is not trusted
+        cached = False
     if not (cached and path.is_file()):
         result = build_curated(external_dir=external_dir)
         write_build(result, data_dir)

@@ -27,19 +27,56 @@ def _archive_texts(archive: str, size: int, mtime_ns: int) -> dict[str, bytes]:
 
 @lru_cache(maxsize=4)
 def archive_members(archive: Path) -> frozenset[str]:
-    """Return the names of the files in a CIF archive."""
+    """Return the names of the files in a CIF archive.
+
+    Parameters
+    ----------
+    archive : pathlib.Path
+        A tar archive (gzipped or not).
+
+    Returns
+    -------
+    frozenset of str
+        Member names of its regular files.
+
+    Raises
+    ------
+    OSError, tarfile.TarError, EOFError
+        If the archive is missing or unreadable.
+    """
     with tarfile.open(archive) as tar:
         return frozenset(m.name for m in tar.getmembers() if m.isfile())
 
 
 def cif_file_path(cif: str) -> Path:
-    """Return the file behind a ``cif`` cell: the path itself, or the archive of ``archive.tar.gz::member``."""
+    """Return the file behind a ``cif`` cell: the path itself, or the archive of ``archive.tar.gz::member``.
+
+    Parameters
+    ----------
+    cif : str
+        A ``cif`` cell.
+
+    Returns
+    -------
+    pathlib.Path
+        The file on disk.
+    """
     return Path(cif.split(CIF_SEPARATOR, 1)[0])
 
 
 def cif_problem(cif: str) -> str | None:
-    """Return why the structure behind a ``cif`` cell cannot be read (``file not found``, ``not a readable CIF
-    (…)``), or None if it can."""
+    """Return why the structure behind a ``cif`` cell cannot be read, or None if it can.
+
+    Parameters
+    ----------
+    cif : str
+        A ``cif`` cell.
+
+    Returns
+    -------
+    str or None
+        ``"file not found"``, ``"not a readable CIF (<first line of the error>)"``, or None.
+    """
     if not cif_file_path(cif).is_file():
         return "file not found"
     try:
@@ -50,8 +87,24 @@ def cif_problem(cif: str) -> str | None:
 
 
 def located_cif(cif: str, directory: str | Path, absolute: bool = False) -> str:
-    """Return the ``cif`` cell with a relative file path (before any ``::member``) pointing into ``directory`` if
-    the file is there, else left as it is (the working directory's); with ``absolute``, resolved either way."""
+    """Resolve a relative ``cif`` cell against a directory, falling back to the working directory.
+
+    Parameters
+    ----------
+    cif : str
+        A ``cif`` cell; an empty or absolute one is returned unchanged.
+    directory : str or pathlib.Path
+        Where a relative file path (before any ``::member``) is looked up first, e.g. the folder of the table
+        the cell came from.
+    absolute : bool, default False
+        Return the path resolved to an absolute one.
+
+    Returns
+    -------
+    str
+        The cell pointing into ``directory`` if the file is there, else left relative to the working directory
+        (resolved with ``absolute``); any ``::member`` is kept.
+    """
     file, separator, member = cif.partition(CIF_SEPARATOR)
     if not file or Path(file).is_absolute():
         return cif
@@ -60,9 +113,26 @@ def located_cif(cif: str, directory: str | Path, absolute: bool = False) -> str:
 
 
 def read_cif_structure(cif: str):
-    """Parse the structure behind a ``cif`` cell: a plain path, or ``archive.tar.gz::member``.
+    """Parse the structure behind a ``cif`` cell.
 
-    Returns a pymatgen ``Structure`` (partial occupancies kept as disordered sites).
+    Parameters
+    ----------
+    cif : str
+        A plain path, or ``archive.tar.gz::member``.
+
+    Returns
+    -------
+    pymatgen.core.Structure
+        The first structure in the CIF, in the cell the CIF gives (not reduced to a primitive one), partial
+        occupancies kept as disordered sites.
+
+    Raises
+    ------
+    DataError
+        If the file or archive member is missing or unreadable, or the CIF holds no structure pymatgen can
+        parse.
+    Exception
+        Whatever pymatgen raises for a malformed CIF (:func:`cif_problem` turns any of these into a message).
     """
     from pymatgen.io.cif import CifParser
 

@@ -46,7 +46,24 @@ KELVIN_SUSPECT_C = 200.0
 
 
 class ValidationError(MlsseError):
-    """A lab file with problems; ``problems`` lists each one (a ``DataError`` with line and column)."""
+    """A lab file with problems; nothing of it was written.
+
+    The message names the file, the number of problems, then each problem on a line of its own.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The lab file.
+    problems : list of DataError
+        Every problem found, each with its line and column.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        As given.
+    problems : list of DataError
+        As given.
+    """
 
     def __init__(self, path: Path, problems: list[DataError]):
         self.path = path
@@ -57,7 +74,19 @@ class ValidationError(MlsseError):
 
 @dataclass
 class LabBatch:
-    """A validated lab file: its curated rows and its provenance."""
+    """A validated lab file: its curated rows and its provenance.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The lab file.
+    sha256 : str
+        SHA-256 hex digest of the file's bytes.
+    rows : pandas.DataFrame
+        The file's rows in curated form (``source = 'user'``).
+    warnings : list of str
+        Notes for the user that are not problems, e.g. columns not read.
+    """
 
     path: Path
     sha256: str
@@ -66,27 +95,60 @@ class LabBatch:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Return the SHA-256 hex digest of a file's bytes."""
+    """Return the SHA-256 hex digest of a file's bytes.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *, today: str = "",
                       allow_unbalanced: bool = False) -> LabBatch:
-    """Check a lab CSV and return its rows in curated form; raise ``ValidationError`` listing every problem.
+    """Check a lab CSV and return its rows in curated form, or raise listing every problem.
 
     Checks: readable UTF-8 CSV with at least one row; a ``composition`` column and ``sigma_S_cm`` or
     ``log10_sigma``; no column that looks like one read but is not (``Ea (eV)``, ``temperature_K``:
-    ``misnamed_columns``); formulas that pymatgen parses, that contain Li and that can be charge balanced
-    (:func:`~mlsse.chemistry.charge_balance_problem`, so a typo such as ``Li3YCl`` for ``Li3YCl6`` is caught)
-    unless ``allow_unbalanced`` or the row's ``allow_unbalanced`` cell (yes/true/1/x) says the formula is meant;
-    numeric cells (blank-like ones such as ``NA`` are empty); 0 < σ ≤ 1 S/cm, and σ and log10 σ agreeing within
-    0.05 when both are given; 0 ≤ Ea ≤ 2.5 eV; temperatures from −273.15 to 1500 °C and not in kelvin (as a whole column, or a value like
-    298.15); space-group numbers and lattice constants a crystal can have (``structure_value_problem``); an
-    additive that parses, with its wt% in [0, 100) and neither without the other; a ``cif`` that exists and
-    parses (a relative path is looked up beside the lab file, then in the working directory, and stored
-    absolute); no duplicate rows within the file; no exact duplicate of a row of ``existing`` (same
-    composition up to scaling, σ and temperature). ``today`` (ISO date) is recorded in provenance. Columns not
-    read are named in the batch's ``warnings``.
+    :func:`~mlsse.data.schema.misnamed_columns`); formulas that pymatgen parses, that contain Li and that can be
+    charge balanced (:func:`~mlsse.chemistry.charge_balance_problem`, so a typo such as ``Li3YCl`` for
+    ``Li3YCl6`` is caught) unless ``allow_unbalanced`` or the row's ``allow_unbalanced`` cell (yes/y/true/1/x)
+    says the formula is meant; numeric cells (blank-like ones such as ``NA`` are empty); a σ or an Ea in each
+    row; 0 < σ ≤ 1 S/cm, and σ and log10 σ agreeing within 0.05 when both are given; 0 ≤ Ea ≤ 2.5 eV;
+    temperatures from −273.15 to 1500 °C and not in kelvin (as a whole column, or a value like 298.15);
+    space-group numbers and lattice constants (Å, degrees) a crystal can have
+    (:func:`~mlsse.data.schema.structure_value_problem`); an additive that parses, with its wt% in [0, 100) and
+    neither without the other; a ``cif`` that exists and parses (a relative path is looked up beside the lab
+    file, then in the working directory, and stored absolute); no duplicate rows within the file; no exact
+    duplicate of a row of ``existing`` (same composition up to scaling, σ, Ea and temperature). A row without a
+    temperature is taken at 25 °C.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The lab CSV.
+    existing : pandas.DataFrame, optional
+        Curated rows already in the data, to refuse exact duplicates of.
+    today : str, optional
+        ISO date recorded in each row's ``note``.
+    allow_unbalanced : bool, default False
+        Accept every formula that cannot be charge balanced.
+
+    Returns
+    -------
+    LabBatch
+        The rows (``source = 'user'``), the file's SHA-256, and the columns not read in ``warnings``.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem found, with line and column; nothing is written.
     """
     from mlsse.io import read_table
 

@@ -65,11 +65,28 @@ _MAX_READINGS = 32
 # --------------------------------------------------------------------------------------------------------------
 
 def load_laskowski(external_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[DataError]]:
-    """Load the Laskowski table as curated rows (``source = 'laskowski'``), σ at room temperature (25 °C assumed).
+    """Load the Laskowski table as curated rows (``source = 'laskowski'``).
 
-    Returns the curated frame and the problems: records whose formula cannot be reconstructed, lines that hold
-    a formula but neither conductivity nor Ea, lines with the wrong number of columns. Each is a ``DataError``
-    naming the file and the 1-based line. A missing data file raises ``DataError`` naming the path.
+    σ is in S/cm at room temperature (25 °C assumed), Ea in eV.
+
+    Parameters
+    ----------
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The curated rows.
+    problems : list of DataError
+        Records whose formula cannot be reconstructed, lines that hold a formula but neither conductivity nor
+        Ea, lines with the wrong number of columns, and reference numbers listed twice in the DOI lookup; each
+        names the file and the 1-based line, sorted by file and line.
+
+    Raises
+    ------
+    DataError
+        If the directory, the table or the DOI lookup is missing, or a DOI lookup line is malformed.
     """
     directory = external_data_dir(external_dir)
     path = directory / LASKOWSKI_FILE

@@ -21,9 +21,24 @@ _REQUIRED = ["ID", "composition", "source", "temperature", "target", "family"]
 
 
 def load_liverpool(external_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[DataError]]:
-    """Load the Liverpool Ionics rows: one row per material and temperature (°C), σ in S/cm.
+    """Load the Liverpool Ionics rows as curated rows (``source = 'liverpool'``).
 
-    Returns the curated frame and the rows that could not be read (each a ``DataError`` with its line).
+    Parameters
+    ----------
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Curated rows, one per material and temperature: σ in S/cm, ``temperature_C`` in °C.
+    problems : list of DataError
+        The rows that could not be read, each with its line.
+
+    Raises
+    ------
+    DataError
+        If the directory or the file is missing or unreadable, or lacks a required column.
     """
     path = external_data_dir(external_dir) / LIVERPOOL_FILE
     raw = read_table(path, required=_REQUIRED)

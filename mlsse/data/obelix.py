@@ -28,12 +28,29 @@ _REQUIRED = ["ID", "Reduced Composition", "True Composition", _CONDUCTIVITY, "Sp
 
 
 def load_obelix(external_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[DataError]]:
-    """Load the OBELiX training split as curated rows (room temperature, S/cm).
+    """Load the OBELiX training split as curated rows (``source = 'obelix'``).
 
-    ``<1E-10`` is kept as ``sigma_S_cm = 1e-10`` with ``censored = True`` (a value below the detection limit);
-    the model layer decides how to treat it. Rows with a CIF get ``cif = <archive>::train_randomized_cifs/ID.cif``,
-    readable with :func:`mlsse.data.cif.read_cif_structure`. Returns the frame and the problems: rows that could not be read, and
-    a missing or unreadable CIF archive.
+    σ is in S/cm at room temperature (``temperature_C`` = 25 °C). ``<1E-10`` is kept as ``sigma_S_cm = 1e-10``
+    with ``censored = True`` (a value below the detection limit); the model layer decides how to treat it.
+    Rows with a CIF get ``cif = <archive>::train_randomized_cifs/ID.cif``, readable with
+    :func:`mlsse.data.cif.read_cif_structure`; lattice constants are in Å and degrees.
+
+    Parameters
+    ----------
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The curated rows.
+    problems : list of DataError
+        Rows that could not be read, and a missing or unreadable CIF archive (the rows then get no CIF).
+
+    Raises
+    ------
+    DataError
+        If the directory or the table is missing or unreadable, or lacks a required column.
     """
     directory = external_data_dir(external_dir)
     path = directory / OBELIX_FILE

@@ -9,7 +9,18 @@ import pandas as pd
 
 
 def normalise_doi(doi: object) -> str:
-    """Return a DOI in lower case without a resolver prefix (``10.1021/ic030208w``), or '' if empty."""
+    """Return a DOI in lower case without a resolver prefix.
+
+    Parameters
+    ----------
+    doi : object
+        A DOI as a source gives it (``https://doi.org/10.1021/IC030208W``, ``doi:…``), or None/NaN.
+
+    Returns
+    -------
+    str
+        E.g. ``10.1021/ic030208w``; ``""`` if empty.
+    """
     text = "" if doi is None or (isinstance(doi, float) and pd.isna(doi)) else str(doi).strip()
     for prefix in ("https://doi.org/", "http://doi.org/", "http://dx.doi.org/", "doi:"):
         if text.lower().startswith(prefix):
@@ -23,9 +34,20 @@ _SUPPORTING_INFO_SUFFIX = re.compile(r"\.s\d{3}$")
 
 
 def reference_keys(reference: str) -> list[str]:
-    """Return the paper keys a reference names: its DOIs (lower case, without a supporting-information
-    ``.sNNN`` suffix), else the seed file for rows transcribed from ``../shared/seeds/`` (``003_x.txt Table 2``
-    → ``003_x.txt``), else the whole reference in lower case."""
+    """Return the keys of the papers a reference names.
+
+    Parameters
+    ----------
+    reference : str
+        A curated ``reference`` cell: one or more DOIs, a seed file and location, or free text.
+
+    Returns
+    -------
+    list of str
+        Its DOIs (lower case, without a supporting-information ``.sNNN`` suffix, each once); else the seed file
+        for rows transcribed from ``../shared/seeds/`` (``003_x.txt Table 2`` → ``003_x.txt``); else the whole
+        reference in lower case (``"unknown"`` if empty).
+    """
     reference = str(reference).strip()
     dois = [_SUPPORTING_INFO_SUFFIX.sub("", doi.lower().rstrip(".")) for doi in _DOI.findall(reference)]
     if dois:
@@ -40,8 +62,18 @@ def paper_group_map(references) -> dict[str, str]:
     """Map each reference to its paper group, so one paper never lands on both sides of a split.
 
     References that share any key (:func:`reference_keys`) are one group, also through chains (``A; B`` joins
-    ``A`` and ``B``); the group is named by its alphabetically first key, so the same references always give the
-    same names. Build the map over every table whose rows meet in one split.
+    ``A`` and ``B``). Build the map over every table whose rows meet in one split.
+
+    Parameters
+    ----------
+    references : iterable
+        Reference cells (converted with ``str``); repeats are fine.
+
+    Returns
+    -------
+    dict of str to str
+        Each distinct reference → its group's name, the group's alphabetically first key, so the same
+        references always give the same names.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components

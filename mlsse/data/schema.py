@@ -64,8 +64,19 @@ FAMILY_ALIASES = {
 
 
 def family_name(label: object) -> str:
-    """Return the structural family as ``curated.csv`` spells it: lower case, singular, one spelling per family
-    (``Argyrodites`` → ``argyrodite``); empty stays empty."""
+    """Return the structural family as ``curated.csv`` spells it.
+
+    Parameters
+    ----------
+    label : object
+        The family as a source names it.
+
+    Returns
+    -------
+    str
+        Lower case, white space collapsed, one spelling per family (:data:`FAMILY_ALIASES`:
+        ``Argyrodites`` → ``argyrodite``); empty stays empty.
+    """
     name = " ".join(str(label).split()).lower()
     return FAMILY_ALIASES.get(name, name)
 
@@ -76,7 +87,19 @@ def empty_curated_frame() -> pd.DataFrame:
 
 
 def to_curated_frame(records: list[dict]) -> pd.DataFrame:
-    """Build a frame with exactly the curated columns (missing ones empty) from a list of dicts."""
+    """Build a frame with exactly the curated columns from a list of records.
+
+    Parameters
+    ----------
+    records : list of dict
+        One dict per row, keyed by curated column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`CURATED_COLUMNS` in order; missing columns are NaN, a missing ``log10_sigma`` is computed from
+        a positive ``sigma_S_cm``, and ``censored`` is a bool column (True only where a record says so).
+    """
     frame = pd.DataFrame.from_records(records) if records else empty_curated_frame()
     for column in CURATED_COLUMNS:
         if column not in frame.columns:
@@ -85,7 +108,8 @@ def to_curated_frame(records: list[dict]) -> pd.DataFrame:
     if frame["log10_sigma"].isna().any():
         sigma = pd.to_numeric(frame["sigma_S_cm"], errors="coerce")
         frame["log10_sigma"] = frame["log10_sigma"].fillna(np.log10(sigma.where(sigma > 0)))
-    frame["censored"] = frame["censored"].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else False).astype(bool)
+    frame["censored"] = frame["censored"].map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else False
+                                              ).astype(bool)
     return frame
 
 
@@ -94,21 +118,56 @@ BLANK_CELLS = frozenset({"", "nan", "none", "na", "n/a", "<na>", "null"})
 
 
 def is_blank(cell) -> bool:
-    """Whether a table cell holds no value: None, NaN, ``pd.NA`` or a text in ``BLANK_CELLS``."""
+    """Return whether a table cell holds no value.
+
+    Parameters
+    ----------
+    cell : object
+        The cell.
+
+    Returns
+    -------
+    bool
+        True for None, NaN, ``pd.NA`` or a text in :data:`BLANK_CELLS` (stripped, any case).
+    """
     if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
         return True
     return str(cell).strip().lower() in BLANK_CELLS
 
 
 def cell_text(cell) -> str:
-    """Return a table cell's text, stripped; ``""`` for a blank cell (``is_blank``)."""
+    """Return a table cell's text, stripped.
+
+    Parameters
+    ----------
+    cell : object
+        The cell.
+
+    Returns
+    -------
+    str
+        The text; ``""`` for a blank cell (:func:`is_blank`).
+    """
     return "" if is_blank(cell) else str(cell).strip()
 
 
 def additive_problem(additive: str, wt_pct: float, pair_required: bool = True) -> str | None:
-    """Return why a composite's ``additive`` (a formula, or ``""``) and its ``wt_pct`` (wt%, NaN if not given)
-    cannot be used, or None: the additive must parse, the wt% lie in [0, 100), and with ``pair_required``
-    neither may come without the other."""
+    """Return why a composite's additive and its weight fraction cannot be used, or None if they can.
+
+    Parameters
+    ----------
+    additive : str
+        The additive's formula, or ``""``; it must parse.
+    wt_pct : float
+        Its share, wt% (NaN if not given); it must lie in [0, 100).
+    pair_required : bool, default True
+        Refuse an additive without its wt% and a wt% without its additive.
+
+    Returns
+    -------
+    str or None
+        The problem, or None.
+    """
     if not math.isnan(wt_pct) and not 0 <= wt_pct < 100:
         return f"additive wt% {wt_pct:g} outside [0, 100)"
     if pair_required and bool(additive) == math.isnan(wt_pct):
@@ -129,10 +188,25 @@ COLUMN_ALIASES = {**dict.fromkeys(("t", "tk", "tc", "temp", "tempk", "tempc", "t
 
 
 def misnamed_columns(columns, known) -> list[tuple[str, str]]:
-    """Return ``(column, meant)`` for each of ``columns`` that is not read but looks like the ``known`` column
-    ``meant``: the same name up to case, spaces and punctuation (``Ea (eV)``, ``sigma S/cm``), or an alias in
-    ``COLUMN_ALIASES`` (``T``, ``temperature_K``, ``Temperature (°C)``). Single letters are not taken for the
-    lattice constants (a user's ``C`` column is likelier carbon than ``c``)."""
+    """Find columns that are not read but look like a column that is.
+
+    A column looks like ``meant`` when its name is the same up to case, spaces and punctuation (``Ea (eV)``,
+    ``sigma S/cm``), or is an alias in :data:`COLUMN_ALIASES` (``T``, ``temperature_K``, ``Temperature (°C)``).
+    Single letters are not taken for the lattice constants (a user's ``C`` column is likelier carbon than
+    ``c``).
+
+    Parameters
+    ----------
+    columns : list
+        The column names of a table.
+    known : list of str
+        The column names that are read.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(column, meant)`` for each such column, in order; none when ``meant`` is itself among ``columns``.
+    """
     def key(name) -> str:
         return re.sub(r"[^a-z0-9]", "", str(name).lower().replace("°", ""))
 
@@ -147,8 +221,21 @@ def misnamed_columns(columns, known) -> list[tuple[str, str]]:
 
 
 def temperature_problem(temperature_c: float, lo: float, hi: float) -> str | None:
-    """Return why ``temperature_c`` (°C) is not a temperature to use, or None: not finite, outside ``lo``–``hi``
-    °C, or surely kelvin (``kelvin_temperature_problem``)."""
+    """Return why a temperature is not one to use, or None if it is.
+
+    Parameters
+    ----------
+    temperature_c : float
+        The temperature, °C.
+    lo, hi : float
+        Accepted range, °C, bounds included.
+
+    Returns
+    -------
+    str or None
+        The problem: not finite, outside ``lo``–``hi`` (with a hint when it would fit as kelvin), or surely
+        kelvin (:func:`kelvin_temperature_problem`).
+    """
     if not math.isfinite(temperature_c):
         return f"temperature {temperature_c:g} °C is not a finite number"
     if not lo <= temperature_c <= hi:
@@ -158,8 +245,19 @@ def temperature_problem(temperature_c: float, lo: float, hi: float) -> str | Non
 
 
 def kelvin_temperature_problem(temperature_c: float) -> str | None:
-    """Return why a temperature given in °C is surely in kelvin, or None: at least 273.15 and a whole number of
-    degrees above it (298.15, 373.15), the trace of a °C → K conversion."""
+    """Return why a temperature given in °C is surely in kelvin, or None.
+
+    Parameters
+    ----------
+    temperature_c : float
+        The temperature as given, °C.
+
+    Returns
+    -------
+    str or None
+        The problem when it is at least 273.15 and a whole number of degrees above it (298.15, 373.15), the
+        trace of a °C → K conversion; else None.
+    """
     celsius = temperature_c - KELVIN_OFFSET
     if celsius >= 0 and abs(celsius - round(celsius)) < 1e-6:
         return f"temperature {temperature_c:g} °C is kelvin ({temperature_c:g} K = {celsius:g} °C): give °C"
@@ -167,8 +265,21 @@ def kelvin_temperature_problem(temperature_c: float) -> str | None:
 
 
 def structure_value_problem(column: str, value: float) -> str | None:
-    """Return why ``value`` cannot be the ``column`` (a key of ``STRUCTURE_VALUE_RANGES``) of a crystal, or None
-    if it can; NaN (not given) can. Lengths in Å, angles in degrees."""
+    """Return why a value cannot be a crystal's space-group number or lattice constant, or None if it can.
+
+    Parameters
+    ----------
+    column : str
+        A key of :data:`STRUCTURE_VALUE_RANGES`: ``space_group_number``, ``a``, ``b``, ``c`` (Å) or ``alpha``,
+        ``beta``, ``gamma`` (degrees).
+    value : float
+        The value, in the column's unit; NaN (not given) is accepted.
+
+    Returns
+    -------
+    str or None
+        The problem, or None.
+    """
     if math.isnan(value):
         return None
     lo, hi = STRUCTURE_VALUE_RANGES[column]
@@ -183,9 +294,26 @@ def structure_value_problem(column: str, value: float) -> str | None:
 
 
 def parse_float(text: object, *, path=None, line=None, column=None) -> float:
-    """Parse a number from a data cell; empty → NaN; anything else unparsable → ``DataError`` naming the cell.
+    """Parse a number from a data cell.
 
     Accepts the Unicode minus sign (U+2212) and stray combining overlines (U+0305) that PDF extraction leaves.
+
+    Parameters
+    ----------
+    text : object
+        The cell.
+    path, line, column : optional
+        Where the cell is, for the error message (as in :class:`~mlsse.errors.DataError`).
+
+    Returns
+    -------
+    float
+        The number; NaN for None, NaN or an empty cell.
+
+    Raises
+    ------
+    DataError
+        If the cell holds anything else that is not a number.
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return math.nan

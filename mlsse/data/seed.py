@@ -29,9 +29,23 @@ _NUMERIC = ["sigma_S_cm", "temperature_C", "ea_eV", "dopant_level", "additive_wt
 
 
 def read_seed_table(path: str | Path | None = None) -> pd.DataFrame:
-    """Read and check ``seed_literature.csv`` as transcribed (all columns, numbers parsed).
+    """Read and check ``seed_literature.csv`` as transcribed.
 
-    Raises ``DataError`` naming the line and column of the first bad cell.
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        The file; default ``datasets/seed_literature.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        All :data:`SEED_COLUMNS`, numbers parsed (S/cm, °C, eV, Å, degrees; NaN where empty).
+
+    Raises
+    ------
+    DataError
+        Naming the line and column of the first bad cell: a number that is not one, a ``value_origin``,
+        ``method`` or ``sigma_bound`` outside its allowed values, or no ``source``.
     """
     path = Path(path) if path is not None else DATASETS_DIR / SEED_FILE
     table = read_table(path, required=SEED_COLUMNS)
@@ -58,8 +72,25 @@ def load_seed(path: str | Path | None = None) -> tuple[pd.DataFrame, list[DataEr
 
     Rows without a composition (the paper gave no stoichiometry, e.g. LiBPON), without any ionic conductivity
     or Ea, with only a lower bound on σ, or holding a calculated (not measured) value stay in the seed file but
-    are not rows of the curated table; they are returned as problems so the data card can count them.
-    An upper bound (``sigma_bound = '<'``) becomes a censored row, like OBELiX's ``<1E-10``.
+    are not rows of the curated table. An upper bound (``sigma_bound = '<'``) becomes a censored row, like
+    OBELiX's ``<1E-10``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        The file; default ``datasets/seed_literature.csv``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The curated rows.
+    skipped : list of DataError
+        The rows left out, each with its line, so the data card can count them.
+
+    Raises
+    ------
+    DataError
+        If the file fails :func:`read_seed_table`'s checks or a composition cannot be parsed.
     """
     path = Path(path) if path is not None else DATASETS_DIR / SEED_FILE
     table = read_seed_table(path)

@@ -8,7 +8,22 @@ import pandas as pd
 
 
 def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
-    """Draw log10 σ (25 °C) and Ea versus dopant level, one curve per dopant with its 80 % band; write PNG."""
+    """Draw log10 σ (25 °C) and Ea versus dopant level, one curve per dopant with its 80 % band.
+
+    With additive wt% values, the x axis is the wt% instead, at each dopant's highest level.
+
+    Parameters
+    ----------
+    scan : pandas.DataFrame
+        A doping scan (:func:`mlsse.doping.scanning.scan`).
+    path : str or pathlib.Path
+        The PNG file, written atomically.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -21,7 +21,23 @@ N_REASONS = 3
 
 
 def parse_levels(spec: str) -> list[float]:
-    """Parse ``start:stop:step`` (inclusive of stop) or a comma list into levels, rounded to 10 decimals."""
+    """Parse dopant levels or wt% values from text.
+
+    Parameters
+    ----------
+    spec : str
+        ``start:stop:step`` (stop included) or a comma list.
+
+    Returns
+    -------
+    list of float
+        The values, rounded to 10 decimals.
+
+    Raises
+    ------
+    DopingError
+        If the text is not such a range (step > 0, stop ≥ start) or list of finite numbers.
+    """
     spec = spec.strip()
     try:
         if ":" in spec:
@@ -44,13 +60,40 @@ def parse_levels(spec: str) -> list[float]:
 def candidate_table(host: str, site: str, dopants: list[str], levels: list[float],
                     compensation: Compensation | str = Compensation.li, additive: str | None = None,
                     wt_pcts: list[float] | None = None) -> pd.DataFrame:
-    """Return one row per (dopant, level, additive wt%) with its charge-balanced composition and the dopant's
-    species (``dopant_species``, e.g. ``Ge4+``).
+    """Return the candidate compositions of a doping scan, one row per (dopant, level, additive wt%).
 
-    ``dopants``: a list, or a comma-separated string. The undoped host (level 0) is included once per dopant so
-    each curve starts at the host. Any impossible request (no dopant, the same species twice, a level that is
-    not a finite number, an additive without wt% or wt% without an additive, wt% outside [0, 100)) raises
-    ``DopingError`` before anything is predicted.
+    The undoped host (level 0) is included once per dopant so each curve starts at the host. A dopant given as
+    an element that is also common in another oxidation state gets an ``MlsseWarning`` naming it.
+
+    Parameters
+    ----------
+    host : str
+        The host formula.
+    site : str
+        The element whose site is doped.
+    dopants : list of str or str
+        Dopants (elements, or species such as ``N3-``), as a list or a comma-separated string.
+    levels : list of float
+        Dopant levels, per formula unit.
+    compensation : Compensation or str, default Compensation.li
+        How the charge is balanced (:func:`~mlsse.doping.substitution.dope`).
+    additive : str, optional
+        A composite additive's formula.
+    wt_pcts : list of float, optional
+        The additive's shares, wt%.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``host``, ``site``, ``dopant``, ``dopant_species`` (e.g. ``Ge4+``), ``level``, ``compensation``, the
+        charge-balanced ``composition``, ``additive`` and ``additive_wt_pct``.
+
+    Raises
+    ------
+    DopingError
+        Before anything is predicted, for any impossible request: a bad host, no dopant, the same species
+        twice, a level that is not a finite number, an additive without wt% or wt% without an additive, wt%
+        outside [0, 100), or a doping :func:`~mlsse.doping.substitution.dope` cannot build.
     """
     import warnings
 
@@ -103,15 +146,38 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
 def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
          compensation: Compensation | str = Compensation.li, additive: str | None = None,
          wt_pcts: list[float] | str | None = None, temperature_c: float | None = None, model=None) -> pd.DataFrame:
-    """Predict and rank every candidate doping of ``host`` (arguments as :func:`candidate_table`; levels and wt%
-    also as ``start:stop:step`` strings; ``temperature_c`` checked as ``mlsse predict`` checks it).
+    """Predict and rank every candidate doping of a host, and say which features move each against the host.
 
-    Returns one row per candidate with ``composition, dopant, dopant_species, level, additive_wt_pct,
-    log10_sigma`` (25 °C,
-    log10 S/cm) and its interval, ``log10_sigma_at_T`` when ``temperature_c`` is given, ``ea_eV`` and interval,
-    ``in_domain``, ``rank`` (by predicted σ, 1 = best), ``rank_in_dopant``, ``dopant_rank`` (dopants ordered by
-    their best candidate) and ``reasons_up`` / ``reasons_down``: the features whose SHAP contribution to
-    log10 σ rose / fell most relative to the undoped host.
+    Parameters
+    ----------
+    host, site, dopants, compensation, additive
+        As :func:`candidate_table`.
+    levels : list of float or str
+        Dopant levels per formula unit, or a ``start:stop:step`` string (:func:`parse_levels`).
+    wt_pcts : list of float or str, optional
+        The additive's shares (wt%), or a ``start:stop:step`` string.
+    temperature_c : float, optional
+        Also predict σ at this temperature, °C; checked as ``mlsse predict`` checks it.
+    model : str or pathlib.Path, optional
+        Model directory; default the active model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate: :func:`candidate_table`'s columns; ``log10_sigma`` (25 °C, log10 S/cm) with
+        ``log10_sigma_lo``/``log10_sigma_hi``, ``ea_eV`` with ``ea_lo``/``ea_hi`` (eV),
+        ``p_sigma_below_detection``, ``in_domain`` and ``note``; ``temperature_C`` and ``log10_sigma_at_T``
+        when ``temperature_c`` is given; ``rank`` (by predicted σ at 25 °C, 1 = best), ``rank_in_dopant``,
+        ``dopant_rank`` (dopants ordered by their best candidate), and ``reasons_up`` / ``reasons_down``: the
+        features whose SHAP contribution to log10 σ rose / fell most relative to the undoped host. Sorted by
+        dopant rank, dopant, rank within the dopant and level.
+
+    Raises
+    ------
+    DopingError
+        For an impossible request (:func:`candidate_table`) or a temperature that cannot be predicted at.
+    ModelError
+        If the model is missing, damaged or incompatible.
     """
     from mlsse.api import temperature_problem, warn_if_kelvin_like
     from mlsse.features import featurize_table

@@ -26,8 +26,26 @@ class Compensation(str, Enum):
 
 
 def host_oxidation_states(host: Composition) -> dict[str, float]:
-    """Return one oxidation state per element that makes ``host`` neutral, the anions being more
-    electronegative than every cation; prefers each element's most common states. Raises ``DopingError``."""
+    """Return one oxidation state per element that makes a host neutral.
+
+    The anions must be more electronegative than every cation; among such assignments, the one using each
+    element's most common states is preferred.
+
+    Parameters
+    ----------
+    host : pymatgen.core.Composition
+        The host.
+
+    Returns
+    -------
+    dict of str to float
+        Element symbol → oxidation state.
+
+    Raises
+    ------
+    DopingError
+        If no such assignment exists.
+    """
     elements = [Element(e) for e in host.get_el_amt_dict()]
     options = [el.common_oxidation_states or el.oxidation_states for el in elements]
     best, best_rank = None, None
@@ -48,13 +66,33 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
 
 
 def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
-    """Return ``(symbol, oxidation state)`` for a dopant on a site of oxidation state ``site_charge``.
+    """Return the element and oxidation state a dopant takes on a site.
 
     Given explicitly (``N3-``, ``Y3+``), the state must be one the element has. Given as an element, on a cation
     site it takes its highest common positive state: aliovalent dopants are chosen for the charge they bring
     (Ge⁴⁺ and Sb⁵⁺ on P⁵⁺, Te⁶⁺, Mo⁶⁺ and W⁶⁺ on Zr⁴⁺ in LLZO, Fe³⁺ on Li⁺); on an anion site its common
     negative state closest to the site's (N³⁻ on Cl⁻, Se²⁻ on S²⁻). :func:`other_common_states` lists what
     else the element commonly takes (Cr³⁺ rather than Cr⁶⁺ in LATP must be given explicitly).
+
+    Parameters
+    ----------
+    dopant : str
+        An element (``Ge``) or a species (``N3-``, ``Y3+``).
+    site_charge : float
+        Oxidation state of the site, e.
+
+    Returns
+    -------
+    symbol : str
+        The dopant's element.
+    charge : float
+        Its oxidation state, e.
+
+    Raises
+    ------
+    DopingError
+        For an unknown dopant, a state the element does not have, or an element with no common state of the
+        site's sign.
     """
     anion = site_charge < 0
     try:
@@ -76,8 +114,23 @@ def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
 
 
 def other_common_states(dopant: str, site_charge: float, chosen: float) -> list[float]:
-    """Return the common oxidation states of the site's sign, other than ``chosen``, that a dopant given as an
-    element could take (empty for an explicit species such as ``Cr3+``)."""
+    """Return the other common oxidation states a dopant given as an element could take on a site.
+
+    Parameters
+    ----------
+    dopant : str
+        An element or a species.
+    site_charge : float
+        Oxidation state of the site, e.
+    chosen : float
+        The state :func:`dopant_species` chose, e.
+
+    Returns
+    -------
+    list of float
+        The common states of the site's sign other than ``chosen``; empty for an explicit species such as
+        ``Cr3+``.
+    """
     if dopant[-1] in "+-":
         return []
     return [float(q) for q in _common_states(Element(dopant), site_charge < 0) if q != chosen]
@@ -88,7 +141,20 @@ def _common_states(element: Element, anion: bool) -> list[int]:
 
 
 def species_label(symbol: str, charge: float) -> str:
-    """Return a species as chemists write it, e.g. ``Ge4+``, ``N3-``."""
+    """Return a species as chemists write it.
+
+    Parameters
+    ----------
+    symbol : str
+        The element.
+    charge : float
+        Its oxidation state, e.
+
+    Returns
+    -------
+    str
+        E.g. ``Ge4+``, ``N3-``.
+    """
     return str(Species(symbol, charge))
 
 
@@ -99,7 +165,31 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
     Li compensation: N³⁻ on Cl⁻ in Li2ZrCl6 gives Li(2+2x)ZrCl(6−x)N(x); M³⁺ on Zr⁴⁺ gives Li(2+x)Zr(1−x)M(x)Cl6;
     an isovalent dopant changes nothing else. Vacancy compensation removes host anions when the dopant leaves
     the formula too negative, and removes more of the site's cation when it leaves it too positive.
-    Raises ``DopingError`` for an absent site, a level beyond the site's amount, or no charge balance.
+
+    Parameters
+    ----------
+    host : pymatgen.core.Composition or str
+        The host.
+    site : str
+        The element whose site is doped.
+    dopant : str
+        An element or a species (:func:`dopant_species`).
+    level : float
+        Formula units of ``site`` replaced.
+    compensation : Compensation or str, default Compensation.li
+        How the charge the dopant brings is balanced.
+
+    Returns
+    -------
+    pymatgen.core.Composition
+        The doped composition, amounts below :data:`TOLERANCE` dropped.
+
+    Raises
+    ------
+    DopingError
+        For an absent site, a negative level or one beyond the site's amount, a dopant that cannot sit on the
+        site (wrong sign, the host element itself, an element of the host of the other sign, or one the
+        electronegativities rule out), or no charge balance.
     """
     host = host if isinstance(host, Composition) else Composition(host)
     compensation = Compensation(compensation)

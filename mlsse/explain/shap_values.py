@@ -16,12 +16,30 @@ LABELS = {Target.LOG10_SIGMA: "log10 σ at 25 °C (S/cm)", Target.EA: "Ea (eV)"}
 
 def shap_explanation(predictor, features: pd.DataFrame, target="log10_sigma", progress=None,
                      chunk_rows: int = 100):
-    """Return a ``shap.Explanation`` of ``target`` (a :class:`~mlsse.models.targets.Target` or its name) for the
-    rows of ``features`` (columns reindexed to the model's).
+    """Return a ``shap.Explanation`` of a target's predictions for the rows of a feature table.
 
     Values are :meth:`~mlsse.models.predictor.Predictor.explain_features`' exact TreeSHAP attributions (XGBoost's
     own, the algorithm of SHAP's TreeExplainer) in the target's unit; each row sums, with its base value, to the
-    prediction. Rows are explained ``chunk_rows`` at a time, each chunk a step of ``progress``.
+    prediction.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The model.
+    features : pandas.DataFrame
+        Feature table; its columns are reindexed to the model's.
+    target : Target or str, default "log10_sigma"
+        A :class:`~mlsse.models.targets.Target` or its name.
+    progress : mlsse.progress.Progress, optional
+        Receives one step per chunk.
+    chunk_rows : int, default 100
+        Rows explained at a time.
+
+    Returns
+    -------
+    shap.Explanation
+        ``values`` (log10 S/cm or eV), ``base_values``, ``data`` (the feature values) and readable
+        ``feature_names``.
     """
     import shap
 
@@ -38,10 +56,25 @@ def shap_explanation(predictor, features: pd.DataFrame, target="log10_sigma", pr
                             feature_names=[readable_name(n) for n in predictor.feature_names])
 
 
-def grouped_contributions(explanation, row: int = 0, raw_names: list[str] | None = None) -> pd.DataFrame:
-    """Sum one row's SHAP values by feature group; returns group, contribution, the leading feature in the
-    group and its value, sorted by |contribution|."""
-    names = raw_names or list(explanation.feature_names)
+def grouped_contributions(explanation, raw_names: list[str], row: int = 0) -> pd.DataFrame:
+    """Sum one row's SHAP values by feature group (:func:`~mlsse.features.names.feature_group`).
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        From :func:`shap_explanation`.
+    raw_names : list of str
+        The model's feature column names (``Predictor.feature_names``), which the groups are read from.
+    row : int, default 0
+        The row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group``, ``contribution`` (the target's unit), ``leading_feature`` (largest |SHAP| in the group) and
+        ``leading_value`` (its value), sorted by |contribution|.
+    """
+    names = list(raw_names)
     values, data = explanation.values[row], explanation.data[row]
     frame = pd.DataFrame({"feature": [readable_name(n) for n in names], "group": [feature_group(n) for n in names],
                           "shap": values, "value": data})
@@ -55,7 +88,26 @@ def grouped_contributions(explanation, row: int = 0, raw_names: list[str] | None
 
 
 def waterfall_png(explanation, row: int, path: str | Path, title: str, max_display: int = 12) -> Path:
-    """Draw SHAP's waterfall plot of one prediction to ``path`` (PNG)."""
+    """Draw SHAP's waterfall plot of one prediction to a PNG file.
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        From :func:`shap_explanation`.
+    row : int
+        The row.
+    path : str or pathlib.Path
+        The PNG file, written atomically.
+    title : str
+        The figure's title.
+    max_display : int, default 12
+        Features shown; the rest are summed.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,7 +128,20 @@ def waterfall_png(explanation, row: int, path: str | Path, title: str, max_displ
 
 
 def global_importance(explanation, raw_names: list[str]) -> pd.DataFrame:
-    """Mean |SHAP| per feature and per group over the rows of ``explanation``."""
+    """Return the mean |SHAP| per feature over the rows of an explanation.
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        From :func:`shap_explanation`.
+    raw_names : list of str
+        The model's feature column names, in the explanation's order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature`` (readable name), ``group`` and ``mean_abs_shap`` (the target's unit), largest first.
+    """
     mean_abs = np.abs(explanation.values).mean(axis=0)
     frame = pd.DataFrame({"feature": [readable_name(n) for n in raw_names],
                           "group": [feature_group(n) for n in raw_names], "mean_abs_shap": mean_abs})
@@ -84,7 +149,24 @@ def global_importance(explanation, raw_names: list[str]) -> pd.DataFrame:
 
 
 def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, target: str) -> list[Path]:
-    """Write a beeswarm and a mean-|SHAP| bar chart (top 20 features) into ``out_dir``."""
+    """Write a beeswarm and a mean-|SHAP| bar chart of the top 20 features as PNG files.
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        From :func:`shap_explanation`.
+    importance : pandas.DataFrame
+        From :func:`global_importance`.
+    out_dir : str or pathlib.Path
+        The directory for ``shap_beeswarm_<target>.png`` and ``shap_bar_<target>.png``.
+    target : str
+        The target's name (e.g. ``sigma``, ``ea``), for the file names and the axis label.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -14,11 +14,28 @@ CACHE_SUBDIR = "features"
 
 
 class FeatureCache:
-    """Rows of composition features on disk, one ``.npz`` file per featurizer version.
+    """Rows of features on disk, one ``.npz`` file per featurizer version.
 
-    The file holds ``keys`` (composition keys), ``labels`` and ``values`` (float64). Writes merge with what is on
-    disk under a file lock and replace the file atomically, so parallel runs lose nothing and readers never see a
-    half-written file. Deleting the directory only costs recomputation.
+    The file holds ``keys`` (e.g. composition keys), ``labels`` and ``values`` (float64). Writes merge with what
+    is on disk under a file lock and replace the file atomically, so parallel runs lose nothing and readers never
+    see a half-written file. A file that is unreadable or has other labels reads as empty. Deleting the directory
+    only costs recomputation.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path, optional
+        Where the files live; default ``mlsse.paths.cache_dir()/features``.
+    version : str, optional
+        Names the file; default :data:`~mlsse.features.preset.FEATURIZER_VERSION`.
+
+    Attributes
+    ----------
+    directory : pathlib.Path
+        As given, or the default.
+    version : str
+        As given, or the default.
+    path : pathlib.Path
+        The file, ``<directory>/<version>.npz``.
     """
 
     def __init__(self, directory: str | Path | None = None, version: str | None = None):
@@ -41,12 +58,38 @@ class FeatureCache:
             return {}  # unreadable (e.g. truncated by a crash elsewhere): treat as empty
 
     def lookup(self, keys: Iterable[str], labels: list[str]) -> dict[str, np.ndarray]:
-        """Return the cached rows for those of ``keys`` that are cached."""
+        """Return the cached rows for those of ``keys`` that are cached.
+
+        Parameters
+        ----------
+        keys : iterable of str
+            Row keys.
+        labels : list of str
+            The feature labels the rows must have been written with.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Key → row, for the keys found.
+        """
         stored = self._read(labels)
         return {key: stored[key] for key in keys if key in stored}
 
     def add(self, rows: dict[str, np.ndarray], labels: list[str]) -> None:
-        """Merge ``rows`` into the cache file (atomic replace under a lock)."""
+        """Merge ``rows`` into the cache file (atomic replace under a lock).
+
+        Parameters
+        ----------
+        rows : dict of str to numpy.ndarray
+            Key → row of ``len(labels)`` values.
+        labels : list of str
+            The feature labels of the rows; a file with other labels is overwritten.
+
+        Raises
+        ------
+        filelock.Timeout
+            If the lock is not obtained within 120 s.
+        """
         if not rows:
             return
         from filelock import FileLock

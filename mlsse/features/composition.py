@@ -49,14 +49,35 @@ _AMOUNT_TOLERANCE = 1e-8
 
 def featurize_compositions(compositions: Iterable[Any], *, errors: str = "raise", blocks: Sequence[str] | None = None,
                            cache: bool = True, cache_dir: str | Path | None = None) -> pd.DataFrame:
-    """Featurize formulas or pymatgen ``Composition`` objects; one row each, in input order, with a RangeIndex.
+    """Featurize formulas or pymatgen ``Composition`` objects: the composition blocks, one row each.
 
-    ``errors="raise"`` raises :class:`mlsse.errors.DataError` at the first bad entry, naming its 0-based
-    position and text (``composition 3 'LiXx2': unknown element 'Xx'``). ``errors="nan"`` gives such rows NaN
-    features and the message in an extra last column ``"error"`` ('' on good rows), for batch prediction.
+    Parameters
+    ----------
+    compositions : iterable
+        Formulas (str) or ``Composition`` objects.
+    errors : {"raise", "nan"}, default "raise"
+        ``"raise"``: raise at the first bad entry. ``"nan"``: give such rows NaN features and the message in an
+        extra last column ``"error"`` (``""`` on good rows), for batch prediction.
+    blocks : sequence of str, optional
+        A subset of :data:`~mlsse.features.preset.BLOCKS`; default all.
+    cache : bool, default True
+        Use the on-disk cache (see the module documentation); only for the full default set of blocks.
+    cache_dir : str or pathlib.Path, optional
+        The cache's directory; default ``mlsse.paths.cache_dir()/features``.
 
-    ``blocks`` selects a subset of :data:`~mlsse.features.preset.BLOCKS` (default all). The on-disk cache (see the module doc) is used for
-    the full default set only; ``cache_dir`` overrides ``mlsse.paths.cache_dir()/features``.
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entry, in input order, with a RangeIndex; columns
+        :func:`~mlsse.features.preset.feature_labels` of ``blocks``.
+
+    Raises
+    ------
+    DataError
+        With ``errors="raise"``, naming the first bad entry's 0-based position and text
+        (``composition 3 'LiXx2': unknown element 'Xx'``).
+    ValueError
+        For an ``errors`` value other than ``"raise"`` or ``"nan"``, or an unknown block.
     """
     if errors not in ("raise", "nan"):
         raise ValueError(f"errors must be 'raise' or 'nan', not {errors!r}")
@@ -94,7 +115,22 @@ def featurize_compositions(compositions: Iterable[Any], *, errors: str = "raise"
 
 @dataclass(frozen=True)
 class ParsedComposition:
-    """One distinct composition: element symbols (sorted), atomic numbers and amounts as given."""
+    """One distinct composition, as the feature kernels read it.
+
+    Attributes
+    ----------
+    key : str
+        The cache key: elements in alphabetical order with their amounts exactly as given
+        (``"Cl5.85 Li2.3 N0.15 Zr1.0"``).
+    symbols : tuple of str
+        Element symbols, sorted.
+    zs : numpy.ndarray
+        Their atomic numbers.
+    amounts : numpy.ndarray
+        Their amounts as given, atoms per formula unit.
+    given : pymatgen.core.Composition or None
+        The Composition passed in, if any.
+    """
 
     key: str
     symbols: tuple[str, ...]
@@ -113,7 +149,23 @@ class ParsedComposition:
 
 
 def parsed_composition(item: Any) -> ParsedComposition:
-    """Parse one formula (str) or ``Composition``; raise ``ValueError`` with a short reason if it is unusable."""
+    """Parse one formula or ``Composition`` for the feature kernels.
+
+    Parameters
+    ----------
+    item : str or pymatgen.core.Composition
+        The composition.
+
+    Returns
+    -------
+    ParsedComposition
+        Its elements and amounts.
+
+    Raises
+    ------
+    ValueError
+        With a short reason if it is unusable: empty, unparsable, an unknown element, or no atoms.
+    """
     from pymatgen.core import Composition
 
     from mlsse.chemistry import clean_formula_text
@@ -186,11 +238,25 @@ def _parse_all(items: list, raise_errors: bool) -> tuple[dict[str, ParsedComposi
 
 def compute_features(entries: Sequence[ParsedComposition], blocks: Sequence[str] | None = None,
                      options: CompositionOptions = PRESET_OPTIONS) -> np.ndarray:
-    """Return the feature matrix (len(entries) x labels) for parsed compositions with ``options``; no cache
-    involved.
+    """Compute the composition blocks for parsed compositions, without the cache.
 
     Compositions are grouped by their number of elements ``m`` so that each group is a dense
     (rows x m) array of atomic numbers and amounts: no padding, no per-composition Python loop for the statistics.
+
+    Parameters
+    ----------
+    entries : sequence of ParsedComposition
+        The compositions (:func:`parsed_composition`).
+    blocks : sequence of str, optional
+        A subset of :data:`~mlsse.features.preset.BLOCKS`; default all.
+    options : CompositionOptions, default PRESET_OPTIONS
+        Settings of the charge-balance search.
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(entries), number of labels) feature matrix, columns in
+        :func:`~mlsse.features.preset.feature_labels` order.
     """
     names = check_blocks(blocks)
     tables = element_tables()
@@ -310,7 +376,27 @@ _KERNELS = {"magpie": _magpie_block, "stoichiometry": _stoichiometry_block, "val
 
 
 def featurize_one(composition: Any, blocks: Sequence[str], options: CompositionOptions = PRESET_OPTIONS) -> list[float]:
-    """Featurize a single composition (the ``featurize`` of the matminer-contract classes); raises ``DataError``."""
+    """Featurize a single composition (the ``featurize`` of the matminer-contract classes).
+
+    Parameters
+    ----------
+    composition : str or pymatgen.core.Composition
+        The composition.
+    blocks : sequence of str
+        Names from :data:`~mlsse.features.preset.BLOCKS`.
+    options : CompositionOptions, default PRESET_OPTIONS
+        Settings of the charge-balance search.
+
+    Returns
+    -------
+    list of float
+        The features, in :func:`~mlsse.features.preset.feature_labels` order.
+
+    Raises
+    ------
+    DataError
+        If the composition is unusable (:func:`parsed_composition`).
+    """
     try:
         entry = parsed_composition(composition)
     except ValueError as exc:

@@ -13,7 +13,27 @@ from mlsse.features.preset import ANION_CHARGES, ANIONS, MAGPIE_PROPERTIES
 
 @dataclass(frozen=True)
 class ElementTables:
-    """Element property arrays indexed by atomic number (row 0 unused), built once from matminer's data."""
+    """Element property arrays indexed by atomic number (row 0 unused), built once from matminer's data.
+
+    Attributes
+    ----------
+    z_of : dict of str to int
+        Element symbol → atomic number.
+    magpie : numpy.ndarray
+        (119, 22) ``MagpieData(impute_nan=True)`` values in :data:`~mlsse.features.preset.MAGPIE_PROPERTIES`
+        order, in Magpie's units.
+    electronegativity : numpy.ndarray
+        (119,) Pauling electronegativity (``PymatgenData(impute_nan=True)`` ``"X"``, as ``IonProperty`` uses it).
+    anion_z : numpy.ndarray
+        Atomic numbers of :data:`~mlsse.features.preset.ANIONS`.
+    anion_polarizability : numpy.ndarray
+        Their DemlData ``electric_pol``, Å³ (1e-24 cm³); NaN where missing (H).
+    anion_radius : numpy.ndarray
+        Their Shannon radii at the charges of :data:`~mlsse.features.preset.ANION_CHARGES`, Å; NaN where
+        missing (H⁻).
+    oxidation_states : dict of str to tuple of int
+        Element symbol → :func:`mlsse.chemistry.common_oxidation_states`.
+    """
 
     z_of: dict[str, int]
     magpie: np.ndarray            # (119, 22) MagpieData(impute_nan=True), MAGPIE_PROPERTIES order
@@ -34,7 +54,13 @@ def atomic_numbers() -> dict[str, int]:
 
 @lru_cache(maxsize=1)
 def element_tables() -> ElementTables:
-    """Load the element tables (matminer MagpieData, PymatgenData, DemlData; pymatgen Shannon radii)."""
+    """Load the element tables (matminer MagpieData, PymatgenData, DemlData; pymatgen Shannon radii), once.
+
+    Returns
+    -------
+    ElementTables
+        The tables.
+    """
     from matminer.utils.data import DemlData, MagpieData, PymatgenData
     from pymatgen.core import Element, Species
 

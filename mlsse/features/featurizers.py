@@ -59,22 +59,42 @@ class LiElectrolyteFeaturizer(BaseFeaturizer):
     Anions are the elements of :data:`mlsse.features.preset.ANIONS` by convention (not from oxidation states);
     H is a hydride anion only without O (with O it is taken as OH-/H2O and counted as neither). H has neither a
     DemlData polarizability nor a Shannon radius: the two means use the anions that have one (NaN if none).
+    The featurizer has no parameters.
     """
 
     def __init__(self):
         pass
 
     def featurize(self, comp: Any) -> list[float]:
-        """Return the Li/anion features of ``comp`` (pymatgen Composition or formula string)."""
+        """Return the Li/anion features of one composition.
+
+        Parameters
+        ----------
+        comp : str or pymatgen.core.Composition
+            A formula or composition.
+
+        Returns
+        -------
+        list of float
+            The features, in :meth:`feature_labels` order (polarizability in Å³, radius in Å).
+
+        Raises
+        ------
+        DataError
+            If the composition is unusable.
+        """
         return featurize_one(comp, ["lithium"])
 
     def feature_labels(self) -> list[str]:
+        """Return the feature labels, in order."""
         return list(BLOCK_LABELS["lithium"])
 
     def citations(self) -> list[str]:
+        """Return BibTeX entries of the data sources (DemlData polarizabilities, Shannon radii)."""
         return [_DEML_2016, _SHANNON_1976]
 
     def implementors(self) -> list[str]:
+        """Return who implemented this featurizer."""
         return list(_IMPLEMENTORS)
 
 
@@ -93,30 +113,58 @@ class OxidationStateFeaturizer(BaseFeaturizer):
       searched).
 
     The search does not call pymatgen's ``oxi_state_guesses``: that enumerates every multiset of oxidation states
-    per element and scores each, which for fractional formulas scaled to integers (e.g. Cl117 with Cl's five
-    common states) did not finish in 15 minutes on the curated set. The same yes/no question is answered
-    exactly by tracking the set of reachable total charges site by site as a bitset (``charge_balance``).
+    per element and scores each, which grows combinatorially for fractional formulas scaled to integers (e.g.
+    Cl117 with Cl's five common states). The same yes/no question is answered exactly by tracking the set of
+    reachable total charges site by site as a bitset (:func:`mlsse.chemistry.charge_balance`).
+
+    Parameters
+    ----------
+    max_sites : int, default PRESET_OPTIONS.max_sites
+        The search is skipped (NaN) when the smallest integer multiple of a formula has more atoms than this.
+    max_denominator : int, default PRESET_OPTIONS.max_denominator
+        Fractional amounts are rounded to fractions with denominators up to this.
     """
 
-    def __init__(self, max_sites: int = PRESET_OPTIONS.max_sites, max_denominator: int = PRESET_OPTIONS.max_denominator):
+    def __init__(self, max_sites: int = PRESET_OPTIONS.max_sites,
+                 max_denominator: int = PRESET_OPTIONS.max_denominator):
         self.max_sites = max_sites
         self.max_denominator = max_denominator
 
     def featurize(self, comp: Any) -> list[float]:
-        """Return [compound possible, max ionic char, avg ionic char, oxidation states guessed]."""
+        """Return the ionic features of one composition.
+
+        Parameters
+        ----------
+        comp : str or pymatgen.core.Composition
+            A formula or composition.
+
+        Returns
+        -------
+        list of float
+            [compound possible, max ionic char, avg ionic char, oxidation states guessed].
+
+        Raises
+        ------
+        DataError
+            If the composition is unusable.
+        """
         try:
             entry = parsed_composition(comp)
         except ValueError as exc:
             raise DataError(f"composition {comp!r}: {exc}") from None
-        return compute_features([entry], ["ionic"], CompositionOptions(self.max_sites, self.max_denominator))[0].tolist()
+        options = CompositionOptions(self.max_sites, self.max_denominator)
+        return compute_features([entry], ["ionic"], options)[0].tolist()
 
     def feature_labels(self) -> list[str]:
+        """Return the feature labels, in order."""
         return list(BLOCK_LABELS["ionic"])
 
     def citations(self) -> list[str]:
+        """Return the BibTeX entry of matminer's ``IonProperty`` features (Ward et al. 2016)."""
         return [_WARD_2016]
 
     def implementors(self) -> list[str]:
+        """Return who implemented this featurizer."""
         return list(_IMPLEMENTORS)
 
 

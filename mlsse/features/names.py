@@ -24,8 +24,19 @@ _AMOUNT = re.compile(r"^([A-Z][a-z]?) atoms per formula unit$")
 
 
 def readable_name(feature: str) -> str:
-    """Return a chemist's name for a feature column (``MagpieData mean Electronegativity`` → ``mean
-    electronegativity``); names that already read well are returned unchanged."""
+    """Return a chemist's name for a feature column.
+
+    Parameters
+    ----------
+    feature : str
+        A feature column label.
+
+    Returns
+    -------
+    str
+        E.g. ``MagpieData mean Electronegativity`` → ``mean electronegativity``, ``Li`` → ``Li content``;
+        names that already read well are returned unchanged.
+    """
     match = _MAGPIE.match(feature)
     if match and match.group(1) in _STATS:
         return f"{_STATS[match.group(1)]} {_PROPERTIES.get(match.group(2), match.group(2))}"
@@ -37,9 +48,21 @@ def readable_name(feature: str) -> str:
 
 
 def feature_group(feature: str) -> str:
-    """Return the group a feature's attribution is summed into: one group per elemental property across its
-    statistics (e.g. every electronegativity statistic → ``electronegativity``), the stoichiometry norms
-    together, the valence-orbital columns together; other features are their own group."""
+    """Return the group a feature's SHAP attribution is summed into.
+
+    Parameters
+    ----------
+    feature : str
+        A feature column label (not its readable name).
+
+    Returns
+    -------
+    str
+        One group per elemental property across its statistics (every electronegativity statistic →
+        ``electronegativity``), the stoichiometry norms together, the valence-orbital columns together, the
+        synthesis routes together, an element's fraction and amount together (``S content``); other features
+        are their own group.
+    """
     match = _MAGPIE.match(feature)
     if match:
         return _PROPERTIES.get(match.group(2), match.group(2))
@@ -57,8 +80,18 @@ def feature_group(feature: str) -> str:
 
 
 def feature_element(feature: str) -> str | None:
-    """Return the element a composition column counts (``"S"`` for ``S`` or ``S atoms per formula unit``), or
-    None for any other feature."""
+    """Return the element a composition column counts.
+
+    Parameters
+    ----------
+    feature : str
+        A feature column label.
+
+    Returns
+    -------
+    str or None
+        ``"S"`` for ``S`` or ``S atoms per formula unit``; None for any other feature.
+    """
     if _ELEMENT.match(feature):
         return feature
     match = _AMOUNT.match(feature)

@@ -94,9 +94,18 @@ BLOCKS: tuple[str, ...] = tuple(BLOCK_LABELS)
 
 @dataclass(frozen=True)
 class CompositionOptions:
-    """Settings of the composition blocks: the charge-balance search of the ``ionic`` block is made on the
-    smallest integer multiple of a formula, amounts rounded to fractions with denominators up to
-    ``max_denominator``, and skipped (NaN) when that multiple has more than ``max_sites`` atoms."""
+    """Settings of the composition blocks.
+
+    The charge-balance search of the ``ionic`` block is made on the smallest integer multiple of a formula
+    (:func:`mlsse.chemistry.charge_balance`).
+
+    Attributes
+    ----------
+    max_sites : int
+        The search is skipped (NaN) when that multiple has more atoms than this.
+    max_denominator : int
+        Amounts are rounded to fractions with denominators up to this.
+    """
 
     max_sites: int = DEFAULT_MAX_SITES
     max_denominator: int = DEFAULT_MAX_DENOMINATOR
@@ -107,7 +116,23 @@ PRESET_OPTIONS = CompositionOptions()
 
 
 def check_blocks(blocks: Sequence[str] | None) -> list[str]:
-    """Return the blocks named (default: all), in column order; ``ValueError`` for an unknown name."""
+    """Return the composition blocks named, in column order.
+
+    Parameters
+    ----------
+    blocks : str or sequence of str, optional
+        Names from :data:`BLOCKS`; default all.
+
+    Returns
+    -------
+    list of str
+        The blocks in :data:`BLOCKS` order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown block name.
+    """
     if blocks is None:
         return list(BLOCKS)
     if isinstance(blocks, str):
@@ -119,5 +144,21 @@ def check_blocks(blocks: Sequence[str] | None) -> list[str]:
 
 
 def feature_labels(blocks: Sequence[str] | None = None) -> list[str]:
-    """Return the column labels the composition ``blocks`` (default: all) have, in order."""
+    """Return the column labels of composition blocks, in column order.
+
+    Parameters
+    ----------
+    blocks : str or sequence of str, optional
+        Names from :data:`BLOCKS`; default all.
+
+    Returns
+    -------
+    list of str
+        The labels.
+
+    Raises
+    ------
+    ValueError
+        For an unknown block name.
+    """
     return [label for name in check_blocks(blocks) for label in BLOCK_LABELS[name]]

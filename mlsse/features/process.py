@@ -83,6 +83,7 @@ class CompositeProcessFeaturizer(BaseFeaturizer):
       crystal/bulk/sintered/ceramic, NaN otherwise.
 
     Keyword rules are coarse and documented here on purpose; unknown stays NaN (XGBoost routes NaN itself).
+    The featurizer has no parameters.
     """
 
     def __init__(self):
@@ -90,7 +91,26 @@ class CompositeProcessFeaturizer(BaseFeaturizer):
 
     def featurize(self, additive: Any = "", additive_wt_pct: Any = math.nan, synthesis: Any = "", note: Any = "",
                   family: Any = "") -> list[float]:
-        """Return the process features of one row (see the class documentation)."""
+        """Return the process features of one row (see the class documentation).
+
+        Parameters
+        ----------
+        additive : str, optional
+            The additive's formula.
+        additive_wt_pct : float or str, optional
+            Its share, wt%.
+        synthesis : str, optional
+            Free text on how the material was made.
+        note : str, optional
+            Free text (the seed table's structure description comes first).
+        family : str, optional
+            The structural family.
+
+        Returns
+        -------
+        list of float
+            The features, in :data:`PROCESS_LABELS` order.
+        """
         additive, synthesis, note, family = _text(additive), _text(synthesis), _text(note), _text(family)
         wt = _number(additive_wt_pct)
         if not math.isnan(wt):
@@ -117,12 +137,15 @@ class CompositeProcessFeaturizer(BaseFeaturizer):
         return [wt, has, electronegativity, *routes, amorphous_flag, film]
 
     def feature_labels(self) -> list[str]:
+        """Return the feature labels, in order."""
         return list(PROCESS_LABELS)
 
     def citations(self) -> list[str]:
+        """Return the BibTeX entry of the Magpie electronegativities (Ward et al. 2016)."""
         return [_WARD_2016]
 
     def implementors(self) -> list[str]:
+        """Return who implemented this featurizer."""
         return list(_IMPLEMENTORS)
 
 
@@ -137,7 +160,18 @@ def _additive_electronegativity(additive: str) -> float:
 
 
 def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the process block for every row of ``frame`` (curated columns; missing columns count as empty)."""
+    """Return the process block for every row of a frame.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with the curated :data:`PROCESS_COLUMNS`; missing columns count as empty.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of ``frame`` (RangeIndex), columns :data:`PROCESS_LABELS`.
+    """
     featurizer = CompositeProcessFeaturizer()
     columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
     rows = [featurizer.featurize(*values) for values in zip(*columns)] if len(frame) else []

@@ -51,11 +51,15 @@ class LiSiteFeaturizer(BaseFeaturizer):
     ``(1 + shell_tolerance)`` x that Li site's nearest Li-anion distance) and the mean Li occupancy of the Li sites.
     A structure without Li gives NaN for all.
 
-    Args:
-        shell_tolerance: relative width of the first coordination shell.
-        min_distance: distances below this (A) are not neighbours.
-        max_radius: largest neighbour search radius (A); the search starts at 4 A and grows until every Li site
-            has a Li and an anion neighbour and its whole first shell.
+    Parameters
+    ----------
+    shell_tolerance : float, default 0.2
+        Relative width of the first coordination shell.
+    min_distance : float, default 0.5
+        Distances below this (Å) are not neighbours.
+    max_radius : float, default 10.0
+        Largest neighbour search radius (Å); the search starts at 4 Å and grows until every Li site has a Li
+        and an anion neighbour and its whole first shell.
     """
 
     def __init__(self, shell_tolerance: float = 0.2, min_distance: float = 0.5, max_radius: float = 10.0):
@@ -64,7 +68,18 @@ class LiSiteFeaturizer(BaseFeaturizer):
         self.max_radius = max_radius
 
     def featurize(self, structure) -> list[float]:
-        """Return the Li-site features of ``structure``."""
+        """Return the Li-site features of a structure.
+
+        Parameters
+        ----------
+        structure : pymatgen.core.Structure
+            The structure; disordered sites are allowed.
+
+        Returns
+        -------
+        list of float
+            The features, in :data:`LI_SITE_LABELS` order (distances in Å); NaN for all without Li.
+        """
         occupancies = [_site_symbols(site) for site in structure]
         li_sites = [i for i, occ in enumerate(occupancies) if occ.get("Li", 0) > 0]
         if not li_sites:
@@ -105,12 +120,15 @@ class LiSiteFeaturizer(BaseFeaturizer):
         return li_li, li_an, cn
 
     def feature_labels(self) -> list[str]:
+        """Return the feature labels, in order."""
         return list(LI_SITE_LABELS)
 
     def citations(self) -> list[str]:
+        """Return the BibTeX entry of pymatgen (Ong et al. 2013), which finds the neighbours."""
         return [_ONG_2013]
 
     def implementors(self) -> list[str]:
+        """Return who implemented this featurizer."""
         return list(_IMPLEMENTORS)
 
 
@@ -128,13 +146,19 @@ STRUCTURE_LABELS: list[str] = LI_SITE_LABELS + list(MATMINER_STRUCTURE_LABELS.va
 
 @lru_cache(maxsize=1)
 def structure_featurizer() -> MultipleFeaturizer:
-    """Return the structure block as one matminer ``MultipleFeaturizer``.
+    """Return the structure block as one matminer ``MultipleFeaturizer``, built once per process.
 
     ``LiSiteFeaturizer``, then matminer's ``DensityFeatures`` split in two (``density`` works on disordered
     structures, ``vpa`` and ``packing fraction`` raise there) and ``GlobalSymmetryFeatures`` (spacegroup_num,
     crystal_system_int, is_centrosymmetric; spglib treats each distinct site occupancy as its own species).
-    Labels are matminer's; :func:`featurize_structures` renames them with :data:`MATMINER_STRUCTURE_LABELS`.
-    Built once per process (the featurizers keep no state between structures).
+    Its labels are matminer's; the structure block's columns are :data:`STRUCTURE_LABELS`, named with
+    :data:`MATMINER_STRUCTURE_LABELS`. One instance serves the whole process (the featurizers keep no state
+    between structures).
+
+    Returns
+    -------
+    matminer.featurizers.base.MultipleFeaturizer
+        The featurizer, set to one job.
     """
     from matminer.featurizers.structure import DensityFeatures, GlobalSymmetryFeatures
 
@@ -149,7 +173,19 @@ def structure_featurizer() -> MultipleFeaturizer:
 
 
 def featurize_structure(structure) -> list[float]:
-    """Return the structure block (:data:`STRUCTURE_LABELS`) for one structure; NaN for the parts that fail."""
+    """Return the structure block for one structure.
+
+    Parameters
+    ----------
+    structure : pymatgen.core.Structure
+        The structure.
+
+    Returns
+    -------
+    list of float
+        The features, in :data:`STRUCTURE_LABELS` order (distances in Å, density in g/cm³, volume in Å³); NaN
+        for the parts that fail.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         values = structure_featurizer().featurize_wrapper((structure,), ignore_errors=True)
@@ -157,7 +193,18 @@ def featurize_structure(structure) -> list[float]:
 
 
 def featurize_structures(structures: Sequence[Any]) -> pd.DataFrame:
-    """Return the structure block for each structure (``None`` -> NaN row), one row each, in order."""
+    """Return the structure block for each structure.
+
+    Parameters
+    ----------
+    structures : sequence of pymatgen.core.Structure or None
+        The structures; None gives a row of NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per structure, in order, columns :data:`STRUCTURE_LABELS`.
+    """
     rows = [featurize_structure(s) if s is not None else [math.nan] * len(STRUCTURE_LABELS) for s in structures]
     return pd.DataFrame(np.array(rows, dtype=float).reshape(len(rows), len(STRUCTURE_LABELS)),
                         columns=STRUCTURE_LABELS)
@@ -178,7 +225,18 @@ _SYSTEM_RANGES = [(2, "triclinic"), (15, "monoclinic"), (74, "orthorhombic"), (1
 
 
 def crystal_system(space_group_number: float) -> str | None:
-    """Return the crystal system of an International Tables space-group number (1-230), else None."""
+    """Return the crystal system of an International Tables space-group number.
+
+    Parameters
+    ----------
+    space_group_number : float
+        The number, 1–230.
+
+    Returns
+    -------
+    str or None
+        ``"triclinic"`` … ``"cubic"``; None for anything that is not a whole number from 1 to 230.
+    """
     if not (isinstance(space_group_number, (int, float, np.number)) and math.isfinite(space_group_number)):
         return None
     number = int(space_group_number)
@@ -200,10 +258,11 @@ class LatticeFeaturizer(BaseFeaturizer):
 
     Features: ``crystal system (int)`` (matminer's numbering: cubic 1 ... triclinic 7), ``space group number``,
     ``cell volume (A^3)``, ``volume per atom (A^3)`` (needs ``n_atoms``, the atoms per cell, e.g. from a CIF;
-    partial occupancies summed) and the lattice constants ``a (A)`` ... ``gamma (deg)``. Missing values give NaN. Lengths the crystal system fixes are filled in when
-    missing (b = a, c = a for cubic; b = a for tetragonal, trigonal and hexagonal), and so are the angles
-    (90/90/90, or 90/90/120 for hexagonal and for trigonal cells given in the hexagonal setting, a = b != c):
-    sources often print only a and c.
+    partial occupancies summed) and the lattice constants ``a (A)`` ... ``gamma (deg)``. Missing values give
+    NaN. Lengths the crystal system fixes are filled in when missing (b = a, c = a for cubic; b = a for
+    tetragonal, trigonal and hexagonal), and so are the angles (90/90/90 for cubic, tetragonal and
+    orthorhombic; 90/90/120 for hexagonal and for trigonal cells given in the hexagonal setting, a = b != c):
+    sources often print only a and c. The featurizer has no parameters.
     """
 
     def __init__(self):
@@ -212,8 +271,25 @@ class LatticeFeaturizer(BaseFeaturizer):
     def featurize(self, space_group_number: Any = math.nan, a: Any = math.nan, b: Any = math.nan,
                   c: Any = math.nan, alpha: Any = math.nan, beta: Any = math.nan, gamma: Any = math.nan,
                   n_atoms: Any = math.nan) -> list[float]:
-        """Return [crystal system (int), space group number, cell volume (A^3), volume per atom (A^3), a, b, c (Å),
-        alpha, beta, gamma (degrees)]."""
+        """Return the cell descriptors of one row.
+
+        Parameters
+        ----------
+        space_group_number : float, optional
+            International Tables number, 1–230.
+        a, b, c : float, optional
+            Lattice lengths, Å.
+        alpha, beta, gamma : float, optional
+            Lattice angles, degrees.
+        n_atoms : float, optional
+            Atoms per cell (partial occupancies summed), for the volume per atom.
+
+        Returns
+        -------
+        list of float
+            [crystal system (int), space group number, cell volume (Å³), volume per atom (Å³), a, b, c (Å),
+            alpha, beta, gamma (degrees)], NaN where unknown.
+        """
         number = _float(space_group_number)
         system = crystal_system(number)
         a, b, c, alpha, beta, gamma = (_float(v) for v in (a, b, c, alpha, beta, gamma))
@@ -233,12 +309,15 @@ class LatticeFeaturizer(BaseFeaturizer):
                 number if system else math.nan, volume, per_atom, a, b, c, alpha, beta, gamma]
 
     def feature_labels(self) -> list[str]:
+        """Return the feature labels, in order."""
         return list(LATTICE_LABELS)
 
     def citations(self) -> list[str]:
+        """Return the BibTeX entry of the International Tables for Crystallography, Volume A."""
         return [_ITA_2016]
 
     def implementors(self) -> list[str]:
+        """Return who implemented this featurizer."""
         return list(_IMPLEMENTORS)
 
 

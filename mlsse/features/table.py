@@ -30,7 +30,7 @@ class CifInfo:
 
 def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str = "raise", cache: bool = True,
                     cache_dir: str | Path | None = None) -> pd.DataFrame:
-    """Return the feature table for a frame with curated columns, one row per input row, in order (RangeIndex).
+    """Return the feature table for a frame with curated columns.
 
     Blocks, left to right: composition (:func:`featurize_compositions` on ``composition``), process
     (:class:`~mlsse.features.process.CompositeProcessFeaturizer` on ``additive``, ``additive_wt_pct``,
@@ -41,11 +41,36 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
 
     Each distinct CIF is read once (:func:`mlsse.data.cif.read_cif_structure`) and its features kept in memory
     and in an on-disk cache beside the composition cache (``cache=False`` skips both disk caches). A row without a
-    CIF, or whose CIF cannot be read or featurized, gets NaN structure columns (the models handle NaN). With
-    ``structures=False`` no CIF is read, so ``volume per atom (A^3)`` is NaN and lattice constants are not filled
-    from CIFs. ``errors`` and ``cache``/``cache_dir`` go to :func:`featurize_compositions`; with ``errors="nan"``
-    the ``"error"`` column comes last and also names a row's CIF that is missing or unreadable (that row keeps its
-    other features).
+    CIF, or whose CIF cannot be read or featurized, gets NaN structure columns (the models handle NaN). A row
+    with none of the six lattice constants takes its CIF's.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with a ``composition`` column and any of the other curated columns read (lattice constants in Å
+        and degrees, ``additive_wt_pct`` in wt%).
+    structures : bool, default True
+        Read CIFs. Without them, ``volume per atom (A^3)`` is NaN and lattice constants are not filled from
+        CIFs, and no structure columns are added.
+    errors : {"raise", "nan"}, default "raise"
+        As in :func:`featurize_compositions`; with ``"nan"`` the ``"error"`` column comes last and also names a
+        row's CIF that is missing or unreadable (that row keeps its other features).
+    cache : bool, default True
+        Use the on-disk composition and structure caches.
+    cache_dir : str or pathlib.Path, optional
+        Their directory; default ``mlsse.paths.cache_dir()/features``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input row, in order (RangeIndex).
+
+    Raises
+    ------
+    ValueError
+        If ``frame`` has no ``composition`` column.
+    DataError
+        With ``errors="raise"``, for the first composition that cannot be featurized.
     """
     from mlsse.data.cif import cif_problem
     from mlsse.features.process import featurize_process_frame
@@ -108,10 +133,11 @@ _CIF_EXTRA = ["readable", "atoms per cell", "a", "b", "c", "alpha", "beta", "gam
 
 
 def _cif_infos(cifs: list[str], cache: bool, cache_dir: str | Path | None) -> dict[str, CifInfo | None]:
-    """Return {cif: info (None if unreadable)} for the distinct non-empty cells of ``cifs``, through the on-disk structure cache.
+    """Return {cif: info (None if unreadable)} for the distinct non-empty cells of ``cifs``, through the cache.
 
-    The cache file is ``<FEATURIZER_VERSION>-structure.npz`` beside the composition cache; its key is the cell plus
-    the size and modification time of the CIF (or archive) file, so an edited file is featurized again.
+    The on-disk structure cache file is ``<FEATURIZER_VERSION>-structure.npz`` beside the composition cache; its
+    key is the cell plus the size and modification time of the CIF (or archive) file, so an edited file is
+    featurized again.
     """
     from mlsse.features.cache import FeatureCache
     from mlsse.features.structure import STRUCTURE_LABELS

@@ -15,7 +15,19 @@ def _number(value) -> str:
 
 
 def model_card(metadata: dict) -> str:
-    """Return the Markdown model card for a saved model's metadata."""
+    """Return the Markdown model card for a saved model's metadata.
+
+    Parameters
+    ----------
+    metadata : dict
+        The model's ``metadata.json`` content.
+
+    Returns
+    -------
+    str
+        The card: provenance, model structure, and the grouped-CV table (log10 σ in log10 S/cm, Ea in eV) with
+        the interval half-widths.
+    """
     metrics = metadata.get("metrics", {})
     lines = [
         f"# mlsse model card: {metadata.get('name', 'model')}",
@@ -39,7 +51,8 @@ def model_card(metadata: dict) -> str:
         "random forest(s) on element amounts + space group + lattice constants"
         + (", fitted to the measured rows" if metadata.get("sigma_censor_classifier") else "") + "; Ea: "
         f"{_n_views(metadata, 'ea')} booster(s) on the descriptors; objectives "
-        f"{metadata.get('sigma_params', {}).get('objective')} (σ) and {metadata.get('ea_params', {}).get('objective')} (Ea)",
+        f"{metadata.get('sigma_params', {}).get('objective')} (σ) and "
+        f"{metadata.get('ea_params', {}).get('objective')} (Ea)",
         "",
         "## Paper-grouped cross-validation (no paper on both sides of a split)",
         "",
@@ -54,7 +67,8 @@ def model_card(metadata: dict) -> str:
         by_domain = ("| n/a | n/a" if n_out is None else
                      f"| {m['n'] - n_out}, {m['mae_in_domain']:.3f}, {m['coverage_in_domain']:.3f} "
                      f"| {n_out}, {_number(m['mae_out_of_domain'])}, {_number(m['coverage_out_of_domain'])}")
-        lines.append(f"| {target} | {m.get('n')} | {m.get('mae', float('nan')):.3f} | {m.get('rmse', float('nan')):.3f} "
+        lines.append(f"| {target} | {m.get('n')} | {m.get('mae', float('nan')):.3f} "
+                     f"| {m.get('rmse', float('nan')):.3f} "
                      f"| {m.get('r2', float('nan')):.3f} | {m.get('spearman', float('nan')):.3f} "
                      f"| {m.get('coverage', float('nan')):.3f} {by_domain} |")
     widths = metadata.get("interval_half_widths")

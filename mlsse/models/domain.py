@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 
 class ApplicabilityDomain(BaseEstimator):
-    """Flags queries outside the training data.
+    """Flags queries outside the training data (the applicability domain).
 
     A query is out of domain when it contains an element absent from every training composition, or when its
     nearest training neighbour (Euclidean distance on robust-scaled features, NaN → training median) is farther
@@ -17,14 +17,44 @@ class ApplicabilityDomain(BaseEstimator):
     Give it features every query has (composition features), so that a query without a structure is not
     far from everything merely for lacking one.
 
-    ``fit(X, elements)`` takes the feature matrix and, per row, the set of element symbols.
+    Parameters
+    ----------
+    percentile : float, default 95.0
+        Percentile of the training points' nearest-neighbour distances that is the distance threshold.
+
+    Attributes
+    ----------
+    center_ : numpy.ndarray
+        Per feature, the training median (0 where all NaN); NaN features are set to it.
+    scale_ : numpy.ndarray
+        Per feature, the training interquartile range (1 where it is 0 or NaN).
+    train_points_ : numpy.ndarray
+        The distinct scaled training points (rounded to 4 decimals).
+    elements_ : list of str
+        Element symbols of the training compositions, sorted.
+    threshold_ : float
+        Distance (scaled feature units) beyond which a query is out of domain; 0 with fewer than two distinct
+        training points or no features.
     """
 
     def __init__(self, percentile: float = 95.0):
         self.percentile = percentile
 
     def fit(self, X, elements):
-        """Learn the scaling, the neighbour index, the distance threshold and the known elements."""
+        """Learn the scaling, the training points, the distance threshold and the known elements.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Training features; NaN allowed.
+        elements : sequence of set of str
+            Each training row's element symbols.
+
+        Returns
+        -------
+        ApplicabilityDomain
+            ``self``.
+        """
         X = np.asarray(X, dtype=float)
         self.center_ = np.nanmedian(X, axis=0)
         self.center_ = np.where(np.isnan(self.center_), 0.0, self.center_)
@@ -48,7 +78,19 @@ class ApplicabilityDomain(BaseEstimator):
         return (X - self.center_) / self.scale_
 
     def nearest_distance(self, X) -> np.ndarray:
-        """Return each query's distance to its nearest training row (scaled feature units)."""
+        """Return each query's distance to its nearest training point.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Query features; NaN allowed.
+
+        Returns
+        -------
+        numpy.ndarray
+            Euclidean distance in scaled feature units; zeros when the domain has no features or fewer than
+            two distinct training points.
+        """
         check_is_fitted(self)
         if self.train_points_.shape[1] == 0 or len(self.train_points_) < 2:
             return np.zeros(len(X))
@@ -57,8 +99,24 @@ class ApplicabilityDomain(BaseEstimator):
         return distances[:, 0]
 
     def assess(self, X, elements) -> tuple[np.ndarray, list[str]]:
-        """Return ``(in_domain, reason)`` per query; ``reason`` is '' when in domain. A composition without Li is
-        out of domain: every training material is a Li-ion conductor."""
+        """Flag each query as in or out of the domain, with the reason.
+
+        A composition without Li is out of domain: every training material is a Li-ion conductor.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Query features; NaN allowed.
+        elements : sequence of set of str
+            Each query's element symbols.
+
+        Returns
+        -------
+        in_domain : numpy.ndarray of bool
+            Per query.
+        reasons : list of str
+            Per query, why it is out of domain (no Li, unknown elements, or too far); ``""`` when in domain.
+        """
         distance = self.nearest_distance(X)
         known = set(self.elements_)
         inside, reasons = [], []
@@ -79,7 +137,14 @@ class ApplicabilityDomain(BaseEstimator):
         return np.array(inside, dtype=bool), reasons
 
     def to_dict(self) -> dict:
-        """Return the fitted state as JSON-serialisable data (no pickles in saved models)."""
+        """Return the fitted state as JSON-serialisable data (no pickles in saved models).
+
+        Returns
+        -------
+        dict
+            ``percentile``, ``center``, ``scale``, ``threshold``, ``elements`` and ``train_points``, for
+            :meth:`from_dict`.
+        """
         check_is_fitted(self)
         return {"percentile": self.percentile, "center": self.center_.tolist(), "scale": self.scale_.tolist(),
                 "threshold": self.threshold_, "elements": self.elements_,
@@ -87,7 +152,18 @@ class ApplicabilityDomain(BaseEstimator):
 
     @classmethod
     def from_dict(cls, state: dict) -> "ApplicabilityDomain":
-        """Rebuild a fitted domain from :meth:`to_dict` output."""
+        """Rebuild a fitted domain from :meth:`to_dict` output.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`to_dict` returned.
+
+        Returns
+        -------
+        ApplicabilityDomain
+            The fitted domain.
+        """
         domain = cls(percentile=state["percentile"])
         domain.center_ = np.asarray(state["center"], dtype=float)
         domain.scale_ = np.asarray(state["scale"], dtype=float)
@@ -99,10 +175,32 @@ class ApplicabilityDomain(BaseEstimator):
 
 def out_of_fold_in_domain(X, elements, groups, folds, pool_X, pool_elements, pool_groups,
                           percentile: float = 95.0) -> np.ndarray:
-    """Per row of ``X``, whether it is in the domain of what trains without it: for each ``(train, test)`` fold,
-    an :class:`ApplicabilityDomain` is fitted on the ``pool_*`` rows of every paper not in the fold (``groups``
-    name papers) and assesses the fold's rows. These are the flags a held-out paper's rows would get, so the
-    residuals of each class can calibrate that class's interval."""
+    """Return, per row of ``X``, whether it is in the domain of what trains without it.
+
+    For each fold, an :class:`ApplicabilityDomain` is fitted on the ``pool_*`` rows of every paper not in the
+    fold and assesses the fold's rows. These are the flags a held-out paper's rows would get, so the residuals of
+    each class can calibrate that class's interval.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_rows, n_features)
+        Features of the rows to flag.
+    elements : sequence of set of str
+        Their element symbols.
+    groups : array_like
+        Their papers.
+    folds : iterable of (array_like, array_like)
+        ``(train, test)`` index arrays over the rows of ``X``; only ``test`` is used.
+    pool_X, pool_elements, pool_groups
+        Features, element symbols and papers of the rows a domain may be fitted on.
+    percentile : float, default 95.0
+        As :class:`ApplicabilityDomain`.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The flag per row (False for a row in no fold).
+    """
     X, groups, pool_X, pool_groups = (np.asarray(a) for a in (X, groups, pool_X, pool_groups))
     inside = np.zeros(len(X), dtype=bool)
     for _, test in folds:
@@ -113,12 +211,22 @@ def out_of_fold_in_domain(X, elements, groups, folds, pool_X, pool_elements, poo
 
 
 class MeasuredCompositions:
-    """The room-temperature log10 σ (S/cm) measured for each training composition, to flag a prediction that
-    contradicts what was measured for that very material.
+    """The room-temperature log10 σ measured for each training composition.
 
-    ``values`` maps a composition key (:func:`mlsse.chemistry.composition_key`, equal up to scaling) to
-    ``[log10 σ, censored, references]``: the median over papers of each paper's median, whether every paper
-    reported it only as below detection ("<1E-10"), and up to three of the papers, "; "-separated.
+    It flags a prediction that contradicts what was measured for that very material.
+
+    Parameters
+    ----------
+    values : dict, optional
+        As the attribute; default empty.
+
+    Attributes
+    ----------
+    values : dict
+        A composition key (:func:`mlsse.chemistry.composition_key`, equal up to scaling) →
+        ``[log10 σ, censored, references]``: the median over papers of each paper's median (log10 S/cm), whether
+        every paper reported it only as below detection ("<1E-10"), and up to three of the papers,
+        "; "-separated.
     """
 
     def __init__(self, values: dict | None = None):
@@ -126,7 +234,24 @@ class MeasuredCompositions:
 
     @classmethod
     def from_rows(cls, compositions, log10_sigma, censored, papers) -> "MeasuredCompositions":
-        """Summarise training rows (composition formulas, log10 σ labels, censored flags, paper names)."""
+        """Summarise training rows per composition.
+
+        Parameters
+        ----------
+        compositions : sequence of str
+            Formulas.
+        log10_sigma : array_like
+            Their log10 σ labels, log10 S/cm.
+        censored : array_like of bool
+            Whether each label is censored.
+        papers : sequence
+            Each row's paper.
+
+        Returns
+        -------
+        MeasuredCompositions
+            The summary.
+        """
         import pandas as pd
 
         from mlsse.chemistry import composition_key
@@ -144,9 +269,26 @@ class MeasuredCompositions:
 
     def disagreements(self, compositions, predicted_log10_sigma, tolerance: float,
                       detection_limit: float) -> list[str]:
-        """Per query, why its predicted log10 σ at 25 °C contradicts the measured value of the same composition
-        (farther than ``tolerance`` log10 units, or above ``detection_limit`` + ``tolerance`` for a material
-        reported only below detection), or '' if it does not or the composition was never measured."""
+        """Return, per query, why its predicted log10 σ at 25 °C contradicts what was measured for it.
+
+        Parameters
+        ----------
+        compositions : sequence of str
+            The queries' formulas.
+        predicted_log10_sigma : array_like
+            Their predicted log10 σ at 25 °C, log10 S/cm.
+        tolerance : float
+            Largest difference that is no contradiction, log10 S/cm.
+        detection_limit : float
+            log10 σ (S/cm) below which censored materials were reported.
+
+        Returns
+        -------
+        list of str
+            Per query, the measured value, the papers and the gap when the prediction is farther than
+            ``tolerance`` from the measured value (or above ``detection_limit`` + ``tolerance`` for a material
+            reported only below detection); ``""`` when it is not, or the composition was never measured.
+        """
         from mlsse.chemistry import composition_key
 
         notes = []

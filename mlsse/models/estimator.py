@@ -13,36 +13,72 @@ from mlsse.models.splits import grouped_folds
 class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     """XGBoost regressor whose ``predict_interval`` gives split-conformal intervals from grouped-CV residuals.
 
-    ``fit(X, y, groups)`` trains the boosters on all rows and, to calibrate the interval, again per fold of a
+    ``fit(X, y, groups)`` trains the members on all rows and, to calibrate the interval, again per fold of a
     grouped k-fold (groups = papers), so the residuals come from papers the fold models never saw. The interval
     half-width is the finite-sample conformal quantile of the absolute out-of-fold residuals at ``coverage``.
 
-    ``views``: None (one booster on every column) or a list of column-index lists, one booster per view with
-    the prediction their mean. Two views of the same material (descriptors vs. the bare element fractions) make
-    errors that partly cancel: averaging them measured 0.03–0.07 lower paper-grouped MAE of log10 σ on the
-    OBELiX rows than the descriptor booster alone.
+    The prediction is the mean of the members: one booster per view in ``views``, then one random forest per
+    view in ``forest_views``. Two views of the same material (descriptors vs. the bare element fractions) make
+    errors that partly cancel when averaged. A forest member runs in XGBoost's
+    random-forest mode (:data:`FOREST_PARAMS`), so it is saved and SHAP-explained like the boosters; it reads
+    missing values as −1, below every real lattice constant or amount, as the OBELiX paper's forest has them.
 
-    ``forest_views``: None or a list of column-index lists, each one more member of the mean: a random forest
-    (XGBoost's random-forest mode, ``FOREST_PARAMS``, so it is saved and SHAP-explained like the boosters) with
-    missing values set to −1, below every real lattice constant or amount, as the OBELiX paper's forest has them.
+    With ``censored_value`` the model has two parts: the members regress on the measured rows alone, and a
+    classifier (:data:`CENSOR_CLASSIFIER_PARAMS`) gives the probability p that a row is censored. The
+    prediction is the median of the mixture "``censored_value`` with probability p, else normal around the
+    members' mean with standard deviation ``censored_scale``" (:func:`mixture_median`): ``censored_value`` when
+    p ≥ ½, else the members' mean plus ``censored_scale`` · Φ⁻¹((½ − p)/(1 − p)) (≤ 0). The median minimises the
+    absolute error the benchmarks score; a squared-error fit of the censored labels would instead pull every
+    prediction towards ``censored_value`` in proportion to p.
 
-    ``censored_value``: None, or the label of censored rows (log10 σ of conductivities reported only as below a
-    detection limit, set to −15 by the OBELiX convention; rows at or below it count as censored, so a σ measured
-    under 1e-15 S/cm counts too). With it the model has two parts: the members regress on the other rows alone, and a classifier (``CENSOR_CLASSIFIER_PARAMS``) gives the probability p that a
-    row is censored. The prediction is the median of the mixture "censored_value with probability p, else normal
-    around the members' mean with standard deviation ``censored_scale``": ``censored_value`` when p ≥ ½, else the
-    members' mean plus ``censored_scale`` · Φ⁻¹((½ − p)/(1 − p)) (≤ 0). The median minimises the absolute error the
-    benchmarks score; a squared-error fit of the −15 labels instead pulls every prediction down by ~p · 8. The
-    two-part model measured 0.03–0.05 lower paper-grouped MAE of log10 σ (fold seeds 0–2: OBELiX rows with
-    full-table training 1.184 → 1.148, the OBELiX split alone 1.401 → 1.353, the full table 1.062 → 1.031).
+    NaN features are allowed (XGBoost routes them in the boosters).
 
-    Parameters are XGBoost's (``n_estimators``, ``max_depth``, ``learning_rate``, ``subsample``,
-    ``colsample_bytree``, ``min_child_weight``, ``reg_lambda``, ``reg_alpha``, ``objective``: the default
-    absolute-error objective fits the median, which measured lower grouped-CV MAE of Ea than squared error because
-    literature labels have heavy-tailed errors) plus ``views``, ``forest_views``, ``censored_value``,
-    ``censored_scale`` (in the target's units), ``coverage``, ``n_splits``, ``calibrate`` (False skips the interval,
-    for tuning loops), ``random_state`` and ``n_jobs``. NaN features are allowed (XGBoost routes them in the
-    boosters).
+    Parameters
+    ----------
+    n_estimators, max_depth, learning_rate, subsample, colsample_bytree, min_child_weight, reg_lambda, reg_alpha
+        The boosters' XGBoost hyper-parameters.
+    objective : str, default "reg:absoluteerror"
+        The boosters' XGBoost objective. Absolute error fits the median, which heavy-tailed errors in
+        literature labels move less than the mean.
+    views : list of list of int, optional
+        Column indices of each booster's view; None: one booster on every column.
+    forest_views : list of list of int, optional
+        Column indices of each forest member's view; None: no forest.
+    censored_value : float, optional
+        The label of censored rows, in the target's units (e.g. log10 σ = −15 for conductivities reported only
+        as below a detection limit, the OBELiX convention). Rows at or below it count as censored, so a σ
+        measured under 1e-15 S/cm counts too. None: no censored part.
+    censored_scale : float, default 1.2
+        Standard deviation of the mixture's normal part, in the target's units.
+    coverage : float, default 0.8
+        Coverage the interval is calibrated for.
+    n_splits : int, default 5
+        Folds of the grouped k-fold that calibrates the interval.
+    calibrate : bool, default True
+        Calibrate the interval in ``fit``; False skips it (for tuning loops).
+    random_state : int, default 0
+        Seed of the members, the classifier and the folds.
+    n_jobs : int, default 2
+        Threads XGBoost uses.
+
+    Attributes
+    ----------
+    view_columns_ : list of numpy.ndarray
+        Column indices of each booster, frozen at ``fit``.
+    forest_columns_ : list of numpy.ndarray
+        Column indices of each forest member, frozen at ``fit``.
+    boosters_ : list
+        The fitted members (``XGBRegressor``, then ``XGBRFRegressor``), in :meth:`members` order.
+    censor_classifier_ : xgboost.XGBClassifier or None
+        The classifier of censored rows; None without ``censored_value`` or without a censored training row.
+    feature_importances_ : numpy.ndarray
+        Mean over the members of each member's XGBoost feature importances, per column of ``X``.
+    oof_prediction_ : numpy.ndarray
+        Out-of-fold prediction of each training row (only with ``calibrate``).
+    interval_half_width_ : float
+        Half-width of the ``coverage`` interval, in the target's units (only with ``calibrate``).
+    n_features_in_ : int
+        Number of columns of ``X`` at ``fit``.
     """
 
     def __init__(self, n_estimators=400, max_depth=5, learning_rate=0.05, subsample=0.8, colsample_bytree=0.6,
@@ -86,8 +122,14 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
                               tree_method="hist", missing=np.nan)
 
     def members(self) -> list[tuple[np.ndarray, bool]]:
-        """Return ``(columns, fills NaN with −1)`` of each fitted member in ``boosters_`` order: the boosters of
-        ``views``, then the forests of ``forest_views``."""
+        """Return what each fitted member reads, in ``boosters_`` order.
+
+        Returns
+        -------
+        list of (numpy.ndarray, bool)
+            ``(columns, fills NaN with −1)`` per member: the boosters of ``views``, then the forests of
+            ``forest_views``.
+        """
         check_is_fitted(self, ("view_columns_", "forest_columns_"))
         return [(c, False) for c in self.view_columns_] + [(c, True) for c in self.forest_columns_]
 
@@ -121,8 +163,27 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         return mixture_median(mean, classifier.predict_proba(X)[:, 1], self.censored_value, self.censored_scale)
 
     def fit(self, X, y, groups=None):
-        """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals;
-        returns ``self``."""
+        """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+        y : array_like, shape (n_rows,)
+            Targets.
+        groups : array_like, shape (n_rows,), optional
+            Group of each row (e.g. its paper) for the calibration folds; None: shuffled k-fold.
+
+        Returns
+        -------
+        ConformalBoostedRegressor
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If a view is empty or names a column outside ``X``, or every target is censored.
+        """
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
         # Frozen at fit, so a later set_params(views=...) cannot feed the boosters other columns.
         self.view_columns_ = checked_view_columns(self.views, X.shape[1])
@@ -141,14 +202,37 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Return the predicted target for each row of ``X``."""
+        """Return the predicted target for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+
+        Returns
+        -------
+        numpy.ndarray
+            The prediction per row, in the target's units: the members' mean, or with a censor classifier the
+            median of the predictive mixture.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         return self._predict_members((self.boosters_, self.censor_classifier_), X)
 
     def predict_censored_probability(self, X) -> np.ndarray:
-        """Return the probability that each row's target is censored (e.g. σ below a detection limit); zeros
-        when the model has no censor classifier (no ``censored_value``, or no censored row in training)."""
+        """Return the probability that each row's target is censored (e.g. σ below a detection limit).
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+
+        Returns
+        -------
+        numpy.ndarray
+            The censor classifier's probability per row; zeros when the model has none (no
+            ``censored_value``, or no censored row in training).
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         if self.censor_classifier_ is None:
@@ -156,10 +240,24 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         return self.censor_classifier_.predict_proba(X)[:, 1]
 
     def predict_probability_below(self, X, threshold: float) -> np.ndarray:
-        """Return the probability that each row's target is below ``threshold`` (target units) under the
-        predictive mixture whose median :meth:`predict` returns: ``censored_value`` with probability p (counted if
-        it is below ``threshold``), else normal around the members' mean with standard deviation
-        ``censored_scale``. So a prediction below ``threshold`` always comes with a probability above ½."""
+        """Return the probability that each row's target is below a threshold, under the predictive mixture.
+
+        The mixture is the one whose median :meth:`predict` returns: ``censored_value`` with probability p
+        (counted if it is below ``threshold``), else normal around the members' mean with standard deviation
+        ``censored_scale``. So a prediction below ``threshold`` always comes with a probability above ½.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+        threshold : float
+            The threshold, in the target's units.
+
+        Returns
+        -------
+        numpy.ndarray
+            The probability per row.
+        """
         from scipy.special import ndtr
 
         check_is_fitted(self)
@@ -170,15 +268,26 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         return below + (1.0 - p) * ndtr((threshold - mean) / self.censored_scale)
 
     def contributions(self, X) -> np.ndarray:
-        """Return exact TreeSHAP contributions (rows × (features + 1), last column the bias); each row sums to
-        the prediction. With several members, each one's contributions are averaged like its prediction.
+        """Return exact TreeSHAP contributions of each feature to each row's prediction.
 
-        With a censor classifier the prediction is the members' mean plus a shift that falls as the classifier's
-        log-odds rise (see ``censored_value``); the shift at the classifier's base log-odds goes to the bias and
-        the rest to the features by their TreeSHAP log-odds (``_censored_shift_contributions``), so features that
-        make a censored σ likelier get negative contributions and each row still sums to the prediction. The bias
-        is then one number for all rows while the classifier's base rate is below ½ and the members' mean above
-        ``censored_value``."""
+        With several members, each one's contributions are averaged like its prediction. With a censor
+        classifier the prediction is the members' mean plus a shift that falls as the classifier's log-odds rise
+        (see ``censored_value``); the shift at the classifier's base log-odds goes to the bias and the rest to
+        the features by their TreeSHAP log-odds (``_censored_shift_contributions``), so features that make a
+        censored σ likelier get negative contributions and each row still sums to the prediction. The bias is
+        then one number for all rows while the classifier's base rate is below ½ and the members' mean above
+        ``censored_value``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_rows, n_features + 1)
+            Contributions in the target's units, the last column the bias; each row sums to the prediction.
+        """
         from xgboost import DMatrix
 
         check_is_fitted(self)
@@ -225,7 +334,23 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         return out
 
     def predict_interval(self, X):
-        """Return ``(low, high)`` arrays bounding the target with the calibrated ``coverage``."""
+        """Return the bounds of the interval that holds the target with the calibrated ``coverage``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+
+        Returns
+        -------
+        low, high : numpy.ndarray
+            Prediction ∓ ``interval_half_width_``, in the target's units.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model was fitted with ``calibrate=False`` (or not at all).
+        """
         check_is_fitted(self, "interval_half_width_", msg="This %(name)s was fitted with calibrate=False, so it has "
                         "no interval; fit it with calibrate=True.")
         prediction = self.predict(X)
@@ -239,14 +364,13 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
 
 #: The forest members' settings (see ``forest_views``): the OBELiX-paper style of deep trees, each on 63 % of the
 #: rows (drawn without replacement, XGBoost has no bootstrap) with half the columns tried at each split; 100 trees
-#: keep its gzipped file at about 1.3 MB.
+#: keep the saved file small.
 FOREST_PARAMS = {"n_estimators": 100, "max_depth": 16, "min_child_weight": 1.0, "subsample": 0.632,
                  "colsample_bynode": 0.5, "reg_lambda": 1e-5}
 
 
 #: The censor classifier's settings (see ``censored_value``), fixed rather than tuned: Optuna tunes the regressors
-#: for the mixture's MAE. Depth 4 measured lower MAE than depth 2 on the OBELiX rows with full-table training
-#: (1.166 vs 1.203, fold seeds 0–2, the hyper-parameters of the model before it had a censored part).
+#: for the mixture's MAE.
 CENSOR_CLASSIFIER_PARAMS = {"n_estimators": 300, "max_depth": 4, "learning_rate": 0.05, "subsample": 0.8,
                             "colsample_bytree": 0.5}
 
@@ -256,7 +380,23 @@ def mixture_median(mean, p, censored_value: float, scale: float) -> np.ndarray:
 
     With F(x) = p·[x ≥ c] + (1 − p)·Φ((x − mean)/scale) and c = ``censored_value``: ``mean + scale·Φ⁻¹(½/(1 − p))``
     where the normal part alone puts half the mass below c; else c where F(c) ≥ ½ (so always for p ≥ ½); else
-    ``mean + scale·Φ⁻¹((½ − p)/(1 − p))``, above c. NaN where ``mean`` or ``p`` is NaN.
+    ``mean + scale·Φ⁻¹((½ − p)/(1 − p))``, above c.
+
+    Parameters
+    ----------
+    mean : float or array_like
+        Mean of the normal part, in the target's units.
+    p : float or array_like
+        Probability of ``censored_value``, in [0, 1].
+    censored_value : float
+        The censored label c, in the target's units.
+    scale : float
+        Standard deviation of the normal part, in the target's units.
+
+    Returns
+    -------
+    numpy.ndarray
+        The median, ``mean`` and ``p`` broadcast; NaN where ``mean`` or ``p`` is NaN.
     """
     from scipy.special import ndtr, ndtri
 
@@ -270,14 +410,48 @@ def mixture_median(mean, p, censored_value: float, scale: float) -> np.ndarray:
 
 
 def member_input(X: np.ndarray, columns: np.ndarray, filled: bool) -> np.ndarray:
-    """Return the columns of ``X`` one member reads, with NaN set to −1 for a forest member (``filled``)."""
+    """Return the columns of ``X`` one member reads.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_rows, n_features)
+        Features.
+    columns : numpy.ndarray
+        The member's column indices.
+    filled : bool
+        Set NaN to −1 (a forest member).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_rows, len(columns))
+        The member's input.
+    """
     return np.where(np.isnan(X[:, columns]), -1.0, X[:, columns]) if filled else X[:, columns]
 
 
 def checked_view_columns(views, n_features: int, name: str = "views") -> list[np.ndarray]:
-    """Return the column indices each booster reads: every column for ``views=None``, else one integer array
-    per view; raises ``ValueError`` for an empty list or view, or an index outside ``0 … n_features − 1``
-    (``name`` is the parameter the message names)."""
+    """Return the column indices each booster reads, checked.
+
+    Parameters
+    ----------
+    views : list of list of int or None
+        The views; None: one view of every column.
+    n_features : int
+        Number of feature columns.
+    name : str, default "views"
+        The parameter the error message names.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One integer array per view.
+
+    Raises
+    ------
+    ValueError
+        For an empty list or view, a view that is not a list of integers, or an index outside
+        ``0 … n_features − 1``.
+    """
     if views is None:
         return [np.arange(n_features)]
     if len(views) == 0:
@@ -294,8 +468,25 @@ def checked_view_columns(views, n_features: int, name: str = "views") -> list[np
 
 
 def forest_columns(forest_views, n_features: int) -> list[np.ndarray]:
-    """Return the column indices each forest member reads: none for ``forest_views=None``, else as
-    :func:`checked_view_columns` (the same errors, naming ``forest_views``)."""
+    """Return the column indices each forest member reads, checked.
+
+    Parameters
+    ----------
+    forest_views : list of list of int or None
+        The views; None: no forest.
+    n_features : int
+        Number of feature columns.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One integer array per view; empty for None.
+
+    Raises
+    ------
+    ValueError
+        As :func:`checked_view_columns`, naming ``forest_views``.
+    """
     return [] if forest_views is None else checked_view_columns(forest_views, n_features, "forest_views")
 
 

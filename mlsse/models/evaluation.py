@@ -43,7 +43,19 @@ _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
 
 
 def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
-    """Element amounts (reduced formula) + space group + lattice: the RF baseline's inputs; NaN → −1."""
+    """Return the random-forest baseline's inputs: element amounts, space-group number and lattice constants.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Curated rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per element (amount in the reduced formula, 0 if absent), then ``space_group_number`` and
+        ``a``, ``b``, ``c`` (Å), ``alpha``, ``beta``, ``gamma`` (degrees); missing values are −1.
+    """
     from mlsse.chemistry import parse_composition
 
     amounts = [parse_composition(c).reduced_composition.get_el_amt_dict() for c in rows["composition"]]
@@ -56,22 +68,53 @@ def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
 def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | None = None, *,
                    target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
                    pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False) -> dict:
-    """Grouped-CV predictions of our model and both baselines on the same folds; returns per-model metrics,
-    per-family MAE, the out-of-fold predictions, for log10 σ ``below_detection`` (how well the held-out
-    ``p_sigma_below_detection`` forecasts σ below 1e-10 S/cm: ``probability_metrics``), and
-    ``repeat_measurements``: on the rows whose material other papers also measured, the MAE of those papers'
-    median value and of our prediction. Our model is :func:`~mlsse.models.training.model_for` ``target`` with
-    ``params``. Its 80 % interval coverage is reported overall and per domain class, the intervals calibrated
-    per class as the saved model's are. Each held-out row is flagged by an applicability domain fitted on the
-    fold's training side of this run, on the leading composition descriptors of the model evaluated; the saved
-    model's domain uses the σ model's descriptors over σ and Ea rows together, so for Ea especially the rows
-    counted out of domain differ somewhat from the model card's.
+    """Cross-validate the model and both baselines on the same paper-grouped folds.
 
-    Folds split ``rows`` by paper. Each fold's models train on ``pool`` (default: ``rows`` itself) minus every
-    row of the fold's papers, so a paper is never on both sides even when other sources repeat it. With
-    ``unseen_compositions`` the training side also loses every row whose composition (up to scaling) is in the
-    fold, as when judging on held-back papers *and* compositions: the same material measured by another paper
-    otherwise leaks its value.
+    Our model is :func:`~mlsse.models.training.model_for` ``target`` with ``params``. Its 80 % interval coverage
+    is reported overall and per domain class, the intervals calibrated per class as the saved model's are. Each
+    held-out row is flagged by an applicability domain fitted on the fold's training side of this run, on the
+    leading composition descriptors of the model evaluated; the saved model's domain uses the σ model's
+    descriptors over σ and Ea rows together, so for Ea especially the rows counted out of domain differ somewhat
+    from the model card's.
+
+    Folds split ``rows`` by paper. Each fold's models train on ``pool`` minus every row of the fold's papers, so
+    a paper is never on both sides even when other sources repeat it.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The rows scored, with ``target`` (log10 S/cm or eV) and ``group`` (paper) columns
+        (:mod:`mlsse.models.targets`).
+    features : pandas.DataFrame
+        Their feature table, row for row.
+    params : dict, optional
+        Hyper-parameters of our model (e.g. a saved model's for this target).
+    target : str, default "log10_sigma"
+        ``"log10_sigma"`` or ``"ea_eV"``.
+    seed : int, default 0
+        Seed of the folds and the models.
+    n_splits : int, default 5
+        Number of folds.
+    pool : pandas.DataFrame, optional
+        The rows the models may train on, as ``rows``; default ``rows`` itself.
+    pool_features : pandas.DataFrame, optional
+        Their feature table; needed with ``pool``.
+    unseen_compositions : bool, default False
+        The training side also loses every row whose composition (up to scaling) is in the fold, as when
+        judging on held-back papers *and* compositions: the same material measured by another paper otherwise
+        leaks its value.
+
+    Returns
+    -------
+    dict
+        ``n``, ``groups``, ``n_censored``, ``held_out``; ``models``: per model (``mlsse``, ``median``,
+        ``rf_elements_lattice``) the :func:`~mlsse.models.metrics.regression_metrics`, the MAE of measured and
+        of censored rows, and the per-family MAE (families with at least 5 rows), and for ``mlsse`` the 80 %
+        interval coverage and MAE overall and per domain class; ``repeat_measurements``: on the rows whose
+        material other papers also measured, the MAE of those papers' median value and of our prediction; for
+        log10 σ ``below_detection``: how well the held-out ``p_sigma_below_detection`` forecasts σ below 1e-10
+        S/cm (:func:`~mlsse.models.metrics.probability_metrics`). ``_predictions`` and ``_y`` hold the
+        out-of-fold predictions and the targets.
     """
     from sklearn.ensemble import RandomForestRegressor
 
@@ -162,14 +205,37 @@ def _band_label(lo: float, hi: float) -> str:
 def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, temperature_rows: pd.DataFrame,
                                features: dict, params: dict | None = None, *, seed: int = 0,
                                n_splits: int = 5) -> dict:
-    """Paper-grouped CV of σ away from room temperature, as ``mlsse predict --temperature-c`` makes it: for each
-    fold of papers, σ(25 °C) and Ea models train on the other papers, and each held-out row's σ at its
-    temperature (log10 S/cm) is predicted through Arrhenius (:func:`~mlsse.temperature.log10_sigma_at`).
+    """Cross-validate σ away from room temperature by paper, as ``mlsse predict --temperature-c`` makes it.
 
-    The 80 % interval is the saved model's: σ(25 °C) and Ea half-widths calibrated per domain class on the
-    other folds' residuals of this same CV, the Ea one scaled by ``|1/T − 1/T_ref|/(k_B ln 10)``. Returns the
-    MAE, mean error (bias), coverage overall, per domain class and per :data:`TEMPERATURE_BANDS_C` band.
-    ``features`` maps ``"sigma"``, ``"ea"`` and ``"temperature"`` to the feature frames of the three row sets.
+    For each fold of papers, σ(25 °C) and Ea models train on the other papers, and each held-out row's σ at its
+    temperature (log10 S/cm) is predicted through Arrhenius (:func:`~mlsse.temperature.log10_sigma_at`). The
+    80 % interval is the saved model's: σ(25 °C) and Ea half-widths calibrated per domain class on the other
+    folds' residuals of this same CV, the Ea one scaled by ``|1/T − 1/T_ref|/(k_B ln 10)``.
+
+    Parameters
+    ----------
+    sigma_rows : pandas.DataFrame
+        Room-temperature σ rows (:func:`~mlsse.models.targets.sigma_training_rows`).
+    ea_rows : pandas.DataFrame
+        Ea rows (:func:`~mlsse.models.targets.ea_training_rows`).
+    temperature_rows : pandas.DataFrame
+        σ rows away from room temperature (:func:`~mlsse.models.targets.sigma_temperature_rows`), with
+        ``temperature_C`` in °C.
+    features : dict of str to pandas.DataFrame
+        ``"sigma"``, ``"ea"`` and ``"temperature"`` → the feature frames of the three row sets.
+    params : dict, optional
+        Per target (``"log10_sigma"``, ``"ea_eV"``), the models' hyper-parameters.
+    seed : int, default 0
+        Seed of the folds and the models.
+    n_splits : int, default 5
+        Number of folds.
+
+    Returns
+    -------
+    dict
+        ``groups``, ``held_out`` and, overall, per domain class (``in_domain``, ``out_of_domain``) and per
+        :data:`TEMPERATURE_BANDS_C` band (``bands_C``): ``n``, ``mae``, ``mean_error`` (bias), ``coverage_80``
+        and ``mean_half_width``, all in log10 S/cm.
     """
     from mlsse.models.conformal import domain_half_widths
     from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
@@ -237,15 +303,37 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
 
 def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, params: dict | None = None,
              seed: int = 0, repeats: int = 1, progress=None) -> dict:
-    """Run grouped CV on the OBELiX training split (σ) and on the full table (σ and Ea), holding out papers and,
-    separately, papers plus their compositions; write ``metrics.json`` and ``parity_*.png`` into ``out_dir``;
-    return the metrics keyed ``"<run>/<held out>"``. ``full_log10_sigma_at_temperature/papers`` scores σ away
-    from room temperature (:func:`temperature_cross_validate`, folds of ``seed``).
+    """Evaluate the models by paper-grouped CV against the baselines; write metrics and parity plots.
 
-    The report and plots are those of the folds drawn with ``seed``. With ``repeats`` > 1 the CV is redrawn with
-    seeds ``seed … seed + repeats − 1`` and each run gets ``over_seeds``: every model's MAE per seed, because
-    which papers share a fold moves the MAE by a few hundredths and can flip a close comparison. Each
-    cross-validation is a step of ``progress`` (a :class:`~mlsse.progress.Progress`).
+    The runs: the OBELiX training split (σ) alone and with the full table as training pool, and the full table
+    (σ and Ea), each holding out papers and, separately, papers plus their compositions
+    (:func:`cross_validate`); and σ away from room temperature (:func:`temperature_cross_validate`). The report
+    and plots are those of the folds drawn with ``seed``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+    obelix : pandas.DataFrame
+        The OBELiX training split as curated rows (:func:`~mlsse.data.obelix.load_obelix`).
+    out_dir : str or pathlib.Path
+        Where ``metrics.json`` and ``parity_*.png`` are written; created if missing.
+    params : dict, optional
+        Per target (``"log10_sigma"``, ``"ea_eV"``), the models' hyper-parameters (e.g. a saved model's).
+    seed : int, default 0
+        Seed of the folds and the models.
+    repeats : int, default 1
+        With more than 1, the CV is redrawn with seeds ``seed … seed + repeats − 1`` and each run gets
+        ``over_seeds``: every model's MAE per seed, since which papers share a fold moves the MAE enough to
+        flip a close comparison.
+    progress : mlsse.progress.Progress, optional
+        Receives one step per cross-validation.
+
+    Returns
+    -------
+    dict
+        The metrics keyed ``"<run>/<held out>"`` (:func:`cross_validate`'s reports without the predictions),
+        and ``full_log10_sigma_at_temperature/papers`` (:func:`temperature_cross_validate`).
     """
     from mlsse.progress import SILENT
 

@@ -8,7 +8,21 @@ from scipy.stats import spearmanr
 
 
 def regression_metrics(y_true, y_pred) -> dict:
-    """Return n, MAE, RMSE, R² and Spearman ρ of ``y_pred`` against ``y_true``."""
+    """Return n, MAE, RMSE, R² and Spearman ρ of predictions against targets.
+
+    Parameters
+    ----------
+    y_true : array_like
+        Targets.
+    y_pred : array_like
+        Predictions, in the targets' units.
+
+    Returns
+    -------
+    dict
+        ``n``, ``mae``, ``rmse`` (the targets' units), ``r2`` (NaN for constant targets) and ``spearman`` (NaN
+        for fewer than 3 rows).
+    """
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     error = y_pred - y_true
     total = np.sum((y_true - y_true.mean()) ** 2)
@@ -22,9 +36,24 @@ def regression_metrics(y_true, y_pred) -> dict:
 
 
 def probability_metrics(event, probability, edges=(0.0, 0.05, 0.2, 0.5, 0.8, 1.0)) -> dict:
-    """Return how well ``probability`` forecasts the 0/1 ``event``: counts, ROC AUC, the Brier score and that of
-    always forecasting the base rate, and reliability bins between ``edges`` (n, mean probability, observed
-    rate; the last bin includes 1)."""
+    """Return how well a probability forecasts a yes/no event.
+
+    Parameters
+    ----------
+    event : array_like of bool
+        Whether the event happened, per row.
+    probability : array_like of float
+        The forecast probability, per row.
+    edges : sequence of float, default (0, 0.05, 0.2, 0.5, 0.8, 1)
+        Bin edges of the reliability table; the last bin includes 1.
+
+    Returns
+    -------
+    dict
+        ``n``, ``n_events``, ``roc_auc`` (None unless both outcomes occur), ``brier``, ``brier_base_rate`` (the
+        Brier score of always forecasting the base rate) and ``bins``: per bin ``from``, ``to``, ``n``,
+        ``mean_probability`` and ``observed_rate`` (None for an empty bin).
+    """
     from sklearn.metrics import roc_auc_score
 
     event, probability = np.asarray(event, dtype=bool), np.asarray(probability, dtype=float)
@@ -42,13 +71,27 @@ def probability_metrics(event, probability, edges=(0.0, 0.05, 0.2, 0.5, 0.8, 1.0
 
 def repeat_measurement_deviation(compositions, groups, values, pool_compositions=None, pool_groups=None,
                                  pool_values=None) -> np.ndarray:
-    """Per row, |value − median over the *other* papers of each paper's median value for the same composition|
-    (units of ``values``).
+    """Return, per row, how far the other papers that measured its material are from its value.
 
     The scatter between papers that measured one material: how far another lab's number would have been from
-    this row's. Each paper counts once however many rows it has. Rows no other paper measured get NaN. The other
-    papers' values come from the ``pool_*`` arrays (default: the rows themselves); compositions are comparable
-    keys, e.g. :func:`mlsse.chemistry.composition_key`.
+    this row's. Each paper counts once however many rows it has.
+
+    Parameters
+    ----------
+    compositions : array_like
+        Comparable composition keys, e.g. :func:`mlsse.chemistry.composition_key`.
+    groups : array_like
+        Each row's paper.
+    values : array_like
+        Each row's value.
+    pool_compositions, pool_groups, pool_values : array_like, optional
+        The rows the other papers' values come from; default the rows themselves.
+
+    Returns
+    -------
+    numpy.ndarray
+        |value − median over the *other* papers of each paper's median value for the same composition|, in the
+        units of ``values``; NaN for rows no other paper measured.
     """
     if pool_compositions is None:
         pool_compositions, pool_groups, pool_values = compositions, groups, values

@@ -25,7 +25,28 @@ OUTPUT_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm
 
 @dataclass
 class Predictor:
-    """Fitted σ (log10 S/cm at 25 °C) and Ea (eV) regressors sharing one feature list and domain."""
+    """Fitted σ (log10 S/cm at 25 °C) and Ea (eV) regressors sharing one feature list and domain.
+
+    Attributes
+    ----------
+    sigma_model : ConformalBoostedRegressor
+        The log10 σ model (log10 S/cm at 25 °C); any model with ``predict``, ``contributions``,
+        ``predict_probability_below`` and ``interval_half_width_`` will do.
+    ea_model : ConformalBoostedRegressor
+        The Ea model (eV).
+    feature_names : list of str
+        The feature columns both models read, in order.
+    domain : ApplicabilityDomain
+        The fitted applicability domain.
+    domain_features : list of str
+        The feature columns the domain reads, in order.
+    metadata : dict
+        Provenance, hyper-parameters and grouped-CV metrics (saved as ``metadata.json``).
+    half_widths : dict or None
+        Interval half-widths per target and domain class; None: each model's one width for all.
+    measured : MeasuredCompositions or None
+        The σ measured for each training composition; None when the model does not record it.
+    """
 
     sigma_model: object          # ConformalBoostedRegressor-like: predict, contributions, interval_half_width_
     ea_model: object
@@ -36,17 +57,49 @@ class Predictor:
     #: Interval half-widths per target and domain class, ``{"log10_sigma": {"in_domain": …, "out_of_domain": …},
     #: "ea_eV": {…}}`` (:func:`~mlsse.models.conformal.domain_half_widths`); None: each model's one width for all.
     half_widths: dict | None = None
-    #: The σ measured for each training composition (None for models saved before it was recorded).
+    #: The σ measured for each training composition (None when the saved model does not record it).
     measured: MeasuredCompositions | None = None
 
     def model(self, target="log10_sigma"):
-        """Return the fitted regressor of ``target`` (a :class:`~mlsse.models.targets.Target` or its name;
-        ``ValueError`` for an unknown one)."""
+        """Return the fitted regressor of a target.
+
+        Parameters
+        ----------
+        target : Target or str, default "log10_sigma"
+            A :class:`~mlsse.models.targets.Target` or its name.
+
+        Returns
+        -------
+        ConformalBoostedRegressor
+            The σ or the Ea model.
+
+        Raises
+        ------
+        ValueError
+            For an unknown target.
+        """
         return self.sigma_model if Target.named(target) is Target.LOG10_SIGMA else self.ea_model
 
     def half_width(self, target, in_domain) -> np.ndarray:
-        """Return the 80 % interval half-width of ``target`` for each query, by its in-domain flag (log10 S/cm or
-        eV)."""
+        """Return the 80 % interval half-width of a target for each query, by its in-domain flag.
+
+        Parameters
+        ----------
+        target : Target or str
+            A :class:`~mlsse.models.targets.Target` or its name.
+        in_domain : array_like of bool
+            Each query's in-domain flag.
+
+        Returns
+        -------
+        numpy.ndarray
+            The half-widths, log10 S/cm or eV.
+
+        Raises
+        ------
+        ValueError
+            For an unknown target.
+        """
         target = Target.named(target)
         in_domain = np.asarray(in_domain, dtype=bool)
         if self.half_widths is None:
@@ -95,12 +148,28 @@ class Predictor:
 
     def predict_features(self, features: pd.DataFrame, elements: list[set[str]] | None = None,
                          temperature_c=None, compositions=None) -> pd.DataFrame:
-        """Predict from a feature frame (columns ⊇ ``feature_names``); returns the ``OUTPUT_COLUMNS`` frame.
+        """Predict from a feature frame.
 
-        ``elements``: each row's element symbols (default: read from the element-fraction columns).
-        ``temperature_c``: None (σ at 25 °C), a number, or one value per row (°C; NaN: 25 °C). ``compositions``:
-        the rows' formulas; with them, a query whose composition was measured in training far from its prediction
-        (outside the in-domain interval) is out of domain, and its note gives the measured value and the papers.
+        Out-of-domain queries err more than in-domain ones, so they get their own, wider interval. σ at another
+        temperature comes from σ at 25 °C and Ea through Arrhenius, its interval widened by the Ea interval.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Feature table whose columns include ``feature_names``.
+        elements : list of set of str, optional
+            Each row's element symbols; default: read from the element-fraction columns.
+        temperature_c : None, float or array_like, optional
+            Where σ is wanted, °C: None (25 °C), a number, or one value per row (NaN: 25 °C).
+        compositions : sequence of str, optional
+            The rows' formulas; with them, a query whose composition was measured in training far from its
+            prediction (outside the in-domain interval) is out of domain, and its note gives the measured value
+            and the papers.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The :data:`OUTPUT_COLUMNS` (log10 σ in log10 S/cm, σ in S/cm, Ea in eV), with ``features``' index.
         """
         if elements is None:
             elements = feature_elements(features)
@@ -117,7 +186,7 @@ class Predictor:
                 if note:
                     inside[i] = False
                     reasons[i] = "; ".join(r for r in (reasons[i], note) if r)
-        # Out-of-domain queries err about twice as much, so they get their own, wider interval.
+        # Out-of-domain queries err more, so they get their own, wider interval.
         sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
         out = pd.DataFrame(index=features.index)
         if temperature_c is None:
@@ -141,10 +210,30 @@ class Predictor:
         return out
 
     def explain(self, data, target="log10_sigma") -> pd.DataFrame:
-        """Return the SHAP contributions (XGBoost's exact TreeSHAP) of each feature to each query's ``target``
-        (units of the target: :attr:`~mlsse.models.targets.Target.unit`), with a ``bias`` column; each row sums to
-        the prediction at 25 °C. ``data`` as :meth:`predict`; a composition or CIF that cannot be featurized
-        raises ``DataError``."""
+        """Return the SHAP contributions (XGBoost's exact TreeSHAP) of each feature to each query's prediction.
+
+        Parameters
+        ----------
+        data : formula, pymatgen ``Composition``, a list of them, or a DataFrame
+            As :meth:`predict`.
+        target : Target or str, default "log10_sigma"
+            A :class:`~mlsse.models.targets.Target` or its name.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per feature, then ``bias``, in the target's unit
+            (:attr:`~mlsse.models.targets.Target.unit`); each row sums to the prediction at 25 °C. ``data``'s
+            index.
+
+        Raises
+        ------
+        DataError
+            If a composition cannot be featurized (a CIF that cannot be read only leaves its structure features
+            NaN).
+        ValueError
+            For an unknown target.
+        """
         from mlsse.chemistry import formula_text
         from mlsse.features import featurize_table
 
@@ -152,15 +241,42 @@ class Predictor:
         return self.explain_features(featurize_table(frame), target).set_axis(frame.index)
 
     def explain_features(self, features: pd.DataFrame, target="log10_sigma") -> pd.DataFrame:
-        """Return :meth:`explain`'s contributions for a feature frame (columns ⊇ ``feature_names``)."""
+        """Return :meth:`explain`'s contributions for a feature frame.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Feature table whose columns include ``feature_names``.
+        target : Target or str, default "log10_sigma"
+            A :class:`~mlsse.models.targets.Target` or its name.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per feature, then ``bias``, in the target's unit, with ``features``' index.
+        """
         values = self.model(target).contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
 
     def top_contributions(self, formulas, k: int = 3,
                           target="log10_sigma") -> list[list[tuple[str, float, float]]]:
-        """For each formula, the ``k`` features with the largest |SHAP contribution| to ``target``, as
-        ``(readable name, the formula's feature value, contribution)``; the value says why, e.g. an O content
-        of 0 can push σ up."""
+        """Return, for each formula, the features with the largest |SHAP contribution| to a target.
+
+        Parameters
+        ----------
+        formulas : iterable of str
+            The formulas.
+        k : int, default 3
+            Features per formula.
+        target : Target or str, default "log10_sigma"
+            A :class:`~mlsse.models.targets.Target` or its name.
+
+        Returns
+        -------
+        list of list of (str, float, float)
+            Per formula, ``(readable name, the formula's feature value, contribution)``, largest first; the
+            value says why, e.g. an O content of 0 can push σ up. Contributions are in the target's unit.
+        """
         from mlsse.features import featurize_table
         from mlsse.features.names import readable_name
 
@@ -174,7 +290,18 @@ class Predictor:
 
 
 def feature_elements(features: pd.DataFrame) -> list[set[str]]:
-    """Return each row's element symbols, read from the element-fraction columns of a feature frame."""
+    """Return each row's element symbols, read from the element-fraction columns of a feature frame.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Feature table.
+
+    Returns
+    -------
+    list of set of str
+        Per row, the elements with a positive fraction.
+    """
     from mlsse.features.preset import ELEMENT_FRACTION_LABELS
 
     present = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy() > 0

@@ -8,8 +8,24 @@ from sklearn.model_selection import GroupKFold, KFold
 
 
 def grouped_folds(n_rows: int, groups=None, n_splits=5, random_state=0):
-    """Return the list of ``(train, test)`` index arrays: grouped k-fold when ``groups`` is given (shuffled
-    reproducibly by ``random_state``), else shuffled k-fold."""
+    """Return the folds of ``n_rows`` rows as ``(train, test)`` index arrays.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    groups : array_like, optional
+        Each row's group (e.g. its paper): grouped k-fold, no group on both sides. None: shuffled k-fold.
+    n_splits : int, default 5
+        Number of folds (at most the number of groups).
+    random_state : int, default 0
+        Seed of the shuffle.
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        The folds.
+    """
     index = np.arange(n_rows)
     if groups is None:
         return list(KFold(n_splits=n_splits, shuffle=True, random_state=random_state).split(index))
@@ -19,9 +35,23 @@ def grouped_folds(n_rows: int, groups=None, n_splits=5, random_state=0):
 
 
 def out_of_fold_predictions(estimator, X, y, groups=None, n_splits=5, random_state=0) -> np.ndarray:
-    """Predict every row with a clone of ``estimator`` fitted on the folds that exclude its group.
+    """Predict every row with a clone of ``estimator`` fitted on the folds that exclude it.
 
-    With ``groups`` (e.g. one label per paper) the folds are grouped, so no group is on both sides.
+    Parameters
+    ----------
+    estimator : sklearn estimator
+        The model to clone and fit.
+    X : array_like, shape (n_rows, n_features)
+        Features.
+    y : array_like, shape (n_rows,)
+        Targets.
+    groups, n_splits, random_state
+        As :func:`grouped_folds`; with ``groups`` (e.g. one label per paper) no group is on both sides.
+
+    Returns
+    -------
+    numpy.ndarray
+        The out-of-fold prediction of each row.
     """
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     prediction = np.full(len(y), np.nan)

@@ -42,8 +42,19 @@ _MODEL_FILE = re.compile(r"(metadata\.json|MODEL_CARD\.md|(sigma|ea)-(\d+|" + CE
 
 
 def is_model_directory(directory: str | Path) -> bool:
-    """Return whether ``directory`` holds a saved mlsse model and nothing else (a ``metadata.json`` of an
-    ``mlsse-model/`` format, a card and booster files), so that a new save may replace it whole."""
+    """Return whether a directory holds a saved mlsse model and nothing else, so a new save may replace it whole.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The directory.
+
+    Returns
+    -------
+    bool
+        True if it has a ``metadata.json`` of an ``mlsse-model/`` format and otherwise only a card and booster
+        files.
+    """
     directory = Path(directory)
     try:
         metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
@@ -59,9 +70,21 @@ def _foreign_entries(directory: Path) -> list[str]:
 
 
 def check_model_target(directory: str | Path) -> None:
-    """Raise ``ModelError`` if a model cannot be saved at ``directory``: it is a file, a symbolic link, the
-    working directory or one of its parents, or a directory holding anything but an mlsse model (which a save
-    replaces whole). Called before training, so a long run does not end in this error."""
+    """Check that a model can be saved at a directory.
+
+    Called before training, so a long run does not end in this error.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        Where the model would be saved.
+
+    Raises
+    ------
+    ModelError
+        If it is a file, a symbolic link, the working directory or one of its parents, or a directory holding
+        anything but an mlsse model (which a save replaces whole).
+    """
     directory = Path(directory)
     problem = None
     if directory.is_symlink():
@@ -81,7 +104,7 @@ def check_model_target(directory: str | Path) -> None:
 
 
 def _load_booster(path: Path, booster):
-    """Load a gzipped UBJ file written by :meth:`Predictor.save` into ``booster``; ``ModelError`` if missing."""
+    """Load a gzipped UBJ file written by :func:`save_model` into ``booster``; ``ModelError`` if missing."""
     if not path.is_file():
         raise ModelError(f"model at {path.parent} is incomplete: {path.name} missing")
     booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
@@ -89,11 +112,27 @@ def _load_booster(path: Path, booster):
 
 
 def save_model(predictor, directory: str | Path) -> Path:
-    """Write the model directory and return its path.
+    """Write a predictor to a model directory.
 
     The files are written into a new directory that then takes ``directory``'s name, so an earlier model
-    there is replaced whole (never mixed with the new files, never left with stale members). A ``directory``
-    that holds anything other than a model is refused (``ModelError``) before anything is written.
+    there is replaced whole (never mixed with the new files, never left with stale members).
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The trained predictor (its models fitted with ``calibrate=True``).
+    directory : str or pathlib.Path
+        The model directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory``.
+
+    Raises
+    ------
+    ModelError
+        Before anything is written, if ``directory`` cannot take a model (:func:`check_model_target`).
     """
     directory = Path(directory)
     check_model_target(directory)
@@ -132,8 +171,24 @@ def _write_files(predictor, directory: Path) -> None:
 
 
 def load_model(directory: str | Path):
-    """Load a model directory written by :func:`save_model` and return its :class:`Predictor`; a clear ``ModelError`` if it is missing, incomplete
-    or was written by an incompatible version, and a ``ModelError`` naming the problem if a file is damaged."""
+    """Load a model directory written by :func:`save_model`.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The model directory.
+
+    Returns
+    -------
+    Predictor
+        The predictor.
+
+    Raises
+    ------
+    ModelError
+        If the model is missing (with a hint when an interrupted save left the earlier one aside), incomplete
+        or inconsistent, was written in another format or on other features, or a file is damaged.
+    """
     directory = Path(directory)
     meta_path = directory / "metadata.json"
     if not meta_path.is_file():
@@ -198,7 +253,13 @@ _PACKAGES = ["mlsse", "xgboost", "xgboost-cpu", "scikit-learn", "matminer", "pym
 
 
 def library_versions() -> dict[str, str]:
-    """Return ``{package: version}`` for the packages that shape a model's predictions."""
+    """Return the versions of the installed packages that shape a model's predictions.
+
+    Returns
+    -------
+    dict of str to str
+        Package → version, for those installed.
+    """
     found = {}
     for package in _PACKAGES:
         try:

@@ -19,8 +19,23 @@ class Target(str, Enum):
 
     @classmethod
     def named(cls, name) -> "Target":
-        """Return the target called ``name``: a ``Target``, ``"log10_sigma"`` or ``"sigma"``, ``"ea_eV"`` or
-        ``"ea"``; ``ValueError`` naming the choices for anything else."""
+        """Return the target called ``name``.
+
+        Parameters
+        ----------
+        name : Target or str
+            A ``Target``, ``"log10_sigma"`` or ``"sigma"``, ``"ea_eV"`` or ``"ea"``.
+
+        Returns
+        -------
+        Target
+            The target.
+
+        Raises
+        ------
+        ValueError
+            Naming the choices, for anything else.
+        """
         if isinstance(name, cls):
             return name
         found = {"log10_sigma": cls.LOG10_SIGMA, "sigma": cls.LOG10_SIGMA, "ea_eV": cls.EA, "ea": cls.EA}.get(name)
@@ -47,9 +62,18 @@ EA_RANGE_EV = (0.05, 2.0)
 
 
 def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows labelling room-temperature log10 σ (15–35 °C): measured σ > 0, censored rows at 1e-15.
+    """Return the rows labelling room-temperature log10 σ: σ > 0 measured at 15–35 °C.
 
-    Adds ``target`` (log10 S/cm) and ``group`` (paper, grouped over the whole ``table``) columns.
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows (RangeIndex) with ``target`` (log10 σ, log10 S/cm; :data:`CENSORED_LOG10_SIGMA` for censored
+        rows) and ``group`` (paper, grouped over the whole ``table``) added.
     """
     lo, hi = ROOM_TEMPERATURE_RANGE_C
     rows = table[table["sigma_S_cm"].gt(0) & table["temperature_C"].between(lo, hi)].copy()
@@ -59,10 +83,21 @@ def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def sigma_temperature_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a measured σ away from room temperature (outside 15–35 °C): they test σ(T), which the models
-    predict from σ at 25 °C and Ea, and train nothing.
+    """Return the rows with a measured σ away from room temperature (outside 15–35 °C).
 
-    Adds ``target`` (log10 S/cm at the row's ``temperature_C``) and ``group`` (paper) columns.
+    They test σ(T), which the models predict from σ at 25 °C and Ea, and train nothing. Censored rows are left
+    out.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows (RangeIndex) with ``target`` (log10 σ at the row's ``temperature_C``, log10 S/cm) and
+        ``group`` (paper, grouped over the whole ``table``) added.
     """
     lo, hi = ROOM_TEMPERATURE_RANGE_C
     temperature = table["temperature_C"]
@@ -74,9 +109,18 @@ def sigma_temperature_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def ea_training_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows labelling Ea (eV): reported values and Arrhenius fits with R² ≥ 0.9, within 0.05–2 eV.
+    """Return the rows labelling Ea: reported values and Arrhenius fits with R² ≥ 0.9, within 0.05–2 eV.
 
-    Adds ``target`` (eV) and ``group`` (paper, grouped over the whole ``table``) columns.
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows (RangeIndex) with ``target`` (Ea, eV) and ``group`` (paper, grouped over the whole ``table``)
+        added.
     """
     lo, hi = EA_RANGE_EV
     good_fit = table["value_origin"].ne("arrhenius-fit") | table["arrhenius_r2"].ge(MIN_ARRHENIUS_R2)

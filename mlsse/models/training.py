@@ -1,4 +1,7 @@
-"""Tuning (Optuna TPE, paper-grouped CV) and training of the σ and Ea models into a :class:`Predictor`."""
+"""Tuning (Optuna TPE, paper-grouped CV) and training of the σ and Ea models into a predictor.
+
+:func:`train_predictor` returns both models as one :class:`~mlsse.models.predictor.Predictor`.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +33,21 @@ def feature_views(feature_names: list[str], target: str) -> list[list[int]] | No
 
     log10 σ: the descriptors (everything but the element fractions, element amounts and lattice constants) and,
     separately, the element fractions with crystal system, space-group number, cell volume and volume per atom.
-    Ea: the descriptors only (a second view measured no gain for Ea). Empty views are dropped; None (no view left)
-    means one booster on every column. The element amounts and lattice constants are left to the forest
-    (:func:`forest_feature_views`): in the boosters' views they measured no gain.
+    Ea: the descriptors only. The element amounts and lattice constants are left to the forest
+    (:func:`forest_feature_views`).
+
+    Parameters
+    ----------
+    feature_names : list of str
+        The feature columns, in order.
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+
+    Returns
+    -------
+    list of list of int or None
+        Column indices per view; empty views are dropped, and None (no view left) means one booster on every
+        column.
     """
     from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
     from mlsse.features.structure import CELL_LABELS, LATTICE_CONSTANT_LABELS
@@ -50,9 +65,19 @@ def forest_feature_views(feature_names: list[str], target: str) -> list[list[int
     """Return the column views of the ``target`` model's random-forest members (see ``ConformalBoostedRegressor``).
 
     log10 σ: one forest on the element amounts, space-group number and lattice constants, the OBELiX paper's
-    random-forest inputs. Averaged with the two boosters, it measured lower paper-grouped MAE of log10 σ on the
-    OBELiX rows (means of three fold seeds: 1.210 → 1.195 with the full table for training, 1.420 → 1.397 on the
-    OBELiX split alone) at an unchanged full-table MAE (1.058 → 1.059). Ea: none (not measured to help).
+    random-forest inputs, a view of the material unlike the boosters'. Ea: none.
+
+    Parameters
+    ----------
+    feature_names : list of str
+        The feature columns, in order.
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+
+    Returns
+    -------
+    list of list of int or None
+        Column indices per forest; None for no forest (Ea, or none of those columns present).
     """
     from mlsse.features.preset import ELEMENT_AMOUNT_LABELS
     from mlsse.features.structure import LATTICE_CONSTANT_LABELS
@@ -65,9 +90,24 @@ def forest_feature_views(feature_names: list[str], target: str) -> list[list[int
 
 
 def model_structure(feature_names: list[str], target: str) -> dict:
-    """Return the ``target`` model's structural settings (``ConformalBoostedRegressor`` parameters that are not
-    tuned): its booster views, forest views, and for log10 σ the censored label, so censored rows (σ below a
-    detection limit) get a classifier of their own instead of pulling the regressors towards −15."""
+    """Return the ``target`` model's structural settings: the ``ConformalBoostedRegressor`` parameters not tuned.
+
+    For log10 σ the censored label is set, so censored rows (σ below a detection limit) get a classifier of
+    their own instead of pulling the regressors towards −15.
+
+    Parameters
+    ----------
+    feature_names : list of str
+        The feature columns, in order.
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+
+    Returns
+    -------
+    dict
+        ``views`` (:func:`feature_views`), ``forest_views`` (:func:`forest_feature_views`) and
+        ``censored_value`` (:data:`~mlsse.models.targets.CENSORED_LOG10_SIGMA` for log10 σ, else None).
+    """
     return {"views": feature_views(feature_names, target),
             "forest_views": forest_feature_views(feature_names, target),
             "censored_value": CENSORED_LOG10_SIGMA if target == "log10_sigma" else None}
@@ -75,8 +115,27 @@ def model_structure(feature_names: list[str], target: str) -> dict:
 
 def model_for(target: str, feature_names: list[str], params: dict | None = None, *, seed: int = 0,
               calibrate: bool = False) -> ConformalBoostedRegressor:
-    """Return an unfitted ``target`` model over ``feature_names``: :func:`default_params` updated with the
-    XGBoost entries of ``params`` (e.g. a saved model's), and the target's :func:`model_structure`."""
+    """Return an unfitted ``target`` model over ``feature_names``.
+
+    Parameters
+    ----------
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+    feature_names : list of str
+        The feature columns the model will be fitted on, in order.
+    params : dict, optional
+        Hyper-parameters (e.g. a saved model's); only the entries of
+        :data:`~mlsse.models.tuning.DEFAULT_PARAMS` are used, over :func:`default_params`.
+    seed : int, default 0
+        ``random_state`` of the model.
+    calibrate : bool, default False
+        Calibrate the interval when fitted.
+
+    Returns
+    -------
+    ConformalBoostedRegressor
+        The model, with the target's :func:`model_structure`.
+    """
     hyper = default_params(target)
     hyper.update({k: v for k, v in (params or {}).items() if k in DEFAULT_PARAMS})
     return ConformalBoostedRegressor(**hyper, **model_structure(feature_names, target), calibrate=calibrate,
@@ -84,14 +143,41 @@ def model_for(target: str, feature_names: list[str], params: dict | None = None,
 
 
 def feature_matrix(table: pd.DataFrame) -> pd.DataFrame:
-    """Featurize curated rows (composition, structure, process columns) in the table's order."""
+    """Featurize curated rows (composition, process, lattice and structure blocks) in the table's order.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Curated rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`mlsse.features.featurize_table` of the rows, with a RangeIndex.
+
+    Raises
+    ------
+    DataError
+        If a composition cannot be featurized.
+    """
     from mlsse.features import featurize_table
 
     return featurize_table(table).reset_index(drop=True)
 
 
 def usable_feature_names(features: pd.DataFrame) -> list[str]:
-    """Columns that carry information: numeric, not all NaN, not constant."""
+    """Return the columns that carry information: numeric, not all NaN, not constant.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        A feature table.
+
+    Returns
+    -------
+    list of str
+        The columns, in the table's order.
+    """
     numeric = features.select_dtypes(include=[np.number, bool])
     keep = [c for c in numeric.columns if numeric[c].notna().any() and numeric[c].nunique(dropna=True) > 1]
     return keep
@@ -101,14 +187,50 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
                     name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None,
                     tune_targets=("log10_sigma", "ea_eV"), start_params: dict | None = None,
                     base_params: dict | None = None):
-    """Train σ and Ea models on the curated ``table`` and return a :class:`~mlsse.models.predictor.Predictor`
-    with its grouped-CV metrics in ``metadata['metrics']``.
+    """Train σ and Ea models on the curated ``table`` into a :class:`~mlsse.models.predictor.Predictor`.
 
-    Each target starts from :func:`default_params` updated with ``start_params[target]`` (e.g. the active
-    model's ``metadata["params"]``, so a retrain keeps its tuned hyper-parameters): that is the first of the
-    ``trials`` Optuna trials for the targets in ``tune_targets``, and the parameters used as they are for the
-    others. ``base_params`` (one dict for both targets) then overrides untuned targets, e.g. fewer trees for a
-    quick test model. ``progress``: a :class:`~mlsse.progress.Progress` to report to (default: none).
+    Each target starts from :func:`default_params` updated with ``start_params[target]``: that is the first of
+    the ``trials`` Optuna trials for the targets in ``tune_targets``, and the parameters used as they are for the
+    others. The applicability domain is fitted on the σ and Ea rows together, and the interval half-widths are
+    calibrated per domain class on the grouped out-of-fold residuals.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+    seed : int, default 0
+        Seed of the folds, the tuning and the models.
+    trials : int, default 0
+        Optuna trials per tuned target.
+    storage : str, optional
+        Optuna storage URL; None: in memory.
+    name : str, default "model"
+        The model's name (in its metadata and its study names).
+    data_sha256 : str, optional
+        SHA-256 of ``table`` (the data version), recorded in the metadata.
+    n_splits : int, default 5
+        Folds of the grouped CV.
+    progress : mlsse.progress.Progress, optional
+        Receives stage messages and task steps; default: none.
+    tune_targets : sequence of str, default ("log10_sigma", "ea_eV")
+        The targets tuned with ``trials``.
+    start_params : dict, optional
+        Per target, hyper-parameters to start from (e.g. the active model's ``metadata["params"]``, so a retrain
+        keeps its tuned hyper-parameters); the objective stays the target's.
+    base_params : dict, optional
+        One dict for both targets that overrides the hyper-parameters of untuned targets, e.g. fewer trees for a
+        quick test model.
+
+    Returns
+    -------
+    Predictor
+        The trained predictor; ``metadata["metrics"]`` holds each target's grouped-CV metrics (log10 S/cm or
+        eV), interval coverage and per-domain-class figures.
+
+    Raises
+    ------
+    DataError
+        If a composition cannot be featurized.
     """
     from mlsse.features import FEATURIZER_VERSION
     from mlsse.models.domain import ApplicabilityDomain
@@ -191,8 +313,23 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
 
 
 def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
-    """Return the :data:`N_DOMAIN_FEATURES` composition descriptors the σ model leans on most: the space in
-    which the applicability domain measures distances (every query has them, with or without a structure)."""
+    """Return the composition descriptors the σ model leans on most: the applicability domain's space.
+
+    Every query has them, with or without a structure. Element fractions and amounts are left out: they are
+    sparse, and unknown elements are flagged apart.
+
+    Parameters
+    ----------
+    sigma_model : ConformalBoostedRegressor
+        The fitted σ model.
+    feature_names : list of str
+        Its feature columns, in order.
+
+    Returns
+    -------
+    list of str
+        At most :data:`N_DOMAIN_FEATURES` names, by decreasing feature importance.
+    """
     from mlsse.features import featurize_compositions
     from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
 
@@ -205,7 +342,24 @@ def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
 
 
 def median_baseline_mae(y, groups, n_splits=5, seed=0) -> float:
-    """Grouped-CV MAE of predicting the training folds' median (same folds as the models)."""
+    """Return the grouped-CV MAE of predicting the training folds' median (the same folds as the models).
+
+    Parameters
+    ----------
+    y : array_like
+        Targets.
+    groups : array_like
+        Each row's paper group.
+    n_splits : int, default 5
+        Number of folds.
+    seed : int, default 0
+        Seed of the folds.
+
+    Returns
+    -------
+    float
+        The MAE, in the targets' units.
+    """
     y = np.asarray(y, dtype=float)
     errors = []
     for train, test in grouped_folds(len(y), groups, n_splits, seed):
@@ -214,7 +368,23 @@ def median_baseline_mae(y, groups, n_splits=5, seed=0) -> float:
 
 
 def composition_elements(formula: str) -> set[str]:
-    """Return the element symbols of a formula."""
+    """Return the element symbols of a formula.
+
+    Parameters
+    ----------
+    formula : str
+        The formula.
+
+    Returns
+    -------
+    set of str
+        Its element symbols.
+
+    Raises
+    ------
+    ValueError
+        If the formula cannot be parsed (:func:`mlsse.chemistry.parse_composition`).
+    """
     from mlsse.chemistry import parse_composition
 
     return {el.symbol for el in parse_composition(formula).elements}

@@ -15,20 +15,42 @@ DEFAULT_PARAMS = {"n_estimators": 400, "max_depth": 5, "learning_rate": 0.05, "s
 
 
 #: Per-target changes to ``DEFAULT_PARAMS``; the objective is fixed per target, not tuned. For log10 σ the regressors
-#: see only measured rows (censored ones go to a classifier, see ``model_structure``) and squared error measured
-#: lower paper-grouped MAE of the two-part model than absolute error (OBELiX rows with full-table training, fold
-#: seeds 0–2: 1.166 vs 1.185); for Ea absolute error (the median) measured lower MAE, literature Ea labels having
-#: heavy-tailed errors.
+#: see only measured rows (censored ones go to a classifier, see ``model_structure``) and fit squared error; for Ea
+#: they keep absolute error (the median), which the heavy-tailed errors of literature Ea labels move less.
 TARGET_DEFAULTS = {"log10_sigma": {"objective": "reg:squarederror"}, "ea_eV": {}}
 
 
 def default_params(target: str) -> dict:
-    """Return the untuned hyper-parameters for ``target`` (``log10_sigma`` or ``ea_eV``)."""
+    """Return the untuned hyper-parameters of a target's model.
+
+    Parameters
+    ----------
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+
+    Returns
+    -------
+    dict
+        :data:`DEFAULT_PARAMS` updated with the target's :data:`TARGET_DEFAULTS`.
+    """
     return {**DEFAULT_PARAMS, **TARGET_DEFAULTS[target]}
 
 
 def suggest_params(trial) -> dict:
-    """The Optuna search space for both targets (the objective is fixed per target: ``TARGET_DEFAULTS``)."""
+    """Return one Optuna trial's hyper-parameters: the search space for both targets.
+
+    The objective is not searched; it is fixed per target (:data:`TARGET_DEFAULTS`).
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The trial that suggests the values.
+
+    Returns
+    -------
+    dict
+        XGBoost hyper-parameters for :class:`~mlsse.models.estimator.ConformalBoostedRegressor`.
+    """
     return {
         "n_estimators": trial.suggest_int("n_estimators", 100, 800, step=50),
         "max_depth": trial.suggest_int("max_depth", 2, 8),
@@ -47,12 +69,40 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
          censored_value: float | None = None, progress=None) -> dict:
     """Tune XGBoost hyper-parameters by minimising paper-grouped CV MAE with Optuna's TPE sampler.
 
-    ``storage`` is an Optuna storage URL (``sqlite:///path.db``) so a run can be resumed and inspected with
-    optuna-dashboard; the study named ``study_name`` is continued if it exists. The first trial is
-    ``base_params`` (default ``DEFAULT_PARAMS``), which is also returned when ``trials`` is 0; ``views``,
-    ``forest_views`` and ``censored_value`` go to the estimator unchanged. The forests' and the censor
-    classifier's own settings are fixed (``FOREST_PARAMS``, ``CENSOR_CLASSIFIER_PARAMS``) but they are refitted
-    in every trial, so the boosters are tuned for what the model predicts. Each trial is a step of ``progress``.
+    The forests' and the censor classifier's own settings are fixed (``FOREST_PARAMS``,
+    ``CENSOR_CLASSIFIER_PARAMS``) but they are refitted in every trial, so the boosters are tuned for what the
+    model predicts.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n_rows, n_features)
+        Features.
+    y : numpy.ndarray, shape (n_rows,)
+        Targets (log10 S/cm or eV).
+    groups : numpy.ndarray, shape (n_rows,)
+        Each row's paper group, for the CV folds.
+    trials : int
+        Number of finished trials the study should have; ≤ 0 returns ``base_params`` untuned.
+    seed : int
+        Seed of the sampler, the folds and the models.
+    study_name : str
+        The study's name (:func:`study_name`); an existing study of that name is continued.
+    storage : str, optional
+        Optuna storage URL (``sqlite:///path.db``) so a run can be resumed and inspected with optuna-dashboard;
+        None: in memory.
+    n_splits : int, default 5
+        Folds of the grouped CV.
+    base_params : dict, optional
+        The first trial; default :data:`DEFAULT_PARAMS`.
+    views, forest_views, censored_value
+        Passed to the estimator unchanged.
+    progress : mlsse.progress.Progress, optional
+        Receives one step per trial.
+
+    Returns
+    -------
+    dict
+        ``base_params`` updated with the best trial's searched hyper-parameters.
     """
     base = dict(base_params or DEFAULT_PARAMS)
     if trials <= 0:
@@ -84,8 +134,35 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
 
 def study_name(name: str, target: str, data_sha256: str, seed: int, feature_names: list[str], views, groups,
                n_splits: int, forest_views=None, censored_value=None) -> str:
-    """Return the Optuna study name of one tuning run: a resumed study must have scored its trials on the same
-    data, features, views, objective and folds, so all of them are in the name (the last ones as a hash)."""
+    """Return the Optuna study name of one tuning run.
+
+    A resumed study must have scored its trials on the same data, features, views, objective and folds, so all
+    of them are in the name (the last ones as a hash).
+
+    Parameters
+    ----------
+    name : str
+        The model's name.
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+    data_sha256 : str
+        The training table's SHA-256.
+    seed : int
+        The tuning seed.
+    feature_names : list of str
+        The feature columns.
+    views, forest_views, censored_value
+        The model's structure (:func:`~mlsse.models.training.model_structure`).
+    groups : array_like
+        Each row's paper group.
+    n_splits : int
+        Folds of the grouped CV.
+
+    Returns
+    -------
+    str
+        ``<name>-<target>-<data hash>-seed<seed>-<setup hash>``.
+    """
     import hashlib
     import json
 

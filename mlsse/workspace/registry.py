@@ -18,8 +18,26 @@ VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def checked_version_name(name: str) -> str:
-    """Return ``name`` if it can name a new model version, else raise ``ModelError`` (a name is also the
-    version's directory, so ``..`` or ``/abs/path`` must never reach the file system)."""
+    """Check that a name can name a new model version.
+
+    A name is also the version's directory, so ``..`` or ``/abs/path`` must never reach the file system.
+
+    Parameters
+    ----------
+    name : str
+        The proposed name.
+
+    Returns
+    -------
+    str
+        ``name``.
+
+    Raises
+    ------
+    ModelError
+        If it is not 1–64 letters, digits, '.', '_' and '-' starting with a letter or digit, or is the base
+        model's name.
+    """
     if not VERSION_NAME.fullmatch(name) or name == BASE_MODEL:
         raise ModelError(f"model version name {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
                          f"(at most 64, starting with a letter or digit), not {BASE_MODEL!r}")
@@ -32,7 +50,23 @@ def versions_dir() -> Path:
 
 
 def model_dir(name: str) -> Path:
-    """Return the directory of model version ``name`` (the shipped base or a committed user version)."""
+    """Return the directory of a model version.
+
+    Parameters
+    ----------
+    name : str
+        The shipped base (``default``) or a committed user version.
+
+    Returns
+    -------
+    pathlib.Path
+        Its directory.
+
+    Raises
+    ------
+    ModelError
+        If there is no version of that name.
+    """
     if name == BASE_MODEL:
         return SHIPPED_MODELS_DIR / BASE_MODEL
     for entry in read_state()["models"]:
@@ -47,7 +81,14 @@ def active_model_name() -> str:
 
 
 def list_models() -> list[dict]:
-    """Return every version: name, created, what it was trained on, and whether it is active."""
+    """Return every model version, the shipped base first.
+
+    Returns
+    -------
+    list of dict
+        Per version its ``name``, ``created``, ``batches`` (the lab batches it was trained on) and ``active``,
+        with the other fields of its record.
+    """
     state = read_state()
     active = state.get("active") or BASE_MODEL
     entries = [{"name": BASE_MODEL, "created": "shipped", "batches": [], "note": "read-only base model"}]
@@ -56,7 +97,20 @@ def list_models() -> list[dict]:
 
 
 def use_model(name: str) -> None:
-    """Make ``name`` the active model (the previous one goes on the rollback history)."""
+    """Make a model version the active one; the previous one goes on the rollback history.
+
+    Parameters
+    ----------
+    name : str
+        The version.
+
+    Raises
+    ------
+    ModelError
+        If there is no version of that name, or its files are missing.
+    BusyError
+        If another process holds the store's lock.
+    """
     if not (model_dir(name) / "metadata.json").is_file():  # model_dir raises if the name is unknown
         raise ModelError(f"model version {name!r} has no files at {model_dir(name)}; see 'mlsse models list'")
     with store_lock():
@@ -69,7 +123,20 @@ def use_model(name: str) -> None:
 
 
 def rollback_model() -> str:
-    """Re-activate the model that was active before the current one; return its name."""
+    """Re-activate the model that was active before the current one.
+
+    Returns
+    -------
+    str
+        The name of the model now active.
+
+    Raises
+    ------
+    ModelError
+        If there is nothing to roll back to.
+    BusyError
+        If another process holds the store's lock.
+    """
     with store_lock():
         state = read_state()
         if not state["history"]:
@@ -80,8 +147,13 @@ def rollback_model() -> str:
 
 
 def default_model_dir() -> Path:
-    """Return the directory of the model used when none is named: the user's active version if one is
-    selected, else the shipped ``models/default``."""
+    """Return the directory of the model used when none is named.
+
+    Returns
+    -------
+    pathlib.Path
+        The user's active version if one is selected, else the shipped ``models/default``.
+    """
     return model_dir(active_model_name())
 
 
@@ -91,6 +163,22 @@ def _load(directory: str) -> Predictor:
 
 
 def load_predictor(model: str | Path | None = None) -> Predictor:
-    """Load (once per process) the model at ``model`` (a directory), or the default model."""
+    """Load a model, once per process and directory.
+
+    Parameters
+    ----------
+    model : str or pathlib.Path, optional
+        A model directory; default the active model (:func:`default_model_dir`).
+
+    Returns
+    -------
+    Predictor
+        The predictor.
+
+    Raises
+    ------
+    ModelError
+        If the model is missing, damaged or incompatible.
+    """
     directory = Path(model) if model is not None else default_model_dir()
     return _load(str(directory.resolve()))

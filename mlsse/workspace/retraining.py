@@ -27,7 +27,24 @@ from mlsse.workspace.store import (
 
 @dataclass
 class RetrainReport:
-    """What a retrain did: the new version, the metrics of old and new on the same folds, prediction shifts."""
+    """What a retrain did: the new version, the metrics of old and new on the same folds, prediction shifts.
+
+    Attributes
+    ----------
+    name : str
+        The new model version, now active.
+    batch_id : str
+        The id of the batch added.
+    rows_added : int
+        Rows in the batch.
+    comparison : dict
+        :func:`compare_on_same_folds`' metrics of the previous and the new model.
+    new_row_predictions : pandas.DataFrame or None
+        The new rows' measured values beside the previous and the new model's predictions at each row's
+        temperature (log10 S/cm, eV).
+    public_shift : dict
+        How far the retrain moved the predictions of the public rows (:func:`prediction_shift_summary`).
+    """
 
     name: str
     batch_id: str
@@ -42,13 +59,47 @@ class RetrainReport:
 def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, seed: int = 0,
             external_dir=None, progress=None, base_params: dict | None = None,
             allow_unbalanced: bool = False) -> RetrainReport:
-    """Add the lab file's rows to the store and train a new model version on everything.
+    """Add a lab file's rows to the store and train a new model version on everything.
 
-    The file is validated first (``ValidationError`` → nothing written anywhere; ``allow_unbalanced`` as
-    :func:`~mlsse.data.lab.validate_lab_file`). The new model starts from the active model's hyper-parameters
-    (tuned further only with ``trials`` > 0), so a few new rows do not move unrelated predictions. The new batch,
-    the new model and the switch of the active model are committed together by one atomic write of
-    ``state.json``; an interruption before that leaves the previous data and model as they were.
+    The file is validated first. The new model starts from the active model's hyper-parameters (tuned further
+    only with ``trials`` > 0), so a few new rows do not move unrelated predictions. The new batch, the new model
+    and the switch of the active model are committed together by one atomic write of ``state.json``; an
+    interruption before that leaves the previous data and model as they were.
+
+    Parameters
+    ----------
+    data_path : str or pathlib.Path
+        The lab CSV (:func:`~mlsse.data.lab.validate_lab_file`).
+    name : str, optional
+        The new version's name; default ``v<n>-<date>``.
+    trials : int, default 0
+        Optuna trials per model.
+    seed : int, default 0
+        Seed of the folds, the tuning and the models.
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files.
+    progress : mlsse.progress.Progress, optional
+        Receives stage messages and task steps.
+    base_params : dict, optional
+        Hyper-parameter overrides for untuned targets (:func:`~mlsse.models.training.train_predictor`).
+    allow_unbalanced : bool, default False
+        Accept formulas that cannot be charge balanced.
+
+    Returns
+    -------
+    RetrainReport
+        What the retrain did.
+
+    Raises
+    ------
+    ValidationError
+        If the file is missing or has problems; nothing is written anywhere.
+    ModelError
+        If ``name`` is not a valid version name.
+    MlsseError
+        If ``name`` is taken, or a directory of that name is in the way.
+    BusyError
+        If another process holds the store's lock.
     """
     from mlsse.data.build import table_sha256
     from mlsse.errors import DataError, MlsseError
@@ -118,9 +169,29 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
 
 def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, new_params: dict,
                           seed: int = 0, n_splits: int = 5, progress=None) -> dict:
-    """Grouped-CV metrics, on the same folds of the new table, of the old model (its parameters, trained
-    without the new batch) and the new model (its parameters, trained with it); each fold is a step of
-    ``progress``."""
+    """Compare the previous and the new model by grouped CV on the same folds of the new table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The new training table, with a ``batch`` column.
+    batch_id : str
+        The new batch; the old model's folds train without its rows.
+    old_params, new_params : dict
+        Per target, the old and the new model's hyper-parameters.
+    seed : int, default 0
+        Seed of the folds and the models.
+    n_splits : int, default 5
+        Number of folds.
+    progress : mlsse.progress.Progress, optional
+        Receives one step per fold.
+
+    Returns
+    -------
+    dict
+        Per target (``log10_sigma``, ``ea_eV``), ``{"old": metrics, "new": metrics}``
+        (:func:`~mlsse.models.metrics.regression_metrics`, log10 S/cm or eV).
+    """
     from mlsse.progress import SILENT
 
     report = {}
@@ -153,16 +224,31 @@ def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
 
 
 def prediction_shift_summary(table: pd.DataFrame, old, new) -> dict:
-    """How far ``new`` moved the predictions of ``old`` on the distinct compositions of ``table`` (25 °C):
-    per target (``log10_sigma``, ``ea_eV``), the number of compositions, the median and max |new − old| (log10
-    S/cm or eV) and the composition with the max."""
+    """Summarise how far a new model moved an old one's predictions at 25 °C.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows whose distinct compositions are predicted.
+    old, new : Predictor
+        The two models.
+
+    Returns
+    -------
+    dict
+        Per target (``log10_sigma``, ``ea_eV``): ``n`` (compositions), ``median_abs`` and ``max_abs`` of
+        |new − old| (log10 S/cm or eV), and ``max_composition``.
+    """
     compositions = pd.DataFrame({"composition": table["composition"].drop_duplicates().to_numpy()})
     before, after = old.predict(compositions), new.predict(compositions)
     summary = {}
     for target in ("log10_sigma", "ea_eV"):
         shift = (after[target] - before[target]).abs().to_numpy(dtype=float)
-        worst = int(np.nanargmax(shift))
-        summary[target] = {"n": int(len(shift)), "median_abs": float(np.nanmedian(shift)),
-                           "max_abs": float(shift[worst]),
-                           "max_composition": str(compositions["composition"].iloc[worst])}
+        predicted = ~np.isnan(shift)
+        worst = int(np.argmax(np.where(predicted, shift, -np.inf))) if predicted.any() else None
+        summary[target] = {"n": int(predicted.sum()),
+                           "median_abs": float(np.median(shift[predicted])) if predicted.any() else None,
+                           "max_abs": float(shift[worst]) if worst is not None else None,
+                           "max_composition": str(compositions["composition"].iloc[worst]) if worst is not None
+                           else None}
     return summary

@@ -33,8 +33,23 @@ class BusyError(MlsseError):
 
 
 def read_state(home: Path | None = None) -> dict:
-    """Return the committed state (empty structure if nothing was ever committed); ``DataError`` naming the file
-    if it is damaged."""
+    """Return the committed state of the workspace.
+
+    Parameters
+    ----------
+    home : pathlib.Path, optional
+        The workspace root; default ``$MLSSE_HOME`` (:func:`mlsse.paths.home_dir`).
+
+    Returns
+    -------
+    dict
+        ``batches``, ``models``, ``active`` and ``history``; empty if nothing was ever committed.
+
+    Raises
+    ------
+    DataError
+        Naming ``state.json`` if it is damaged.
+    """
     path = (home or home_dir()) / STATE_FILE
     empty = {"batches": [], "models": [], "active": None, "history": []}
     if not path.is_file():
@@ -52,13 +67,32 @@ def read_state(home: Path | None = None) -> dict:
 
 
 def write_state(state: dict, home: Path | None = None) -> None:
-    """Commit ``state`` by replacing ``state.json`` atomically."""
+    """Commit a state by replacing ``state.json`` atomically.
+
+    Parameters
+    ----------
+    state : dict
+        The whole state, as :func:`read_state` returns it.
+    home : pathlib.Path, optional
+        The workspace root; default ``$MLSSE_HOME``.
+    """
     write_text_atomic(json.dumps(state, indent=1, sort_keys=True) + "\n", (home or home_dir()) / STATE_FILE)
 
 
 @contextmanager
 def store_lock(home: Path | None = None):
-    """Hold the store's lock; a second holder gets ``BusyError`` at once instead of waiting or corrupting."""
+    """Hold the store's lock for the block.
+
+    Parameters
+    ----------
+    home : pathlib.Path, optional
+        The workspace root (created if missing); default ``$MLSSE_HOME``.
+
+    Raises
+    ------
+    BusyError
+        At once, instead of waiting or corrupting, if another process holds the lock.
+    """
     from filelock import FileLock, Timeout
 
     home = home or home_dir()
@@ -75,7 +109,20 @@ def store_lock(home: Path | None = None):
 
 
 def staging_dir(home: Path | None = None) -> Path:
-    """Return an empty staging directory (orphans of interrupted runs are removed first; call under the lock)."""
+    """Return an empty staging directory; call it under the lock.
+
+    Orphans of interrupted runs in it are removed first.
+
+    Parameters
+    ----------
+    home : pathlib.Path, optional
+        The workspace root; default ``$MLSSE_HOME``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<home>/staging``.
+    """
     path = (home or home_dir()) / "staging"
     if path.exists():
         shutil.rmtree(path)
@@ -84,7 +131,27 @@ def staging_dir(home: Path | None = None) -> Path:
 
 
 def stage_batch(rows: pd.DataFrame, batch_id: str, home: Path | None = None) -> Path:
-    """Write a batch's rows to their final, not yet committed, file name and return it."""
+    """Write a batch's rows to their final, not yet committed, file name.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The batch's curated rows.
+    batch_id : str
+        The batch's id; names the file.
+    home : pathlib.Path, optional
+        The workspace root; default ``$MLSSE_HOME``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<home>/store/batches/<batch_id>.csv``.
+
+    Raises
+    ------
+    MlsseError
+        If that file exists already: batches are never rewritten.
+    """
     from mlsse.io import write_csv_atomic
 
     path = (home or home_dir()) / "store" / "batches" / f"{batch_id}.csv"
@@ -94,9 +161,21 @@ def stage_batch(rows: pd.DataFrame, batch_id: str, home: Path | None = None) -> 
 
 
 def committed_user_rows(home: Path | None = None, batch_ids=None) -> pd.DataFrame:
-    """Return the committed batches' rows in commit order (empty frame if none): all batches, or those whose id
-    is in ``batch_ids`` (e.g. the batches a model version was trained on). Each row's ``batch`` column holds its
-    batch's id (also for batch files written before the column existed)."""
+    """Return the committed batches' rows in commit order.
+
+    Parameters
+    ----------
+    home : pathlib.Path, optional
+        The workspace root; default ``$MLSSE_HOME``.
+    batch_ids : collection of str, optional
+        Only the batches with these ids (e.g. those a model version was trained on); default all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows as strings (``censored`` as bool), each row's ``batch`` column holding its batch's id (also for
+        batch files written before the column existed); an empty curated frame if there are none.
+    """
     from mlsse.data.schema import empty_curated_frame
 
     home = home or home_dir()

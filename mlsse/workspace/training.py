@@ -10,9 +10,22 @@ from mlsse.paths import home_dir
 
 
 def training_table(batch_ids=None, *, extra: pd.DataFrame | None = None, external_dir=None) -> pd.DataFrame:
-    """Return the curated table a model trains on: the public and seed data, the committed lab batches whose ids
-    are in ``batch_ids`` (None: every committed batch; empty: none), and ``extra`` rows (curated columns, e.g. a
-    batch being added). Without lab rows it is the cached curated table."""
+    """Return the curated table a model trains on.
+
+    Parameters
+    ----------
+    batch_ids : collection of str, optional
+        The committed lab batches to include; None: every committed batch; empty: none.
+    extra : pandas.DataFrame, optional
+        More rows with the curated columns, e.g. a batch being added.
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The public and seed data with the lab rows merged in; without lab rows, the cached curated table.
+    """
     from mlsse.data.build import build_curated, load_curated
     from mlsse.workspace.store import committed_user_rows
 
@@ -24,7 +37,13 @@ def training_table(batch_ids=None, *, extra: pd.DataFrame | None = None, externa
 
 
 def optuna_storage() -> str:
-    """Return the Optuna SQLite storage URL under ``$MLSSE_HOME`` (resumable, optuna-dashboard readable)."""
+    """Return the Optuna SQLite storage URL under ``$MLSSE_HOME`` (resumable, optuna-dashboard readable).
+
+    Returns
+    -------
+    str
+        ``sqlite:///<MLSSE_HOME>/optuna.db``; the directory is created if missing.
+    """
     path = home_dir() / "optuna.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
@@ -34,12 +53,47 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
                    tune_targets=("log10_sigma", "ea_eV"), storage: str | None = "default", name: str | None = None,
                    progress=None, base_params: dict | None = None, lab_batches: bool = True,
                    replace_shipped: bool = False) -> Path:
-    """Build (or reuse) the curated table, train both models and save them; return the model directory.
+    """Build (or reuse) the curated table, train both models and save them.
 
-    ``storage="default"`` keeps Optuna studies in ``$MLSSE_HOME/optuna.db``; ``None`` keeps them in memory.
-    ``lab_batches``: include the lab batches committed by ``mlsse retrain`` (the shipped model does not, so that
-    it is regenerated from the public and seed data alone whatever a user has added). ``out`` may not be a
-    registered model version, nor the shipped model unless ``replace_shipped`` (``scripts/train_default.py``).
+    The output directory is checked before the table is built and the models trained.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path, optional
+        The model directory; default a new ``model-<UTC time stamp>`` (or ``name``) under
+        ``$MLSSE_HOME/models``. It may not be a registered model version, nor the shipped model unless
+        ``replace_shipped``.
+    external_dir : str or pathlib.Path, optional
+        Directory of the public data files.
+    seed : int, default 0
+        Seed of the folds, the tuning and the models.
+    trials : int, default 0
+        Optuna trials per tuned target.
+    tune_targets : sequence of str, default ("log10_sigma", "ea_eV")
+        The targets tuned.
+    storage : str or None, default "default"
+        Optuna storage URL; ``"default"`` keeps studies in ``$MLSSE_HOME/optuna.db``, None in memory.
+    name : str, optional
+        The model's name; default the directory's name.
+    progress : mlsse.progress.Progress, optional
+        Receives stage messages and task steps.
+    base_params : dict, optional
+        Hyper-parameters for the untuned targets (:func:`~mlsse.models.training.train_predictor`).
+    lab_batches : bool, default True
+        Include the lab batches committed by ``mlsse retrain``. The shipped model does not, so that it is
+        regenerated from the public and seed data alone whatever a user has added.
+    replace_shipped : bool, default False
+        Allow ``out`` to be the shipped model (``scripts/train_default.py``).
+
+    Returns
+    -------
+    pathlib.Path
+        The model directory.
+
+    Raises
+    ------
+    ModelError
+        If ``out`` cannot take a model, or is a registered version or the shipped model.
     """
     from datetime import datetime, timezone
 

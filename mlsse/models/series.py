@@ -1,0 +1,154 @@
+"""Doping series: the members of one family that one paper measured, and how well a model orders them.
+
+A chemist uses mlsse to choose which member of a family to make next, so what matters is the differences *within*
+a series more than the absolute level: a lab's offset (its pellets, its cell, its definition of σ) is shared by
+every member of its series and cancels out of a comparison between them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: A series has at least this many distinct members (compositions, or composites of one composition).
+MIN_SERIES_MEMBERS = 3
+
+
+def doping_series(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return the doping series in room-temperature σ rows, one row per member.
+
+    A series is a set of members one paper measured whose element sets are the series' core set or differ from
+    it by one element (a dopant added, or a host element gone): the host, its doped forms, and series such as
+    Li2+2xZrCl6−xNx. The core is the element set most members share; a paper's members are linked when their
+    element sets differ by at most one element, and each linked set is one series (members more than one element
+    from its core are left out). A member is a composition up to scaling together with its additive and wt%
+    (a composite series has one composition), its measured log10 σ the median of its rows. Censored rows are
+    left out. Series with fewer than :data:`MIN_SERIES_MEMBERS` members are dropped.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Training rows of log10 σ (:func:`~mlsse.models.targets.sigma_training_rows`): ``composition``,
+        ``target`` (log10 S/cm), ``group`` (paper), ``censored``, and optionally ``additive``,
+        ``additive_wt_pct``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``series`` (an id: the paper and a number), ``group``, ``composition``, ``additive``,
+        ``additive_wt_pct``, ``measured`` (log10 S/cm), ``rows`` (the positions in ``rows`` merged into the
+        member), ordered by series, then measured σ.
+    """
+    from mlsse.chemistry import composition_key, parse_composition
+
+    work = pd.DataFrame({
+        "position": np.arange(len(rows)),
+        "group": rows["group"].astype(str).to_numpy(),
+        "composition": rows["composition"].astype(str).to_numpy(),
+        "key": [composition_key(c) for c in rows["composition"]],
+        "additive": (rows["additive"].fillna("").astype(str).to_numpy() if "additive" in rows
+                     else np.full(len(rows), "")),
+        "additive_wt_pct": (pd.to_numeric(rows["additive_wt_pct"], errors="coerce").fillna(0.0).to_numpy()
+                            if "additive_wt_pct" in rows else np.zeros(len(rows))),
+        "target": rows["target"].to_numpy(dtype=float),
+    })
+    work = work[~rows["censored"].fillna(False).astype(bool).to_numpy()]
+    members = (work.groupby(["group", "key", "additive", "additive_wt_pct"], sort=True)
+               .agg(composition=("composition", "first"), measured=("target", "median"),
+                    rows=("position", list)).reset_index())
+    members["elements"] = [frozenset(el.symbol for el in parse_composition(c).elements)
+                           for c in members["composition"]]
+    found = []
+    for group, paper in members.groupby("group", sort=True):
+        if len(paper) < MIN_SERIES_MEMBERS:
+            continue
+        for number, series in enumerate(_linked_sets(paper)):
+            series = series.assign(series=f"{group} #{number + 1}")
+            found.append(series)
+    if not found:
+        return pd.DataFrame(columns=["series", "group", "composition", "additive", "additive_wt_pct", "measured",
+                                     "rows"])
+    out = pd.concat(found, ignore_index=True)
+    out = out.sort_values(["series", "measured"], kind="stable").reset_index(drop=True)
+    return out[["series", "group", "composition", "additive", "additive_wt_pct", "measured", "rows"]]
+
+
+def _linked_sets(paper: pd.DataFrame) -> list[pd.DataFrame]:
+    """The series of one paper's members: linked sets (element sets at most one element apart) trimmed to the
+    members within one element of the set's most common element set, when at least MIN_SERIES_MEMBERS remain."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    elements = paper["elements"].tolist()
+    n = len(elements)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if len(elements[i] ^ elements[j]) <= 1]
+    rows, cols = zip(*pairs) if pairs else ((), ())
+    _, label = connected_components(coo_matrix((np.ones(len(pairs)), (rows, cols)), shape=(n, n)), directed=False)
+    series = []
+    for component in np.unique(label):
+        part = paper[label == component]
+        core = part["elements"].value_counts().index[0]
+        part = part[[len(e ^ core) <= 1 for e in part["elements"]]]
+        if len(part) >= MIN_SERIES_MEMBERS:
+            series.append(part)
+    return series
+
+
+def member_values(series: pd.DataFrame, per_row) -> np.ndarray:
+    """Return one value per series member: the median of ``per_row`` (one value per row of the rows the series
+    were found in) over the member's rows."""
+    per_row = np.asarray(per_row, dtype=float)
+    return np.array([np.median(per_row[positions]) for positions in series["rows"]])
+
+
+def series_scores(series: pd.DataFrame, predicted) -> pd.DataFrame:
+    """Score how well ``predicted`` (one value per member, log10 S/cm) orders each series.
+
+    Returns one row per series: ``n`` members; ``spearman`` ρ between predicted and measured (NaN when either is
+    constant); ``top1`` (1.0 when the member predicted best is a measured best, ties counting as hits; NaN when the
+    prediction ties at its top); ``chance`` (1/n: the top-1 rate of a random pick); ``pairs_right`` (the fraction
+    of pairs with different measured σ that the prediction orders the same way; ties in the prediction count
+    half); ``offset_free_mae`` (MAE after each series' mean is taken from both) and ``flat_mae`` (the same for
+    predicting no difference within the series); ``predicted_spread`` and ``measured_spread`` (standard
+    deviations).
+    """
+    from scipy.stats import spearmanr
+
+    frame = series.assign(predicted=np.asarray(predicted, dtype=float))
+    scores = []
+    for name, part in frame.groupby("series", sort=False):
+        y, p = part["measured"].to_numpy(), part["predicted"].to_numpy()
+        n = len(y)
+        constant = np.ptp(y) == 0 or np.ptp(p) == 0
+        top = p == p.max()
+        i, j = np.triu_indices(n, 1)
+        differ = y[i] != y[j]
+        agree = np.sign(p[i] - p[j]) * np.sign(y[i] - y[j])
+        scores.append({
+            "series": name, "n": n,
+            "spearman": np.nan if constant else float(spearmanr(y, p).statistic),
+            "top1": np.nan if top.sum() > 1 else float(y[top][0] == y.max()),
+            "chance": 1.0 / n,
+            "pairs_right": float(np.mean((agree[differ] > 0) + 0.5 * (agree[differ] == 0))) if differ.any()
+            else np.nan,
+            "offset_free_mae": float(np.mean(np.abs((p - p.mean()) - (y - y.mean())))),
+            "flat_mae": float(np.mean(np.abs(y - y.mean()))),
+            "predicted_spread": float(np.std(p)), "measured_spread": float(np.std(y)),
+        })
+    return pd.DataFrame(scores)
+
+
+def summarise_series_scores(scores: pd.DataFrame) -> dict:
+    """Return the means over series of :func:`series_scores` (NaN-skipping), with the number of series and of
+    members; ``top1_vs_chance`` is the top-1 rate over the mean chance rate."""
+    def mean(column):
+        values = scores[column].dropna()
+        return float(values.mean()) if len(values) else None
+
+    summary = {"series": int(len(scores)), "members": int(scores["n"].sum()) if len(scores) else 0}
+    for column in ("spearman", "top1", "chance", "pairs_right", "offset_free_mae", "flat_mae", "predicted_spread",
+                   "measured_spread"):
+        summary[column] = mean(column)
+    summary["top1_vs_chance"] = (summary["top1"] / summary["chance"]
+                                 if summary["top1"] is not None and summary["chance"] else None)
+    return summary
