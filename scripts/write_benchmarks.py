@@ -38,7 +38,8 @@ def _spread(values: list[float]) -> str:
 
 def benchmarks_page(metrics: dict) -> str:
     """Return the Markdown page for the metrics of ``mlsse evaluate`` (the dict its metrics.json holds)."""
-    runs = {key: run for key, run in metrics.items() if key != TEMPERATURE_RUN and "/" in key}
+    runs = {key: run for key, run in metrics.items()
+            if key != TEMPERATURE_RUN and "/" in key and not key.startswith("within_series")}
     first = next(iter(runs.values()))
     seeds = first.get("over_seeds", {}).get("seeds", [0])
     seed_text = (f"fold seeds {', '.join(str(s) for s in seeds)}: mean and range over the seeds" if len(seeds) > 1
@@ -127,6 +128,7 @@ def benchmarks_page(metrics: dict) -> str:
                      f"{_number(m['mae_censored'])} | {_number(rf['mae_measured'])} / {_number(rf['mae_censored'])} | "
                      f"{below['n_events']} | {_number(below['roc_auc'])} | {below['brier']:.3f} "
                      f"({below['brier_base_rate']:.3f}) |")
+    lines += _within_series_lines(metrics, seed_text)
     lines += [
         "",
         f"## How far papers are apart (papers held out, fold seed {seeds[0]})",
@@ -146,6 +148,61 @@ def benchmarks_page(metrics: dict) -> str:
                      f"{_number(r['mae_mlsse'])} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def _within_series_lines(metrics: dict, seed_text: str) -> list[str]:
+    """The within-series section: how well held-out predictions order the members of each doping series."""
+    reports = {target: metrics.get(f"within_series_{target}/papers") for target in ("log10_sigma", "ea_eV")}
+    if not any(reports.values()):
+        return []
+    sigma = reports["log10_sigma"]
+    lines = [
+        "",
+        f"## Within doping series (papers held out, {seed_text})",
+        "",
+        "A series is what one paper measured of one family: members whose element sets differ by at most one "
+        "element (a host and its dopings), at least three, merged by composition (and additive wt%). Scores are "
+        "means over series of: Spearman ρ between predicted and measured σ; top-1, whether the member predicted "
+        "best is the best measured, against chance (1/n); the fraction of pairs ordered right; and the MAE after "
+        "each series' mean is taken from predictions and measurements alike (offset-free), against predicting no "
+        "difference within the series (flat guess). The paired 80 % interval of a difference between two members "
+        "is calibrated on the series of the other folds and checked on the held-out ones.",
+        "",
+        f"{sigma['mlsse']['series']} σ series ({sigma['mlsse']['members']} members)"
+        + (f", {reports['ea_eV']['mlsse']['series']} Ea series ({reports['ea_eV']['mlsse']['members']} members)"
+           if reports["ea_eV"] else "") + ".",
+        "",
+        "| target | ranked by | Spearman ρ | top-1 hits | chance | pairs right | offset-free MAE | flat guess | "
+        "paired 80 % coverage | paired half-width |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for target, report in reports.items():
+        if not report:
+            continue
+        for model, figures in report["over_seeds"].items():
+            if model in ("seeds", "paired_interval", "seed_series"):
+                continue
+            paired = report["over_seeds"].get("paired_interval", {}) if model == "mlsse" else {}
+            cells = [_spread([v for v in figures[key] if v is not None]) for key in
+                     ("spearman", "top1", "chance", "pairs_right", "offset_free_mae", "flat_mae")]
+            cells += [_spread(paired["coverage"]) if paired.get("coverage") else "–",
+                      _spread(paired["mean_half_width"]) if paired.get("mean_half_width") else "–"]
+            label = {"mlsse": "mlsse", "regressor_alone": "the σ regressor alone", "li_per_anion": "Li per anion"}
+            lines.append(f"| {'log10 σ' if target == 'log10_sigma' else 'Ea'} | {label.get(model, model)} | "
+                         + " | ".join(cells) + " |")
+    for name, series in sigma.get("seed_series", {}).items():
+        over = sigma["over_seeds"]["seed_series"].get(name, {})
+        rho = [v for v in over.get("spearman", []) if v is not None]
+        lines += ["", f"Seed series {name}, its paper held out: ρ {_spread(rho) if rho else '–'}; predicted best "
+                  f"{', '.join(dict.fromkeys(over.get('predicted_best', [])))}, measured best "
+                  f"{series['measured_best']}.", "",
+                  "| member | measured log10 σ | predicted (fold seed " + str(sigma["over_seeds"]["seeds"][0]) + ") |",
+                  "|---|---|---|"]
+        for member in series["members"]:
+            label = member["composition"] + (f" + {member['additive_wt_pct']:g} wt%" if member["additive_wt_pct"]
+                                             else "")
+            lines.append(f"| {label} | {member['measured']:.2f} | {member['predicted']:.2f} |")
+    return lines
 
 
 def main() -> None:

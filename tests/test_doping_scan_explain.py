@@ -20,15 +20,32 @@ def test_scan_ranks_every_candidate_and_gives_reasons(small_model):
     y = result[(result["dopant"] == "Y") & (result["level"] == 0.3)].iloc[0]
     assert y["composition"] == "Li2.3Y0.3Zr0.7Cl6"
     assert sorted(result["rank"].unique())[0] == 1
-    best = result.loc[result["log10_sigma"].idxmax()]
+    best = result.loc[result["delta_log10_sigma"].idxmax()]  # ranked by the change versus the host
     assert best["rank"] == 1 and best["dopant_rank"] == 1
     for _, group in result.groupby("dopant"):
-        assert group.sort_values("rank_in_dopant")["log10_sigma"].is_monotonic_decreasing
+        assert group.sort_values("rank_in_dopant")["delta_log10_sigma"].is_monotonic_decreasing
     assert (result["log10_sigma_at_T"] > result["log10_sigma"]).all()
     doped = result[result["level"] > 0]
     assert (doped["reasons_up"].ne("") | doped["reasons_down"].ne("")).all()
     host = result[result["level"] == 0]
     assert (host["reasons_up"] == "").all() and (host["reasons_down"] == "").all()
+    # the change versus the host, with the paired interval of a difference within a series
+    from mlsse.models.storage import load_model
+
+    predictor = load_model(small_model)
+    width = predictor.paired_half_width("log10_sigma")
+    assert 0 < width < predictor.half_width("log10_sigma", [True])[0]
+    assert (host["versus_host"] == "host").all() and (host["delta_log10_sigma"] == 0).all()
+    relative = predictor.relative_log10_sigma(featurize_table(result[["composition"]]))  # regressor + ranker
+    assert np.allclose(result["delta_log10_sigma"], relative - relative[result["level"].eq(0).to_numpy()][0])
+    assert predictor.ranker is not None and predictor.metadata["ranking_weight"] > 0
+    assert np.allclose(doped["delta_log10_sigma_hi"] - doped["delta_log10_sigma"], width)
+    assert np.allclose(doped["delta_log10_sigma"] - doped["delta_log10_sigma_lo"], width)
+    assert doped["p_beats_host"].between(0, 1).all() and host["p_beats_host"].isna().all()
+    assert ((doped["p_beats_host"] > 0.5) == (doped["delta_log10_sigma"] > 0)).all()
+    verdict = np.where(doped["delta_log10_sigma_lo"] > 0, "higher σ",
+                       np.where(doped["delta_log10_sigma_hi"] < 0, "lower σ", "cannot tell"))
+    assert (doped["versus_host"] == verdict).all()
     # the reasons cite what the candidate or the host holds, never the content of an element neither has
     import re
 
@@ -66,6 +83,7 @@ def test_dope_and_explain_commands_write_their_files(small_model, tmp_path):
     result = run(["dope", "Li2ZrCl6", "--site", "Cl", "--dopants", "N,F", "--levels", "0:0.25:0.05",
                   "--output", "scan.csv", "--model", str(small_model)], tmp_path, tmp_path)
     assert "wrote scan.csv (12 candidates)" in result.stdout
+    assert "Δ log10 σ (80 %)" in result.stdout and "P(σ > host)" in result.stdout
     table = pd.read_csv(tmp_path / "scan.csv")
     for column in ("composition", "dopant", "level", "log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "ea_eV",
                    "ea_lo", "ea_hi", "in_domain", "rank", "reasons_up", "reasons_down"):

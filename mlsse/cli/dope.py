@@ -60,14 +60,29 @@ def dope_command(
     except BaseException:
         plot_path.unlink(missing_ok=True)  # both files or neither
         raise
-    table = Table(title=f"doping scan of {host} ({site} site), best candidate per dopant")
-    for column in ("dopant rank", "dopant", "level", "composition", "log10 σ (80 %)", "Ea eV", "in domain",
-                   "why (vs host)"):
+    table = Table(title=f"doping scan of {host} ({site} site), best candidate per dopant; Δ versus the host at "
+                        "25 °C with its paired 80 % interval")
+    for column in ("dopant rank", "dopant", "level", "composition", "Δ log10 σ (80 %)", "P(σ > host)", "Δ Ea eV",
+                   "in domain", "why (vs host)"):
         table.add_column(column)
     best = result.sort_values("rank").groupby("dopant", sort=False).head(1)
     for _, row in best.iterrows():
+        host_row = row["versus_host"] == "host"
         table.add_row(str(row["dopant_rank"]), row["dopant_species"], f"{row['level']:g}", row["composition"],
-                      f"{row['log10_sigma']:.2f} ({row['log10_sigma_lo']:.2f}…{row['log10_sigma_hi']:.2f})",
-                      f"{row['ea_eV']:.3f}", "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
+                      "host" if host_row else f"{row['delta_log10_sigma']:+.2f} ({row['delta_log10_sigma_lo']:+.2f}…"
+                                              f"{row['delta_log10_sigma_hi']:+.2f})",
+                      "–" if host_row else f"{row['p_beats_host']:.2f}",
+                      "host" if host_row else f"{row['delta_ea_eV']:+.3f}",
+                      "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
     Console().print(table)
+    width = (result["delta_log10_sigma_hi"] - result["delta_log10_sigma"]).max()
+    top = result.loc[result["rank"].idxmin()]
+    tied = result[(top["delta_log10_sigma"] - result["delta_log10_sigma"] < width) & (result.index != top.name)]
+    if top["versus_host"] == "cannot tell":
+        typer.echo(f"The model cannot tell the best candidate, {top['composition']}, from the host: its predicted "
+                   f"change {top['delta_log10_sigma']:+.2f} is within ±{width:.2f} decades.")
+    if len(tied):
+        names = ", ".join(dict.fromkeys(tied["composition"]))
+        typer.echo(f"The model cannot tell these apart from the best, {top['composition']} (within ±{width:.2f} "
+                   f"decades): {names if len(names) < 400 else names[:400] + ' …'}")
     typer.echo(f"wrote {output} ({len(result)} candidates) and {plot_path}")

@@ -37,6 +37,7 @@ def evaluate_command(
         metrics = evaluate(load_curated(external_dir=external), obelix, out, params=params, seed=seed,
                            repeats=repeats, progress=progress)
     temperature_run = metrics.pop("full_log10_sigma_at_temperature/papers")
+    within = {target: metrics.pop(f"within_series_{target}/papers") for target in ("log10_sigma", "ea_eV")}
     over = f", mean (min–max) over fold seeds {seed}…{seed + repeats - 1}" if repeats > 1 else ""
     table = Table(title=f"grouped 5-fold CV (MAE; log10 S/cm or eV{over})")
     first = f" (seed {seed})" if repeats > 1 else ""
@@ -112,6 +113,7 @@ def evaluate_command(
             temperature_table.add_row(label, str(part["n"]), _number(part["mae"]), _number(part["mean_error"]),
                                       _number(part["coverage_80"]), _number(part["mean_half_width"]))
     console.print(temperature_table)
+    console.print(_within_series_table(within, seed, repeats))
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots" + (f" (fold seed {seed})" if repeats > 1 else ""))
 
 
@@ -121,3 +123,26 @@ def _number(value: float | None) -> str:
 
 def _spread(values: list[float]) -> str:
     return f"{sum(values) / len(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
+def _within_series_table(within: dict, seed: int, repeats: int):
+    """The within-series benchmark: how well held-out predictions order the members of each doping series."""
+    from rich.table import Table
+
+    over = f"mean (min–max) over fold seeds {seed}…{seed + repeats - 1}" if repeats > 1 else f"fold seed {seed}"
+    first = within["log10_sigma"]
+    table = Table(title=f"within doping series (papers held out, {over}): {first['mlsse']['series']} σ series, "
+                        f"{within['ea_eV']['mlsse']['series']} Ea series; offset-free MAE in log10 S/cm or eV")
+    for column in ("target", "ranked by", "Spearman ρ", "top-1 hits", "chance", "pairs right", "offset-free MAE",
+                   "flat guess", "paired 80 % coverage"):
+        table.add_column(column, no_wrap=True)
+    for target, report in within.items():
+        for model, figures in report["over_seeds"].items():
+            if model in ("seeds", "paired_interval", "seed_series"):
+                continue
+            paired = report["over_seeds"].get("paired_interval", {}).get("coverage") if model == "mlsse" else None
+            table.add_row(target, model, *(_spread([v for v in figures[key] if v is not None]) for key in
+                                           ("spearman", "top1", "chance", "pairs_right", "offset_free_mae",
+                                            "flat_mae")),
+                          _spread(paired) if paired else "–")
+    return table

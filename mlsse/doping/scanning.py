@@ -166,8 +166,10 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     pandas.DataFrame
         One row per candidate: :func:`candidate_table`'s columns; ``log10_sigma`` (25 °C, log10 S/cm) with
         ``log10_sigma_lo``/``log10_sigma_hi``, ``ea_eV`` with ``ea_lo``/``ea_hi`` (eV),
-        ``p_sigma_below_detection``, ``in_domain`` and ``note``; ``temperature_C`` and ``log10_sigma_at_T``
-        when ``temperature_c`` is given; ``rank`` (by predicted σ at 25 °C, 1 = best), ``rank_in_dopant``,
+        ``p_sigma_below_detection``, ``in_domain`` and ``note``; the change versus the undoped host with paired
+        80 % intervals and the probability of beating it (:func:`versus_host`); ``temperature_C`` and
+        ``log10_sigma_at_T`` when ``temperature_c`` is given; ``rank`` (by the predicted change of σ versus the
+        host, which the ranking member helps order; 1 = best), ``rank_in_dopant``,
         ``dopant_rank`` (dopants ordered by their best candidate), and ``reasons_up`` / ``reasons_down``: the
         features whose SHAP contribution to log10 σ rose / fell most relative to the undoped host. Sorted by
         dopant rank, dopant, rank within the dopant and level.
@@ -200,15 +202,18 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     if temperature_c is not None:
         out["temperature_C"] = temperature_c
         out["log10_sigma_at_T"] = log10_sigma_at(out["log10_sigma"], out["ea_eV"], temperature_c)
-    out["rank"] = out["log10_sigma"].rank(ascending=False, method="min").astype(int)
-    out["rank_in_dopant"] = out.groupby("dopant")["log10_sigma"].rank(ascending=False, method="min").astype(int)
-    best = out.groupby("dopant")["log10_sigma"].max().rank(ascending=False, method="min").astype(int)
+    host = _host_row(out)
+    out = out.join(versus_host(out.assign(relative=predictor.relative_log10_sigma(features)), host,
+                               predictor.paired_half_width("log10_sigma"), predictor.paired_half_width("ea_eV")))
+    # Ranked by the change versus the host: the σ model's prediction with the ranking member's say.
+    out["rank"] = out["delta_log10_sigma"].rank(ascending=False, method="min").astype(int)
+    out["rank_in_dopant"] = out.groupby("dopant")["delta_log10_sigma"].rank(ascending=False,
+                                                                            method="min").astype(int)
+    best = out.groupby("dopant")["delta_log10_sigma"].max().rank(ascending=False, method="min").astype(int)
     out["dopant_rank"] = out["dopant"].map(best)
     from mlsse.features.names import readable_name
 
     contributions = predictor.explain_features(features).drop(columns="bias")
-    host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
-    host = host_index[0] if len(host_index) else out.index[0]
     told = _describing_features(features.reindex(columns=contributions.columns), host)
     up, down = [], []
     for i in out.index:
@@ -231,3 +236,57 @@ def _describing_features(features: pd.DataFrame, host) -> pd.DataFrame:
         if feature_element(column) is not None:
             known[column] &= (features[column].fillna(0) != 0) | (features.at[host, column] != 0)
     return known
+
+
+#: z of the normal distribution's 90th percentile: an 80 % interval's half-width over this is its standard deviation.
+_Z80 = 1.2815515655446004
+
+
+def _host_row(scan: pd.DataFrame):
+    """The index of the undoped host in a scan: level 0, and no (or the least) additive."""
+    undoped = scan[scan["level"] == 0]
+    wt = undoped["additive_wt_pct"].fillna(-1.0)
+    return wt.idxmin() if len(undoped) else scan.index[0]
+
+
+def versus_host(scan: pd.DataFrame, host, sigma_half_width: float, ea_half_width: float) -> pd.DataFrame:
+    """Each candidate's predicted change versus the host row ``host`` of ``scan``, with paired 80 % intervals.
+
+    Parameters
+    ----------
+    scan : pandas.DataFrame
+        Predictions with ``relative`` (the log10 σ at 25 °C by which members of a series compare, log10 S/cm:
+        :meth:`~mlsse.models.predictor.Predictor.relative_log10_sigma`) and ``ea_eV`` (eV).
+    host : index label
+        The host's row.
+    sigma_half_width, ea_half_width : float
+        Half-widths of the paired interval of a difference within a doping series (log10 S/cm, eV;
+        :meth:`~mlsse.models.predictor.Predictor.paired_half_width`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``delta_log10_sigma`` with ``delta_log10_sigma_lo``/``_hi``, ``delta_ea_eV`` with ``delta_ea_lo``/``_hi``,
+        ``p_beats_host`` (the probability that the candidate's σ is above the host's, the difference taken as
+        normal around the prediction with the paired interval's spread), and ``versus_host``: ``higher σ`` or
+        ``lower σ`` when the paired interval excludes no change, else ``cannot tell``; ``host`` for the host.
+    """
+    from scipy.special import ndtr
+
+    delta = scan["relative"] - scan.at[host, "relative"]
+    delta_ea = scan["ea_eV"] - scan.at[host, "ea_eV"]
+    out = pd.DataFrame({
+        "delta_log10_sigma": delta, "delta_log10_sigma_lo": delta - sigma_half_width,
+        "delta_log10_sigma_hi": delta + sigma_half_width,
+        "delta_ea_eV": delta_ea, "delta_ea_lo": delta_ea - ea_half_width, "delta_ea_hi": delta_ea + ea_half_width,
+        "p_beats_host": ndtr(delta / (sigma_half_width / _Z80)),
+    }, index=scan.index)
+    out["versus_host"] = np.where(out["delta_log10_sigma_lo"] > 0, "higher σ",
+                                  np.where(out["delta_log10_sigma_hi"] < 0, "lower σ", "cannot tell"))
+    same = scan["composition"].eq(scan.at[host, "composition"]) & (
+        scan["additive_wt_pct"].fillna(-1.0) == (-1.0 if pd.isna(scan.at[host, "additive_wt_pct"])
+                                                 else scan.at[host, "additive_wt_pct"]))
+    out.loc[same, ["delta_log10_sigma_lo", "delta_log10_sigma_hi", "delta_ea_lo", "delta_ea_hi"]] = 0.0
+    out.loc[same, "p_beats_host"] = np.nan
+    out.loc[same, "versus_host"] = "host"
+    return out

@@ -78,5 +78,10 @@ def model_card(metadata: dict) -> str:
         lines.append("80 % interval half-widths (split-conformal per domain class, on the held-out papers' "
                      "residuals): " + "; ".join(f"{t} ±{w['in_domain']:.3f} in domain, ±{w['out_of_domain']:.3f} "
                                                 "out of domain" for t, w in sorted(widths.items(), reverse=True)))
+    paired = metadata.get("paired_half_widths")
+    if paired:
+        lines.append("80 % interval half-widths of a change versus a host (a difference between two members of one "
+                     "doping series, calibrated on held-out series): " + "; ".join(
+                         f"{t} ±{w:.3f}" for t, w in sorted(paired.items(), reverse=True) if w is not None))
     lines.append("")
     return "\n".join(lines)

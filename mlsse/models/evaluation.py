@@ -357,6 +357,7 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
         "full_ea_eV": (ea_rows, ea_rows),
     }
     metrics = {}
+    within = {"log10_sigma": [], "ea_eV": []}  # the within-series scores of each fold seed
     with progress.task("grouped cross-validations", total=len(runs) * 2 * max(1, repeats) + 1) as advance:
         for key, (rows, pool) in runs.items():
             target = "ea_eV" if key.endswith("ea_eV") else "log10_sigma"
@@ -369,6 +370,8 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
                                             unseen_compositions=held_out == "papers+compositions")
                     advance(1)
                     by_seed[fold_seed] = {model: m["mae"] for model, m in report["models"].items()}
+                    if key in ("full_log10_sigma", "full_ea_eV") and held_out == "papers":
+                        within[target].append(_series_report(rows, features[id(rows)], report, target, fold_seed))
                     if fold_seed == seed:
                         _parity_plot(report, name, out_dir / f"parity_{key}_{held_out.replace('+', '_')}.png")
                         metrics[name] = {k: v for k, v in report.items() if not k.startswith("_")}
@@ -377,6 +380,9 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
                         "seeds": list(by_seed),
                         "mae": {model: [by_seed[s][model] for s in by_seed] for model in by_seed[seed]},
                     }
+        for target, reports in within.items():
+            if reports:
+                metrics[f"within_series_{target}/papers"] = _over_seeds(reports, list(range(seed, seed + len(reports))))
         metrics["full_log10_sigma_at_temperature/papers"] = temperature_cross_validate(
             sigma_rows, ea_rows, temperature_rows, {"sigma": features[id(sigma_rows)], "ea": features[id(ea_rows)],
                                                     "temperature": features[id(temperature_rows)]}, params, seed=seed)
@@ -385,6 +391,53 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
 
     write_text_atomic(json.dumps(metrics, indent=1) + "\n", out_dir / "metrics.json")
     return metrics
+
+
+def _series_report(rows: pd.DataFrame, features: pd.DataFrame, report: dict, target: str, seed: int) -> dict:
+    """The within-series scores of one cross-validation run's held-out predictions (:func:`series_report`).
+
+    For σ, mlsse's order is the regressor's held-out prediction plus the ranking member's held-out score
+    (:data:`~mlsse.models.ranking.RANKING_WEIGHT` times a :class:`~mlsse.models.ranking.SeriesRanker` fit on the
+    run's other folds), as :meth:`~mlsse.models.predictor.Predictor.relative_log10_sigma` orders a scan; the
+    regressor alone and the "Li per anion" baseline (more Li per anion conducts better) are scored beside it. The
+    paired interval is checked on the run's folds."""
+    from mlsse.models.ranking import RANKING_WEIGHT, out_of_fold_ranking_scores
+    from mlsse.models.series import doping_series, series_report
+
+    groups = rows["group"].to_numpy()
+    fold_of_group = {group: k for k, (_, test) in enumerate(grouped_folds(len(rows), groups, 5, seed))
+                     for group in groups[test]}
+    predicted = report["_predictions"]["mlsse"]
+    if target != "log10_sigma":
+        return series_report(rows, predicted, {}, fold_of_group)
+    X = features.reindex(columns=sorted(set(usable_feature_names(features)))).to_numpy(dtype=float)
+    series = doping_series(rows)
+    scores = out_of_fold_ranking_scores(X, series, fold_of_group, seed)
+    # The ranker scores members, so its contribution goes to each member's rows.
+    ranked = np.zeros(len(rows))
+    for positions, score in zip(series["rows"], scores):
+        ranked[positions] = score
+    return series_report(rows, predicted + RANKING_WEIGHT * ranked,
+                         {"regressor_alone": predicted,
+                          "li_per_anion": features["Li per anion"].to_numpy(dtype=float)}, fold_of_group)
+
+
+def _over_seeds(reports: list[dict], seeds: list[int]) -> dict:
+    """The first fold seed's within-series report, with each summary figure per seed under ``over_seeds``."""
+    out = dict(reports[0])
+    keys = ("spearman", "top1", "chance", "top1_vs_chance", "pairs_right", "offset_free_mae", "flat_mae")
+    out["over_seeds"] = {"seeds": seeds, **{
+        model: {key: [r[model][key] for r in reports] for key in keys}
+        for model in reports[0] if model not in ("paired_interval", "seed_series")}}
+    if "paired_interval" in reports[0]:
+        out["over_seeds"]["paired_interval"] = {"coverage": [r["paired_interval"]["coverage"] for r in reports],
+                                                "mean_half_width": [r["paired_interval"]["mean_half_width"]
+                                                                    for r in reports]}
+    out["over_seeds"]["seed_series"] = {name: {"spearman": [r["seed_series"][name]["spearman"] for r in reports],
+                                               "predicted_best": [r["seed_series"][name]["predicted_best"]
+                                                                  for r in reports]}
+                                        for name in reports[0]["seed_series"]}
+    return out
 
 
 def _parity_plot(report: dict, title: str, path: Path) -> None:

@@ -59,6 +59,9 @@ class Predictor:
     half_widths: dict | None = None
     #: The σ measured for each training composition (None when the saved model does not record it).
     measured: MeasuredCompositions | None = None
+    #: The ranking member (:class:`~mlsse.models.ranking.SeriesRanker`) that orders the members of a doping
+    #: series, or None.
+    ranker: object = None
 
     def model(self, target="log10_sigma"):
         """Return the fitted regressor of a target.
@@ -106,6 +109,24 @@ class Predictor:
             return np.full(len(in_domain), float(self.model(target).interval_half_width_))
         widths = self.half_widths[target.value]
         return np.where(in_domain, widths["in_domain"], widths["out_of_domain"])
+
+    def relative_log10_sigma(self, features: pd.DataFrame) -> np.ndarray:
+        """Return the log10 σ (25 °C) by which members of one doping series compare with each other: the
+        regressor's prediction plus ``metadata["ranking_weight"]`` times the ranking member's score (log10 S/cm;
+        only differences between members mean something). Without a ranking member, the prediction itself."""
+        X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
+        values = self.sigma_model.predict(X)
+        if self.ranker is not None:
+            values = values + float(self.metadata.get("ranking_weight", 0.0)) * self.ranker.predict(X)
+        return values
+
+    def paired_half_width(self, target) -> float:
+        """Return the 80 % interval half-width of a predicted difference of ``target`` between two members of one
+        doping series, e.g. a candidate and its host (log10 S/cm or eV): calibrated on held-out within-series
+        differences, where a lab's offset cancels. A model saved without it uses its in-domain half-width."""
+        target = Target.named(target)
+        width = (self.metadata.get("paired_half_widths") or {}).get(target.value)
+        return float(width) if width is not None else float(self.half_width(target, [True])[0])
 
     # -- prediction -------------------------------------------------------------------------------------
     def predict(self, data, temperature_c=None) -> pd.DataFrame:

@@ -29,8 +29,8 @@ def doping_series(rows: pd.DataFrame) -> pd.DataFrame:
     ----------
     rows : pandas.DataFrame
         Training rows of log10 σ (:func:`~mlsse.models.targets.sigma_training_rows`): ``composition``,
-        ``target`` (log10 S/cm), ``group`` (paper), ``censored``, and optionally ``additive``,
-        ``additive_wt_pct``.
+        ``target`` (log10 S/cm, or Ea in eV for Ea rows), ``group`` (paper), and optionally ``censored``,
+        ``additive``, ``additive_wt_pct``.
 
     Returns
     -------
@@ -52,7 +52,8 @@ def doping_series(rows: pd.DataFrame) -> pd.DataFrame:
                             if "additive_wt_pct" in rows else np.zeros(len(rows))),
         "target": rows["target"].to_numpy(dtype=float),
     })
-    work = work[~rows["censored"].fillna(False).astype(bool).to_numpy()]
+    if "censored" in rows:
+        work = work[~rows["censored"].fillna(False).astype(bool).to_numpy()]
     members = (work.groupby(["group", "key", "additive", "additive_wt_pct"], sort=True)
                .agg(composition=("composition", "first"), measured=("target", "median"),
                     rows=("position", list)).reset_index())
@@ -152,3 +153,128 @@ def summarise_series_scores(scores: pd.DataFrame) -> dict:
     summary["top1_vs_chance"] = (summary["top1"] / summary["chance"]
                                  if summary["top1"] is not None and summary["chance"] else None)
     return summary
+
+
+def pair_differences(series: pd.DataFrame, values) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(series index, value_i − value_j)`` for every pair i < j of members of one series.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        From :func:`doping_series`.
+    values : array_like
+        One value per member (e.g. measured or predicted log10 σ).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The series name of each pair and the difference of its two members' values.
+    """
+    values = np.asarray(values, dtype=float)
+    names, differences = [], []
+    for name, members in series.groupby("series", sort=False).indices.items():
+        i, j = np.triu_indices(len(members), 1)
+        names.append(np.full(len(i), name, dtype=object))
+        differences.append(values[members[i]] - values[members[j]])
+    if not names:
+        return np.array([], dtype=object), np.array([])
+    return np.concatenate(names), np.concatenate(differences)
+
+
+def paired_half_width(series: pd.DataFrame, predicted, coverage: float = 0.8) -> float | None:
+    """Return the split-conformal half-width of a predicted difference between two members of a series: the
+    conformal quantile at ``coverage`` of |predicted difference − measured difference| over every pair of members
+    (``predicted``: one held-out prediction per member, units of ``measured``). A lab's offset cancels in a
+    difference, so this is the interval of a change versus a host rather than of an absolute value. None without
+    pairs."""
+    from mlsse.models.conformal import conformal_quantile
+
+    _, measured = pair_differences(series, series["measured"].to_numpy())
+    _, predicted = pair_differences(series, predicted)
+    if not len(measured):
+        return None
+    return conformal_quantile(np.abs(predicted - measured), coverage)
+
+
+def paired_coverage(series: pd.DataFrame, predicted, fold_of_group: dict, coverage: float = 0.8) -> dict:
+    """Measure the paired interval on held-out series: for each fold, the half-width is calibrated
+    (:func:`paired_half_width`) on the series of the other folds' papers and checked on this fold's pairs.
+
+    Returns the pairs checked, the fraction covered, and the mean half-width (units of ``measured``)."""
+    predicted = np.asarray(predicted, dtype=float)
+    folds = series["group"].map(fold_of_group).to_numpy()
+    hits, widths = [], []
+    for fold in np.unique(folds):
+        here = folds == fold
+        width = paired_half_width(series[~here], predicted[~here], coverage)
+        held = series[here].reset_index(drop=True)
+        _, measured = pair_differences(held, held["measured"].to_numpy())
+        _, estimate = pair_differences(held, predicted[here])
+        if width is None or not len(measured):
+            continue
+        hits.append(np.abs(estimate - measured) <= width)
+        widths.append(np.full(len(measured), width))
+    hits = np.concatenate(hits) if hits else np.array([], dtype=bool)
+    return {"pairs": int(len(hits)), "coverage": float(hits.mean()) if len(hits) else None,
+            "mean_half_width": float(np.concatenate(widths).mean()) if widths else None}
+
+
+#: The doping series of the seed papers, each scored apart: name → the seed file (its paper group).
+SEED_SERIES = {"Li2+2xZrCl6−xNx": "000_878e6fb3c4b52443.txt",
+               "Li2.5Y0.5Zr0.5Cl6 + x wt% BaTiO3": "004_72a5fce4c3287755.txt"}
+
+
+def series_report(rows: pd.DataFrame, predicted, baselines: dict | None = None,
+                  fold_of_group: dict | None = None) -> dict:
+    """Score held-out predictions within the doping series of ``rows``.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Training rows (:func:`doping_series`'s input).
+    predicted : array_like
+        One held-out prediction per row of ``rows`` (papers held out), units of ``target``.
+    baselines : dict of str to array_like, optional
+        Other scores per row to rank the members by (e.g. ``"Li per anion"``).
+    fold_of_group : dict, optional
+        Each paper's fold, to measure the paired interval on held-out series (:func:`paired_coverage`).
+
+    Returns
+    -------
+    dict
+        ``mlsse`` and each baseline: :func:`summarise_series_scores`; ``paired_interval`` (with
+        ``fold_of_group``); ``seed_series``: per :data:`SEED_SERIES` found in ``rows``, its members' composition,
+        additive wt%, measured and predicted values, Spearman ρ, and the member predicted and measured best.
+    """
+    series = doping_series(rows)
+    members_predicted = member_values(series, predicted)
+    report = {"mlsse": summarise_series_scores(series_scores(series, members_predicted))}
+    for name, values in (baselines or {}).items():
+        report[name] = summarise_series_scores(series_scores(series, member_values(series, values)))
+    if fold_of_group is not None:
+        report["paired_interval"] = paired_coverage(series, members_predicted, fold_of_group)
+    report["seed_series"] = {}
+    for name, group in SEED_SERIES.items():
+        here = (series["group"] == group).to_numpy()
+        if not here.any():
+            continue
+        part = series[here].assign(predicted=members_predicted[here])
+        for number, one in part.groupby("series", sort=True):
+            scores = series_scores(one, one["predicted"]).iloc[0]
+            report["seed_series"][f"{name} ({number})"] = {
+                "members": [{"composition": c, "additive_wt_pct": float(w), "measured": float(m),
+                             "predicted": float(p)}
+                            for c, w, m, p in zip(one["composition"], one["additive_wt_pct"], one["measured"],
+                                                  one["predicted"])],
+                "spearman": None if np.isnan(scores["spearman"]) else float(scores["spearman"]),
+                "predicted_best": _member_label(one.loc[one["predicted"].idxmax()]),
+                "measured_best": _member_label(one.loc[one["measured"].idxmax()]),
+            }
+    return report
+
+
+def _member_label(member: pd.Series) -> str:
+    """A member as a chemist writes it: its composition, with its additive's wt% for a composite."""
+    if member["additive"] and member["additive_wt_pct"]:
+        return f"{member['composition']} + {member['additive_wt_pct']:g} wt% {member['additive']}"
+    return member["composition"]

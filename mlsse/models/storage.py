@@ -25,7 +25,9 @@ from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
 from mlsse.models.predictor import Predictor
 
 #: Version of the saved-model layout; loading refuses other major versions.
-MODEL_FORMAT = "mlsse-model/4"
+MODEL_FORMAT = "mlsse-model/5"
+#: Formats this mlsse loads: 5 adds the optional ranking member to 4.
+READABLE_FORMATS = ("mlsse-model/4", MODEL_FORMAT)
 
 
 #: File suffix of each saved booster.
@@ -34,10 +36,12 @@ BOOSTER_SUFFIX = ".ubj.gz"
 
 #: File stem (after ``sigma-`` / ``ea-``) of a model's censor classifier.
 CENSOR_STEM = "censored"
+#: File stem (after ``sigma-``) of the σ model's ranking member.
+RANKER_STEM = "ranker"
 
 
 #: Files a saved model directory may hold (besides these, nothing: anything else means it is not only a model).
-_MODEL_FILE = re.compile(r"(metadata\.json|MODEL_CARD\.md|(sigma|ea)-(\d+|" + CENSOR_STEM + r")"
+_MODEL_FILE = re.compile(r"(metadata\.json|MODEL_CARD\.md|(sigma|ea)-(\d+|" + CENSOR_STEM + "|" + RANKER_STEM + r")"
                          + re.escape(BOOSTER_SUFFIX) + ")")
 
 
@@ -145,7 +149,11 @@ def _write_files(predictor, directory: Path) -> None:
     for name, model in (("sigma", predictor.sigma_model), ("ea", predictor.ea_model)):
         classifier = getattr(model, "censor_classifier_", None)
         files = [(f"{name}-{i}", booster) for i, booster in enumerate(model.boosters_)]
-        for stem, booster in files + ([(f"{name}-{CENSOR_STEM}", classifier)] if classifier is not None else []):
+        if classifier is not None:
+            files.append((f"{name}-{CENSOR_STEM}", classifier))
+        if name == "sigma" and predictor.ranker is not None:
+            files.append((f"{name}-{RANKER_STEM}", predictor.ranker.booster_))
+        for stem, booster in files:
             with atomic_path(directory / f"{stem}{BOOSTER_SUFFIX}") as tmp:
                 raw = tmp.with_suffix(".ubj")  # XGBoost picks the format by suffix
                 booster.save_model(raw)
@@ -165,6 +173,7 @@ def _write_files(predictor, directory: Path) -> None:
         "sigma_censor_classifier": getattr(predictor.sigma_model, "censor_classifier_", None) is not None,
         "ea_censor_classifier": getattr(predictor.ea_model, "censor_classifier_", None) is not None,
         "measured_log10_sigma": predictor.measured.values if predictor.measured is not None else None,
+        "sigma_ranker": predictor.ranker is not None,
     })
     write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
     write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
@@ -214,7 +223,7 @@ def _load(directory: Path, metadata: dict):
         forest_columns,
     )
 
-    if metadata.get("format") != MODEL_FORMAT:
+    if metadata.get("format") not in READABLE_FORMATS:
         raise ModelError(f"model at {directory} has format {metadata.get('format')!r}; this mlsse reads "
                          f"{MODEL_FORMAT!r}: retrain it with this version (mlsse train)")
     from mlsse.features import FEATURIZER_VERSION
@@ -241,12 +250,21 @@ def _load(directory: Path, metadata: dict):
         estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
         estimator.n_features_in_ = len(metadata["feature_names"])
         models[name] = estimator
+    ranker = None
+    if metadata.get("sigma_ranker"):
+        from xgboost import XGBRanker
+
+        from mlsse.models.ranking import SeriesRanker
+
+        ranker = SeriesRanker()
+        ranker.booster_ = _load_booster(directory / f"sigma-{RANKER_STEM}{BOOSTER_SUFFIX}", XGBRanker())
+        ranker.n_features_in_ = len(metadata["feature_names"])
     return Predictor(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                domain=ApplicabilityDomain.from_dict(metadata["domain"]),
                domain_features=metadata["domain_features"], metadata=metadata,
                half_widths=metadata.get("interval_half_widths"),
                measured=(MeasuredCompositions(metadata["measured_log10_sigma"])
-                         if metadata.get("measured_log10_sigma") is not None else None))
+                         if metadata.get("measured_log10_sigma") is not None else None), ranker=ranker)
 
 
 _PACKAGES = ["mlsse", "xgboost", "xgboost-cpu", "scikit-learn", "matminer", "pymatgen", "numpy", "pandas", "optuna"]

@@ -186,7 +186,7 @@ def usable_feature_names(features: pd.DataFrame) -> list[str]:
 def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, storage: str | None = None,
                     name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None,
                     tune_targets=("log10_sigma", "ea_eV"), start_params: dict | None = None,
-                    base_params: dict | None = None):
+                    base_params: dict | None = None, ranking: bool = True):
     """Train σ and Ea models on the curated ``table`` into a :class:`~mlsse.models.predictor.Predictor`.
 
     Each target starts from :func:`default_params` updated with ``start_params[target]``: that is the first of
@@ -305,11 +305,66 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     }
     from mlsse.models.domain import MeasuredCompositions
 
+    ranker = (fit_ranking_member(sigma_rows, sigma_features.reindex(columns=names).to_numpy(dtype=float),
+                                 fitted["log10_sigma"], metadata, n_splits, seed) if ranking else None)
+    # The interval of a change versus a host: a lab's offset cancels in a difference within its series.
+    from mlsse.models.series import doping_series, member_values, paired_half_width
+
+    ea_series = doping_series(ea_rows)
+    metadata["paired_half_widths"]["ea_eV"] = paired_half_width(
+        ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_), fitted["ea_eV"].coverage)
     measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
                                               sigma_rows["censored"], sigma_rows["group"])
     return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
                      domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths,
-                     measured=measured)
+                     measured=measured, ranker=ranker)
+
+
+def fit_ranking_member(rows: pd.DataFrame, X: np.ndarray, sigma_model, metadata: dict, n_splits: int = 5,
+                       seed: int = 0):
+    """Fit the ranking member on the doping series of the σ rows and calibrate the paired σ interval.
+
+    The member (:class:`~mlsse.models.ranking.SeriesRanker`) is fit on every series. Its out-of-fold scores (the
+    σ model's calibration folds: no member scored by a ranker that saw its paper), weighted by
+    :data:`~mlsse.models.ranking.RANKING_WEIGHT` and added to the σ model's out-of-fold predictions, give the
+    held-out differences between members that calibrate the paired interval.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The σ training rows (``target`` in log10 S/cm, ``group``, ``censored``, ...).
+    X : numpy.ndarray
+        Their features, in the model's columns.
+    sigma_model : ConformalBoostedRegressor
+        The σ model, fitted with ``calibrate`` (its ``oof_prediction_``).
+    metadata : dict
+        Gets ``ranking_weight`` and ``paired_half_widths["log10_sigma"]`` (log10 S/cm).
+    n_splits, seed : int
+        The σ model's calibration folds.
+
+    Returns
+    -------
+    SeriesRanker or None
+        None when the rows hold no doping series.
+    """
+    from mlsse.models.ranking import RANKING_WEIGHT, SeriesRanker, member_features, out_of_fold_ranking_scores
+    from mlsse.models.series import doping_series, member_values, paired_half_width
+
+    series = doping_series(rows)
+    groups = rows["group"].to_numpy()
+    metadata.setdefault("paired_half_widths", {})
+    if series["series"].nunique() < 2:
+        metadata["paired_half_widths"]["log10_sigma"] = paired_half_width(
+            series, member_values(series, sigma_model.oof_prediction_), sigma_model.coverage)
+        return None
+    fold_of_group = {group: k for k, (_, test) in enumerate(grouped_folds(len(rows), groups, n_splits, seed))
+                     for group in groups[test]}
+    held_out = out_of_fold_ranking_scores(X, series, fold_of_group, seed)
+    relative = member_values(series, sigma_model.oof_prediction_) + RANKING_WEIGHT * held_out
+    metadata["ranking_weight"] = RANKING_WEIGHT
+    metadata["paired_half_widths"]["log10_sigma"] = paired_half_width(series, relative, sigma_model.coverage)
+    return SeriesRanker(random_state=seed).fit(member_features(X, series), series["measured"].to_numpy(),
+                                               series["series"].to_numpy())
 
 
 def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
