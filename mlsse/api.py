@@ -119,7 +119,7 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
 
 
 def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_dir: str | Path | None = None,
-                 renamed: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+                 renamed: dict[str, str] | None = None, cache: bool = True) -> tuple[pd.DataFrame, list[str]]:
     """Check and predict the rows of a query whose columns and temperatures are already read: :func:`predict`'s
     work on one table or one chunk of a streamed one (rows never depend on each other).
 
@@ -135,6 +135,8 @@ def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_di
         Directory where relative ``cif`` paths are looked up first.
     renamed : dict of str to str, optional
         Input columns to keep under another name (:func:`predict` keeps ``sigma_S_cm`` as ``sigma_S_cm_input``).
+    cache : bool, default True
+        Use the on-disk feature caches.
 
     Returns
     -------
@@ -157,7 +159,7 @@ def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_di
         rows = _feature_input(query.iloc[good].reset_index(drop=True), cif_dir)
         # The parsed Compositions, not the text: the features and the measured-value check read them unparsed.
         rows["composition"] = [compositions[i] for i in good]
-        predicted = predictor.predict(rows, temperature[good])
+        predicted = predictor.predict(rows, temperature[good], cache=cache)
         for column in OUTPUT_COLUMNS:
             result.loc[good, column] = predicted[column].to_numpy()
     out = query.reset_index(drop=True).rename(columns=renamed or {})
@@ -247,14 +249,33 @@ def warn_if_kelvin_like(temperature, skip=None) -> None:
     from mlsse.errors import MlsseWarning
 
     temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
-    lo, hi = KELVIN_ROOM_TEMPERATURE
-    suspect = [i for i, t in enumerate(temperature) if lo <= t <= hi and not (skip is not None and skip[i])]
+    suspect = kelvin_like_rows(temperature, skip)
     if suspect:
         t = temperature[suspect[0]]
         rows = "" if len(temperature) == 1 else (" (query row(s) " + ", ".join(str(i + 1) for i in suspect[:5])
                                                  + (" …" if len(suspect) > 5 else "") + ")")
         warnings.warn(f"σ predicted at {t:g} °C{rows}; if that is kelvin, it is {t - KELVIN_OFFSET:g} °C: give °C",
                       MlsseWarning, stacklevel=3)
+
+
+def kelvin_like_rows(temperature, skip=None) -> list[int]:
+    """Return the 0-based rows whose temperature is in :data:`KELVIN_ROOM_TEMPERATURE`, leaving out ``skip``'s.
+
+    Parameters
+    ----------
+    temperature : array_like of float
+        One temperature per row, °C.
+    skip : sequence, optional
+        Per row, a truthy value for rows to leave out (already refused).
+
+    Returns
+    -------
+    list of int
+        The rows.
+    """
+    lo, hi = KELVIN_ROOM_TEMPERATURE
+    return [i for i, t in enumerate(np.atleast_1d(np.asarray(temperature, dtype=float)))
+            if lo <= t <= hi and not (skip is not None and skip[i])]
 
 
 def temperature_problem(temperature_c: float) -> str | None:

@@ -108,7 +108,7 @@ class Predictor:
         return np.where(in_domain, widths["in_domain"], widths["out_of_domain"])
 
     # -- prediction -------------------------------------------------------------------------------------
-    def predict(self, data, temperature_c=None) -> pd.DataFrame:
+    def predict(self, data, temperature_c=None, *, cache: bool = True) -> pd.DataFrame:
         """Predict log10 σ, σ, Ea, their 80 % intervals and the in-domain flag.
 
         Parameters
@@ -118,6 +118,8 @@ class Predictor:
             (``space_group_number``, ``a``–``gamma``, ``cif``, ``additive``, ``additive_wt_pct``, ``synthesis``).
         temperature_c : None, float or array of float
             Where σ is wanted, °C: one value, one per row, or None for 25 °C.
+        cache : bool, default True
+            Use the on-disk feature caches (:func:`~mlsse.features.featurize_table`).
 
         Returns
         -------
@@ -130,7 +132,7 @@ class Predictor:
         from mlsse.features import featurize_table
 
         frame = _as_frame(data, formula_text)
-        features = featurize_table(frame, errors="nan")
+        features = featurize_table(frame, errors="nan", cache=cache)
         problems = features.pop("error").to_numpy(dtype=object)
         ok = problems == ""
         temperature = (np.full(len(frame), np.nan) if temperature_c is None
