@@ -266,10 +266,8 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array_like, shape (n_rows, n_features)
-            Features; NaN allowed.
-        threshold : float
-            The threshold, in the target's units.
+        X, threshold
+            As :meth:`predict_probability_below`.
 
         Returns
         -------
