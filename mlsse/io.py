@@ -124,6 +124,7 @@ def read_table_chunks(path: str | Path, chunk_rows: int, required: Iterable[str]
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 chunk = next(reader)
         except StopIteration:
+            reader.close()
             return
         except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:
             # rows longer than the header: refused unless the extra fields are empty, as read_table does
@@ -136,6 +137,7 @@ def read_table_chunks(path: str | Path, chunk_rows: int, required: Iterable[str]
             if "usecols" in options:
                 raise
             options["usecols"] = range(len(header.columns))
+            reader.close()
             reader, skip = pd.read_csv(path, **options), done
             continue
         except UnicodeDecodeError as exc:
