@@ -106,35 +106,63 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
     ModelError
         If the model is missing, damaged or incompatible.
     """
-    from mlsse.chemistry import parse_composition
-    from mlsse.data.schema import is_blank
     from mlsse.workspace.registry import load_predictor
 
     predictor = load_predictor(model)
     query = as_query_frame(data)
     _check_column_names(query)
-    n = len(query)
     temperature = _temperatures(query, temperature_c)
-    notes = [""] * n
-    for i, formula in enumerate(query["composition"].astype(str)):
-        try:
-            parse_composition(formula)
-        except ValueError as exc:
-            notes[i] = str(exc)
-            continue
-        notes[i] = _row_problem(query, i, temperature[i]) or ""
+    out, refused = predict_rows(predictor, query, temperature, cif_dir, _kept_input_names(query.columns))
+    warn_if_kelvin_like(temperature, skip=refused)
+    out.index = query.index
+    return out
+
+
+def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_dir: str | Path | None = None,
+                 renamed: dict[str, str] | None = None, cache: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """Check and predict the rows of a query whose columns and temperatures are already read: :func:`predict`'s
+    work on one table or one chunk of a streamed one (rows never depend on each other).
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The model.
+    query : pandas.DataFrame
+        The rows, with a ``composition`` column (:func:`as_query_frame`, names checked).
+    temperature : numpy.ndarray
+        The asked temperature of each row, °C (NaN: 25 °C), as :func:`predict` reads it.
+    cif_dir : str or pathlib.Path, optional
+        Directory where relative ``cif`` paths are looked up first.
+    renamed : dict of str to str, optional
+        Input columns to keep under another name (:func:`predict` keeps ``sigma_S_cm`` as ``sigma_S_cm_input``).
+    cache : bool, default True
+        Use the on-disk feature caches.
+
+    Returns
+    -------
+    out : pandas.DataFrame
+        :func:`predict`'s table for the rows, with a RangeIndex.
+    refused : list of str
+        Per row, why it was not predicted, or ``""``.
+    """
+    from mlsse.data.schema import is_blank
+
+    n = len(query)
+    compositions, notes = _parsed_compositions(query["composition"])
+    notes = _row_problems(query, temperature, notes)
     good = [i for i in range(n) if not notes[i]]
     refused = list(notes)  # the rows not predicted; an out-of-domain row's note does not make it one
     result = pd.DataFrame({c: pd.Series([np.nan] * n, dtype=float) for c in OUTPUT_COLUMNS[:-2]})
     result["in_domain"] = pd.Series([pd.NA] * n, dtype="boolean")
     result["note"] = notes
     if good:
-        predicted = predictor.predict(_feature_input(query.iloc[good].reset_index(drop=True), cif_dir),
-                                      temperature[good])
+        rows = _feature_input(query.iloc[good].reset_index(drop=True), cif_dir)
+        # The parsed Compositions, not the text: the features and the measured-value check read them unparsed.
+        rows["composition"] = [compositions[i] for i in good]
+        predicted = predictor.predict(rows, temperature[good], cache=cache)
         for column in OUTPUT_COLUMNS:
             result.loc[good, column] = predicted[column].to_numpy()
-    warn_if_kelvin_like(temperature, skip=refused)
-    out = query.reset_index(drop=True).rename(columns=_kept_input_names(query.columns))
+    out = query.reset_index(drop=True).rename(columns=renamed or {})
     used = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)
     if "temperature_C" in query.columns:
         blank = out["temperature_C"].map(is_blank).to_numpy(dtype=bool)
@@ -143,8 +171,25 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
         out["temperature_C"] = used
     for column in OUTPUT_COLUMNS:
         out[column] = result[column]
-    out.index = query.index
-    return out
+    return out, refused
+
+
+def _parsed_compositions(formulas: pd.Series) -> tuple[list, list[str]]:
+    """Parse each distinct formula once: per row its Composition (None if refused) and why it was refused."""
+    from mlsse.chemistry import parse_composition
+
+    seen: dict[str, tuple] = {}
+    compositions, notes = [], []
+    for formula in formulas.astype(str):
+        if formula not in seen:
+            try:
+                seen[formula] = (parse_composition(formula), "")
+            except ValueError as exc:
+                seen[formula] = (None, str(exc))
+        composition, note = seen[formula]
+        compositions.append(composition)
+        notes.append(note)
+    return compositions, notes
 
 
 def _kept_input_names(columns) -> dict[str, str]:
@@ -204,14 +249,33 @@ def warn_if_kelvin_like(temperature, skip=None) -> None:
     from mlsse.errors import MlsseWarning
 
     temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
-    lo, hi = KELVIN_ROOM_TEMPERATURE
-    suspect = [i for i, t in enumerate(temperature) if lo <= t <= hi and not (skip is not None and skip[i])]
+    suspect = kelvin_like_rows(temperature, skip)
     if suspect:
         t = temperature[suspect[0]]
         rows = "" if len(temperature) == 1 else (" (query row(s) " + ", ".join(str(i + 1) for i in suspect[:5])
                                                  + (" …" if len(suspect) > 5 else "") + ")")
         warnings.warn(f"σ predicted at {t:g} °C{rows}; if that is kelvin, it is {t - KELVIN_OFFSET:g} °C: give °C",
                       MlsseWarning, stacklevel=3)
+
+
+def kelvin_like_rows(temperature, skip=None) -> list[int]:
+    """Return the 0-based rows whose temperature is in :data:`KELVIN_ROOM_TEMPERATURE`, leaving out ``skip``'s.
+
+    Parameters
+    ----------
+    temperature : array_like of float
+        One temperature per row, °C.
+    skip : sequence, optional
+        Per row, a truthy value for rows to leave out (already refused).
+
+    Returns
+    -------
+    list of int
+        The rows.
+    """
+    lo, hi = KELVIN_ROOM_TEMPERATURE
+    return [i for i, t in enumerate(np.atleast_1d(np.asarray(temperature, dtype=float)))
+            if lo <= t <= hi and not (skip is not None and skip[i])]
 
 
 def temperature_problem(temperature_c: float) -> str | None:
@@ -234,9 +298,32 @@ def temperature_problem(temperature_c: float) -> str | None:
     return problem(temperature_c, *PREDICTION_TEMPERATURE_RANGE_C)
 
 
-def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
-    """Return why row ``i`` (its formula parsed) cannot be predicted: its temperature, additive or structure
-    cells."""
+def _row_problems(query: pd.DataFrame, temperature: np.ndarray, notes: list[str]) -> list[str]:
+    """Return each row's note: ``notes`` (the formula's problem) where given, else why its temperature, additive
+    or structure cells cannot be predicted (:func:`_row_problem`), checked once per distinct set of cells."""
+    from mlsse.data.schema import STRUCTURE_VALUE_RANGES
+
+    columns = [c for c in ("temperature_C", "additive", "additive_wt_pct", *STRUCTURE_VALUE_RANGES)
+               if c in query.columns]
+    cells = [query[c].tolist() for c in columns]
+    known: dict[tuple, str] = {}
+    out = list(notes)
+    for i, note in enumerate(notes):
+        if note:
+            continue
+        row = [column[i] for column in cells]
+        # 1, 1.0 and True stay apart; every float NaN is one key.
+        key = (tuple((type(v), "nan") if isinstance(v, float) and v != v else (type(v), v) for v in row),
+               "nan" if np.isnan(temperature[i]) else float(temperature[i]))
+        if key not in known:
+            known[key] = _row_problem(dict(zip(columns, row)), float(temperature[i])) or ""
+        out[i] = known[key]
+    return out
+
+
+def _row_problem(cells: dict, temperature: float) -> str | None:
+    """Return why a row (its formula parsed) cannot be predicted: its temperature, additive or structure cells
+    (``cells``: column → cell, for the columns the query has)."""
     from mlsse.data.schema import (
         STRUCTURE_VALUE_RANGES,
         additive_problem,
@@ -247,27 +334,27 @@ def _row_problem(query: pd.DataFrame, i: int, temperature: float) -> str | None:
     )
     from mlsse.errors import DataError
 
-    if "temperature_C" in query.columns and np.isnan(temperature):
-        cell = query["temperature_C"].iloc[i]
+    if "temperature_C" in cells and np.isnan(temperature):
+        cell = cells["temperature_C"]
         if not is_blank(cell):
             return f"temperature_C {str(cell).strip()!r} is not a number"
     if not np.isnan(temperature) and (problem := temperature_problem(temperature)) is not None:
         return problem
-    if "additive" in query.columns or "additive_wt_pct" in query.columns:
-        additive = cell_text(query["additive"].iloc[i]) if "additive" in query.columns else ""
+    if "additive" in cells or "additive_wt_pct" in cells:
+        additive = cell_text(cells["additive"]) if "additive" in cells else ""
         try:
-            wt = parse_float(query["additive_wt_pct"].iloc[i], column="additive_wt_pct") \
-                if "additive_wt_pct" in query.columns else float("nan")
+            wt = parse_float(cells["additive_wt_pct"], column="additive_wt_pct") \
+                if "additive_wt_pct" in cells else float("nan")
         except DataError as exc:
             return f"additive_wt_pct {exc.problem}"
         # An additive without wt% is a composite of unknown share, which the features can still say.
         if (problem := additive_problem(additive, wt, pair_required=False)) is not None:
             return problem
     for column in STRUCTURE_VALUE_RANGES:
-        if column not in query.columns:
+        if column not in cells:
             continue
         try:
-            value = parse_float(query[column].iloc[i], column=column)
+            value = parse_float(cells[column], column=column)
         except DataError as exc:
             return f"{column} {exc.problem}"
         if (problem := structure_value_problem(column, value)) is not None:

@@ -109,9 +109,7 @@ def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sit
                    max_denominator: int = DEFAULT_MAX_DENOMINATOR) -> tuple[float, float]:
     """Return whether a composition can be charge balanced, as matminer's ``IonProperty`` features say it.
 
-    The search runs on the smallest integer multiple of the formula (:func:`integer_amounts`). The reachable
-    total charges are kept as bits of a Python integer, shifted by each state per site: exact, and linear in the
-    number of sites times states.
+    One composition through :func:`charge_balance_arrays`, which says how the search is made.
 
     Parameters
     ----------
@@ -120,7 +118,7 @@ def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sit
     amounts : tuple of float
         Their amounts, atoms per formula unit.
     max_sites : int, default DEFAULT_MAX_SITES
-        The search is skipped when the integer multiple has more atoms than this.
+        The search is skipped when the smallest integer multiple of the formula has more atoms than this.
     max_denominator : int, default DEFAULT_MAX_DENOMINATOR
         Largest denominator a fractional amount is rounded to.
 
@@ -133,15 +131,167 @@ def charge_balance(symbols: tuple[str, ...], amounts: tuple[float, ...], max_sit
     oxidation_states_guessed : float
         1.0 only if a charge-balanced assignment was found, else 0.0.
     """
-    ints = integer_amounts(amounts, max_denominator)
-    if ints is None or sum(ints) > max_sites:
-        found = math.nan
-    else:
-        reachable, offset = _reachable_charges(symbols, ints, common_oxidation_states())
-        found = float(offset <= 0 and reachable != 0 and (reachable >> -offset) & 1 == 1)
-    guessed = 0.0 if math.isnan(found) else found
-    possible = 1.0 if len(symbols) == 1 else found  # matminer: a single element is always "possible"
+    import numpy as np
+
+    z = np.array([[Element(s).Z for s in symbols]], dtype=np.intp)
+    possible, guessed = charge_balance_arrays(z, np.array([amounts], dtype=float), max_sites, max_denominator)
+    return float(possible[0]), float(guessed[0])
+
+
+def charge_balance_arrays(Z, W, max_sites: int = DEFAULT_MAX_SITES, max_denominator: int = DEFAULT_MAX_DENOMINATOR):
+    """Return :func:`charge_balance` for many compositions of the same number of elements at once.
+
+    The search runs on the smallest integer multiple of each formula, as :func:`integer_amounts` finds it: each
+    distinct amount is rounded to a fraction once (``Fraction.limit_denominator``), the multiple is the ``np.lcm``
+    of the denominators, and rows over ``max_sites`` atoms are set aside (NaN) before any search. The rest is
+    decided from bounds: with every atom at its lowest common state the charge is ``low``, at its highest
+    ``high``; 0 outside ``[low, high]`` cannot be reached and 0 at either end can. Only a composition whose zero
+    lies strictly inside is searched (:func:`_zero_reachable`), on the reachable totals between the nearer end and
+    zero alone.
+
+    Parameters
+    ----------
+    Z : numpy.ndarray, shape (n_rows, n_elements)
+        Atomic numbers, each row's elements distinct.
+    W : numpy.ndarray, shape (n_rows, n_elements)
+        Their amounts, atoms per formula unit.
+    max_sites : int, default DEFAULT_MAX_SITES
+        Rows whose integer multiple has more atoms than this are not searched (NaN).
+    max_denominator : int, default DEFAULT_MAX_DENOMINATOR
+        Largest denominator a fractional amount is rounded to.
+
+    Returns
+    -------
+    compound_possible, oxidation_states_guessed : numpy.ndarray
+        Per row, as :func:`charge_balance` returns them.
+    """
+    import numpy as np
+
+    Z, W = np.asarray(Z, dtype=np.intp), np.asarray(W, dtype=float)
+    k, m = W.shape
+    found = np.full(k, math.nan)
+    ints, searchable = _integer_multiples(W, max_sites, max_denominator)
+    table = _state_table()
+    low_state, high_state, has_states = table[0][Z], table[1][Z], table[2][Z]
+    low = (ints * low_state).sum(axis=1)
+    high = (ints * high_state).sum(axis=1)
+    known = searchable & has_states.all(axis=1)
+    found[searchable & ~known] = 0.0                        # an element without a common state
+    found[known & ((low > 0) | (high < 0))] = 0.0          # zero beyond what the states reach
+    found[known & ((low == 0) | (high == 0))] = 1.0        # every atom at its lowest (or highest) state
+    for row in np.flatnonzero(known & (low < 0) & (high > 0)):
+        found[row] = float(_zero_reachable(tuple(Z[row].tolist()), tuple(ints[row].tolist())))
+    guessed = np.where(np.isnan(found), 0.0, found)
+    possible = np.ones(k) if m == 1 else found             # matminer: a single element is always "possible"
     return possible, guessed
+
+
+@lru_cache(maxsize=1)
+def _state_table():
+    """(lowest, highest common oxidation state, has any) per atomic number, as arrays indexed by Z."""
+    import numpy as np
+
+    low, high, known = np.zeros(119, dtype=np.int64), np.zeros(119, dtype=np.int64), np.zeros(119, dtype=bool)
+    for symbol, states in common_oxidation_states().items():
+        if states:
+            z = Element(symbol).Z
+            low[z], high[z], known[z] = min(states), max(states), True
+    return low, high, known
+
+
+#: Rounded fractions of the amounts seen: amount -> (numerator, denominator, close enough), per max_denominator.
+_FRACTIONS: dict[int, dict[float, tuple[int, int, bool]]] = {}
+
+
+def _integer_multiples(W, max_sites: int, max_denominator: int):
+    """Return ``(ints, searchable)``: each row's amounts as integers (:func:`integer_amounts`) and whether the row
+    is searched (every amount near a fraction and at most ``max_sites`` atoms); ints are 0 in other rows."""
+    import numpy as np
+
+    k, m = W.shape
+    rounded = np.round(W)
+    integral = (np.abs(W - rounded) < 1e-8).all(axis=1)
+    ints = np.zeros((k, m), dtype=np.int64)
+    searchable = np.zeros(k, dtype=bool)
+    small = integral & (rounded.sum(axis=1) <= max_sites)
+    ints[small] = rounded[small].astype(np.int64)
+    searchable[small] = True
+    rows = np.flatnonzero(~integral)
+    if len(rows):
+        memo = _FRACTIONS.setdefault(max_denominator, {})
+        values, inverse = np.unique(W[rows], return_inverse=True)
+        parts = np.empty((len(values), 3), dtype=np.int64)
+        for i, a in enumerate(values.tolist()):
+            if a not in memo:
+                f = Fraction(a).limit_denominator(max_denominator)
+                memo[a] = (f.numerator, f.denominator, f > 0 and not abs(float(f) - a) > 2e-3 * a)
+            parts[i] = memo[a]
+        if len(memo) > 1_000_000:  # screens see few distinct amounts; a stream of new ones must not grow it forever
+            memo.clear()
+        p, q, close = (parts[inverse.reshape(len(rows), m), j] for j in range(3))
+        lcm = np.ones(len(rows), dtype=np.int64)
+        # Every amount is at least 1/q of the multiple's atoms per element, so an lcm beyond max_sites times the
+        # largest denominator is over the limit already; clamping it there keeps the products inside int64.
+        ceiling = max_sites * max_denominator
+        for j in range(m):
+            lcm = lcm // np.gcd(lcm, q[:, j]) * q[:, j]
+            lcm = np.minimum(lcm, ceiling + 1)
+        scaled = p * (lcm[:, None] // q)
+        ok = close.all(axis=1).astype(bool) & (lcm <= ceiling) & (scaled.sum(axis=1) <= max_sites)
+        ints[rows[ok]] = scaled[ok]
+        searchable[rows[ok]] = True
+    return ints, searchable
+
+
+@lru_cache(maxsize=65536)
+def _zero_reachable(zs: tuple[int, ...], ints: tuple[int, ...]) -> bool:
+    """Whether ``ints`` atoms of the elements ``zs``, each atom in one of its common states, can sum to zero.
+
+    Called when zero lies strictly between the all-lowest and the all-highest totals. Every atom's choice is a
+    shift above its element's lowest state, so only the reachable shift totals up to the target (the distance
+    from the all-lowest total to zero) matter; from the top, the same holds with the shifts below the highest
+    state, and the nearer end is taken. The totals share the shifts' greatest common divisor, which divides them
+    out. An element with at least target / (smallest shift) + 1 atoms reaches every sum of its shifts up to the
+    target, added by doubling; fewer atoms are added one at a time, stopping when nothing new is reached.
+    """
+    states = common_oxidation_states()
+    shift_sets, low, high = [], 0, 0
+    for z, n in zip(zs, ints):
+        element_states = sorted(set(states[Element.from_Z(z).symbol]))
+        low += n * element_states[0]
+        high += n * element_states[-1]
+        shift_sets.append([s - element_states[0] for s in element_states])
+    target = -low
+    if high - target < target:  # nearer from the top: count shifts down from the highest states
+        target = high - low - target
+        shift_sets = [[shifts[-1] - s for s in shifts] for shifts in shift_sets]
+    divisor = 0
+    for shifts in shift_sets:
+        for s in shifts:
+            divisor = math.gcd(divisor, s)
+    if target % divisor:
+        return False
+    target //= divisor
+    mask = (1 << (target + 1)) - 1
+    reachable = 1
+    for shifts, n in zip(shift_sets, ints):
+        steps = sorted({s // divisor for s in shifts} - {0})
+        if not steps or n == 0:
+            continue
+        if n > target // steps[0]:  # enough atoms for any sum up to the target: the semigroup, by doubling
+            for step in steps:
+                while step <= target:
+                    reachable |= (reachable << step) & mask
+                    step <<= 1
+            continue
+        for _ in range(n):
+            grown = reachable
+            for step in steps:
+                grown |= (reachable << step) & mask
+            if grown == reachable:
+                break
+            reachable = grown
+    return bool((reachable >> target) & 1)
 
 
 def charge_imbalance_per_atom(symbols: tuple[str, ...], amounts: tuple[float, ...],
@@ -298,13 +448,13 @@ def clean_formula_text(text: str) -> str:
     return "".join(str(text).split()).strip("\"'")
 
 
-def composition_key(formula: str, decimals: int = 4) -> str:
+def composition_key(formula: str | Composition, decimals: int = 4) -> str:
     """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5).
 
     Parameters
     ----------
-    formula : str
-        A pymatgen-parsable formula.
+    formula : str or pymatgen.core.Composition
+        A pymatgen-parsable formula, or its Composition.
     decimals : int, default 4
         Decimals the atomic fractions are written with.
 

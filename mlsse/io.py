@@ -73,10 +73,7 @@ def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", path=path) from None
     except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        detail = str(exc).split(". ", 1)[-1].strip()
-        raise DataError(f"malformed CSV: {detail}", path=path, line=line) from None
+        _raise_malformed(exc, path)
     header_line, header = next(_csv_rows(path), (1, []))
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
@@ -87,6 +84,78 @@ def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs
         raise DataError(f"missing column(s) {', '.join(repr(m) for m in missing)}; found {list(frame.columns)}",
                         path=path, line=1)
     return frame
+
+
+def read_table_chunks(path: str | Path, chunk_rows: int, required: Iterable[str] = ()):
+    """Read a UTF-8 CSV file as :func:`read_table` does, ``chunk_rows`` rows at a time.
+
+    The header is checked before the first chunk (as :func:`read_table` checks it); a problem found further in
+    (a value beyond the header's columns, bytes that are not UTF-8, a malformed row) raises when its chunk is
+    read, with its line.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file.
+    chunk_rows : int
+        Rows per chunk.
+    required : iterable of str, optional
+        Columns the file must have.
+
+    Yields
+    ------
+    pandas.DataFrame
+        The next rows, as strings (empty cells as ``""``), with the index they would have in the whole table.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table`.
+    """
+    path = Path(path)
+    header = read_table(path, required=required, nrows=0)
+    options = dict(dtype=str, keep_default_na=False, index_col=False, encoding="utf-8", chunksize=chunk_rows)
+    done = 0
+    reader = pd.read_csv(path, **options)
+    skip = 0  # rows to pass over after a restart (they were yielded before it)
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                chunk = next(reader)
+        except StopIteration:
+            reader.close()
+            return
+        except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:
+            # rows longer than the header: refused unless the extra fields are empty, as read_table does
+            if isinstance(exc, pd.errors.ParserError) and "Expected" not in str(exc):
+                _raise_malformed(exc, path)
+            _, line = _first_overlong_row(path)
+            if line is not None:
+                raise DataError(f"the row has a value beyond the header's {len(header.columns)} columns", path=path,
+                                line=line) from None
+            if "usecols" in options:
+                raise
+            options["usecols"] = range(len(header.columns))
+            reader.close()
+            reader, skip = pd.read_csv(path, **options), done
+            continue
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV", path=path) from None
+        if skip:
+            dropped = min(skip, len(chunk))
+            chunk, skip = chunk.iloc[dropped:], skip - dropped
+            if chunk.empty:
+                continue
+        chunk.index = pd.RangeIndex(done, done + len(chunk))
+        done += len(chunk)
+        yield chunk
+
+
+def _raise_malformed(exc: Exception, path: Path):
+    match = re.search(r"line (\d+)", str(exc))
+    detail = str(exc).split(". ", 1)[-1].strip()
+    raise DataError(f"malformed CSV: {detail}", path=path, line=int(match.group(1)) if match else None) from None
 
 
 def _csv_rows(path: Path):

@@ -46,7 +46,7 @@ def run_installed(args, cwd, home, check_code=0):
 
 def test_help_lists_the_commands(tmp_path):
     out = run_installed(["--help"], tmp_path, tmp_path).stdout
-    for command in ("predict", "train", "evaluate", "dope", "retrain", "models", "data"):
+    for command in ("predict", "train", "evaluate", "dope", "screen", "retrain", "models", "data"):
         assert command in out
 
 

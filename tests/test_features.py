@@ -125,6 +125,64 @@ def test_charge_balance_on_fractional_formulas():
     assert math.isnan(values[0]) and values[3] == 0.0 and values[1] > 0
 
 
+def reference_charge_balance(symbols, amounts, max_sites=5000, max_denominator=1000):
+    """The site-by-site search mlsse used before the vectorised one: the reference it must equal."""
+    from mlsse.chemistry import _reachable_charges, common_oxidation_states, integer_amounts
+
+    ints = integer_amounts(amounts, max_denominator)
+    if ints is None or sum(ints) > max_sites:
+        found = math.nan
+    else:
+        reachable, offset = _reachable_charges(symbols, ints, common_oxidation_states())
+        found = float(offset <= 0 and reachable != 0 and (reachable >> -offset) & 1 == 1)
+    return (1.0 if len(symbols) == 1 else found), (0.0 if math.isnan(found) else found)
+
+
+def test_vectorised_charge_balance_equals_the_site_by_site_search():
+    from pymatgen.core import Element
+
+    from mlsse.chemistry import charge_balance_arrays
+
+    rng = np.random.default_rng(7)
+    pool = ["Li", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Br", "I", "N", "O", "F", "Se", "Te", "Ge", "Sn", "Sb",
+            "Bi", "Mn", "Fe", "Cr", "V", "Ti", "Zr", "Y", "La", "Ta", "Nb", "W", "He", "Xe", "B", "H", "Cu", "As"]
+    cases = [(("Cl", "Li", "N", "Zr"), (5.85, 2.3, 0.15, 1.0)), (("Li",), (3.0,)), (("He", "Li"), (1.0, 1.0)),
+             (("Li", "O"), (1.0, 0.0001)), (("Li", "O"), (1 / 3, 1 / 6)), (("Li", "O"), (0.3333, 0.6667)),
+             (("Cl", "Li", "P", "S"), (1.0, 6.0, 1.0, 5.0)), (("Li", "P", "S"), (3.003, 0.997, 4.0)),
+             (("Cl", "Li", "Y"), (6.0, 3.0, 1.0)), (("Li", "O"), (4000.0, 2000.0)), (("Li", "O"), (4000.0, 2001.0)),
+             (("Fe", "O"), (3.0, 4.0)), (("Li", "O"), (1.0000000001, 0.5))]
+    for _ in range(400):
+        symbols = tuple(sorted(rng.choice(pool, size=rng.integers(1, 6), replace=False).tolist()))
+        kind = rng.integers(4)
+        if kind == 0:
+            amounts = rng.integers(1, 13, size=len(symbols)).astype(float)
+        elif kind == 1:
+            amounts = np.round(rng.uniform(0.01, 8.0, size=len(symbols)), rng.integers(1, 4))
+        elif kind == 2:
+            amounts = rng.choice([1 / 3, 2 / 3, 0.125, 2.5, 1e-4, 0.05, 1.0], size=len(symbols))
+        else:
+            amounts = rng.integers(100, 2500, size=len(symbols)).astype(float)
+        cases.append((symbols, tuple(amounts.tolist())))
+    for max_sites, max_denominator in ((5000, 1000), (300, 100)):
+        for symbols, amounts in cases:
+            z = np.array([[Element(s).Z for s in symbols]])
+            possible, guessed = charge_balance_arrays(z, np.array([amounts]), max_sites, max_denominator)
+            expected = reference_charge_balance(symbols, amounts, max_sites, max_denominator)
+            assert np.allclose((possible[0], guessed[0]), expected, equal_nan=True), (symbols, amounts, max_sites)
+    # one call for many rows gives each row its own answer, and the scalar function is the same search
+    by_size = {}
+    for symbols, amounts in cases:
+        by_size.setdefault(len(symbols), []).append((symbols, amounts))
+    for rows in by_size.values():
+        z = np.array([[Element(s).Z for s in symbols] for symbols, _ in rows])
+        possible, guessed = charge_balance_arrays(z, np.array([amounts for _, amounts in rows]))
+        expected = np.array([reference_charge_balance(*row) for row in rows])
+        assert np.allclose(np.column_stack([possible, guessed]), expected, equal_nan=True)
+        assert np.allclose([charge_balance(*row) for row in rows], expected, equal_nan=True)
+    outcomes = {reference_charge_balance(*case) for case in cases}
+    assert {(1.0, 1.0), (0.0, 0.0)} <= outcomes and any(math.isnan(p) for p, _ in outcomes)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Invariances and odd inputs
 

@@ -13,16 +13,21 @@ def predict_command(
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
                                                         "(default 25 °C; with --input, only if the CSV has no "
                                                         "temperature_C values).")] = None,
-    input_csv: Annotated[Path | None, typer.Option("--input", help="CSV with a 'composition' column and "
-                                                   "optionally temperature_C (°C), space_group_number, a, b, c (Å), "
-                                                   "alpha, beta, gamma (°), cif (a path, relative to the CSV's "
+    input_csv: Annotated[Path | None, typer.Option("--input", help="CSV (or .parquet) with a 'composition' column "
+                                                   "and optionally temperature_C (°C), space_group_number, a, b, c "
+                                                   "(Å), alpha, beta, gamma (°), cif (a path, relative to the CSV's "
                                                    "folder or the working directory), additive (a formula, e.g. "
-                                                   "BaTiO3) and additive_wt_pct (wt%); other columns are kept."
+                                                   "BaTiO3) and additive_wt_pct (wt%); other columns are kept. Read, "
+                                                   "predicted and written a chunk of rows at a time."
                                                    )] = None,
-    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions CSV "
-                                                    "(also for a single FORMULA; missing folders are created)."
-                                                    )] = None,
+    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions, CSV or "
+                                                    ".parquet (also for a single FORMULA; missing folders are "
+                                                    "created).")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk with --input.")] = 20_000,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the on-disk feature cache.")
+                        ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Predict log10 σ (S/cm), σ at a temperature, and Ea (eV) with 80 % intervals and an in-domain flag."""
     from mlsse.cli.notes import printed_notes
@@ -34,7 +39,7 @@ def predict_command(
         raise MlsseError(f"{output_csv}: is a directory, not a file")
     with printed_notes():
         if input_csv is not None:
-            _predict_csv(input_csv, output_csv, temperature_c, model)
+            _predict_csv(input_csv, output_csv, temperature_c, model, chunk_rows, not no_cache, quiet)
         else:
             _predict_one(formula, temperature_c, model, output_csv)
 
@@ -76,17 +81,17 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
         console.print(f"written to {output_csv}")
 
 
-def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None) -> None:
-    from mlsse.api import predict
+def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None,
+                 chunk_rows: int, cache: bool, quiet: bool) -> None:
+    from mlsse.batch import predict_file
+    from mlsse.cli.progress import TerminalProgress
     from mlsse.errors import MlsseError
-    from mlsse.io import read_table, write_csv_atomic
 
     if output_csv is None:
         raise MlsseError("--input needs --output CSV")
-    query = read_table(input_csv, required=["composition"])
-    # A relative CIF path is looked up beside the CSV first, so the CSV works from any directory.
-    result = predict(query, temperature_c=temperature_c, model=model, cif_dir=input_csv.parent)
-    write_csv_atomic(result, output_csv)
-    failed = int(result["log10_sigma"].isna().sum())
-    typer.echo(f"predicted {len(result) - failed} of {len(result)} rows -> {output_csv}"
+    with TerminalProgress(quiet=quiet) as progress:
+        summary = predict_file(input_csv, output_csv, temperature_c, model, chunk_rows=chunk_rows, cache=cache,
+                               progress=progress)
+    failed = summary.rows - summary.predicted
+    typer.echo(f"predicted {summary.predicted} of {summary.rows} rows -> {output_csv}"
                + (f" ({failed} rows not predicted: see 'note')" if failed else ""))

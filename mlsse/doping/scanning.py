@@ -211,18 +211,41 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
                                                                             method="min").astype(int)
     best = out.groupby("dopant")["delta_log10_sigma"].max().rank(ascending=False, method="min").astype(int)
     out["dopant_rank"] = out["dopant"].map(best)
+    host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
+    out["reasons_up"], out["reasons_down"] = reasons_against_host(predictor, features,
+                                                                  host_index[0] if len(host_index) else out.index[0])
+    return out.sort_values(["dopant_rank", "dopant", "rank_in_dopant", "level"], kind="stable").reset_index(drop=True)
+
+
+def reasons_against_host(predictor, features: pd.DataFrame, host) -> tuple[list[str], list[str]]:
+    """Return, per row of a feature table, the features whose SHAP contribution to log10 σ rose and fell most
+    against the ``host`` row, among the features the row or the host has (:data:`N_REASONS` each way).
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The model.
+    features : pandas.DataFrame
+        Feature table of the candidates and the host.
+    host
+        The index label of the host's row.
+
+    Returns
+    -------
+    reasons_up, reasons_down : list of str
+        Per row, ``"name +0.12; name +0.05"`` (log10 S/cm), ``""`` for none.
+    """
     from mlsse.features.names import readable_name
 
     contributions = predictor.explain_features(features).drop(columns="bias")
     told = _describing_features(features.reindex(columns=contributions.columns), host)
     up, down = [], []
-    for i in out.index:
+    for i in features.index:
         delta = (contributions.loc[i] - contributions.loc[host])[told.loc[i].to_numpy()].rename(readable_name)
         delta = delta.sort_values(kind="stable")
         up.append("; ".join(f"{name} {value:+.2f}" for name, value in delta[::-1][:N_REASONS].items() if value > 1e-6))
         down.append("; ".join(f"{name} {value:+.2f}" for name, value in delta[:N_REASONS].items() if value < -1e-6))
-    out["reasons_up"], out["reasons_down"] = up, down
-    return out.sort_values(["dopant_rank", "dopant", "rank_in_dopant", "level"], kind="stable").reset_index(drop=True)
+    return up, down
 
 
 def _describing_features(features: pd.DataFrame, host) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from enum import Enum
+from functools import lru_cache
 
 from pymatgen.core import Composition, Element, Species
 
@@ -46,7 +47,15 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
     DopingError
         If no such assignment exists.
     """
-    elements = [Element(e) for e in host.get_el_amt_dict()]
+    return dict(_host_oxidation_states(tuple(host.get_el_amt_dict().items())))
+
+
+@lru_cache(maxsize=1024)
+def _host_oxidation_states(amounts: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+    """:func:`host_oxidation_states` of the host with these element amounts, searched once per host (a screen
+    dopes one host many times)."""
+    host = Composition(dict(amounts))
+    elements = [Element(e) for e, _ in amounts]
     options = [el.common_oxidation_states or el.oxidation_states for el in elements]
     best, best_rank = None, None
     for combo in itertools.product(*options):
@@ -62,7 +71,7 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
     if best is None:
         raise DopingError(f"no charge-balanced oxidation states found for host "
                           f"{formula_text(host, pymatgen_order=True)}")
-    return {el.symbol: float(q) for q, el in zip(best, elements)}
+    return tuple((el.symbol, float(q)) for q, el in zip(best, elements))
 
 
 def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:

@@ -11,6 +11,10 @@ import numpy as np
 
 #: Sub-directory of ``mlsse.paths.cache_dir()`` holding the feature caches.
 CACHE_SUBDIR = "features"
+#: Rows a cache file keeps at most (the most recently added): about 32 MB of composition rows. Each featurizing
+#: call reads and rewrites the file, so its size, not the query's, would otherwise set the time and memory of a
+#: run.
+DEFAULT_MAX_ROWS = 10_000
 
 
 class FeatureCache:
@@ -18,8 +22,8 @@ class FeatureCache:
 
     The file holds ``keys`` (e.g. composition keys), ``labels`` and ``values`` (float64). Writes merge with what
     is on disk under a file lock and replace the file atomically, so parallel runs lose nothing and readers never
-    see a half-written file. A file that is unreadable or has other labels reads as empty. Deleting the directory
-    only costs recomputation.
+    see a half-written file; the file keeps the ``max_rows`` most recently added rows. A file that is unreadable
+    or has other labels reads as empty. Deleting the directory only costs recomputation.
 
     Parameters
     ----------
@@ -27,6 +31,8 @@ class FeatureCache:
         Where the files live; default ``mlsse.paths.cache_dir()/features``.
     version : str, optional
         Names the file; default :data:`~mlsse.features.preset.FEATURIZER_VERSION`.
+    max_rows : int, default DEFAULT_MAX_ROWS
+        Rows the file keeps at most; the oldest go first.
 
     Attributes
     ----------
@@ -36,15 +42,19 @@ class FeatureCache:
         As given, or the default.
     path : pathlib.Path
         The file, ``<directory>/<version>.npz``.
+    max_rows : int
+        As given.
     """
 
-    def __init__(self, directory: str | Path | None = None, version: str | None = None):
+    def __init__(self, directory: str | Path | None = None, version: str | None = None,
+                 max_rows: int = DEFAULT_MAX_ROWS):
         from mlsse.features.preset import FEATURIZER_VERSION
         from mlsse.paths import cache_dir
 
         self.directory = Path(directory) if directory is not None else cache_dir() / CACHE_SUBDIR
         self.version = version or FEATURIZER_VERSION
         self.path = self.directory / f"{self.version}.npz"
+        self.max_rows = max_rows
 
     def _read(self, labels: list[str]) -> dict[str, np.ndarray]:
         if not self.path.is_file():
@@ -76,7 +86,7 @@ class FeatureCache:
         return {key: stored[key] for key in keys if key in stored}
 
     def add(self, rows: dict[str, np.ndarray], labels: list[str]) -> None:
-        """Merge ``rows`` into the cache file (atomic replace under a lock).
+        """Merge ``rows`` into the cache file (atomic replace under a lock), keeping the ``max_rows`` newest.
 
         Parameters
         ----------
@@ -97,8 +107,10 @@ class FeatureCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock", timeout=120):
             stored = self._read(labels)
+            for key in rows:  # a row written again counts as new
+                stored.pop(key, None)
             stored.update(rows)
-            keys = list(stored)
+            keys = list(stored)[-self.max_rows:] if self.max_rows > 0 else []
             values = np.array([stored[k] for k in keys], dtype=float).reshape(len(keys), len(labels))
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{self.version}.", suffix=".npz.tmp")
             try:

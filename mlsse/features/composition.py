@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from mlsse.chemistry import charge_balance
+from mlsse.chemistry import charge_balance_arrays
 from mlsse.errors import DataError
 from mlsse.features.cache import FeatureCache
 from mlsse.features.elements import atomic_numbers, element_tables
@@ -319,9 +319,7 @@ def _ionic_block(Z, W, tables, entries, options) -> np.ndarray:
         f = W / W.sum(axis=1)[:, None]
         out[:, 1] = ionic.max(axis=1)
         out[:, 2] = (f[:, i] * f[:, j] * ionic).sum(axis=1)
-    for r, entry in enumerate(entries):
-        out[r, 0], out[r, 3] = charge_balance(entry.symbols, tuple(entry.amounts.tolist()), options.max_sites,
-                                              options.max_denominator)
+    out[:, 0], out[:, 3] = charge_balance_arrays(Z, W, options.max_sites, options.max_denominator)
     return out
 
 

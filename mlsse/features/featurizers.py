@@ -114,8 +114,9 @@ class OxidationStateFeaturizer(BaseFeaturizer):
 
     The search does not call pymatgen's ``oxi_state_guesses``: that enumerates every multiset of oxidation states
     per element and scores each, which grows combinatorially for fractional formulas scaled to integers (e.g.
-    Cl117 with Cl's five common states). The same yes/no question is answered exactly by tracking the set of
-    reachable total charges site by site as a bitset (:func:`mlsse.chemistry.charge_balance`).
+    Cl117 with Cl's five common states). The same yes/no question is answered exactly from the bounds of the
+    total charge and, where zero lies strictly inside them, a bitset of the reachable totals between the nearer
+    bound and zero (:func:`mlsse.chemistry.charge_balance_arrays`).
 
     Parameters
     ----------

@@ -172,10 +172,11 @@ def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per row of ``frame`` (RangeIndex), columns :data:`PROCESS_LABELS`.
     """
-    featurizer = CompositeProcessFeaturizer()
+    from mlsse.features.table import per_distinct_row
+
     columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
-    rows = [featurizer.featurize(*values) for values in zip(*columns)] if len(frame) else []
-    return pd.DataFrame(np.array(rows, dtype=float).reshape(len(frame), len(PROCESS_LABELS)), columns=PROCESS_LABELS)
+    values = per_distinct_row(CompositeProcessFeaturizer().featurize, columns, len(PROCESS_LABELS))
+    return pd.DataFrame(values, columns=PROCESS_LABELS)
 
 
 __all__ = ["CompositeProcessFeaturizer", "PROCESS_COLUMNS", "PROCESS_LABELS", "featurize_process_frame"]

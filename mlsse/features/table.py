@@ -90,16 +90,18 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     cifs = [_cif_text(v) for v in frame["cif"]] if "cif" in frame.columns else [""] * len(frame)
     known = _cif_infos(cifs, cache=cache, cache_dir=cache_dir) if structures else {}
     infos = [known.get(cif) for cif in cifs]
+    given = [frame[c].tolist() if c in frame.columns else [math.nan] * len(frame) for c in _LATTICE_COLUMNS]
+    numbers = frame["space_group_number"].tolist() if "space_group_number" in frame.columns else [math.nan] * len(frame)
+    atoms = [math.nan] * len(frame)
+    for i in [i for i, info in enumerate(infos) if info is not None]:
+        atoms[i] = infos[i].atoms_per_cell
+        if all(_missing(column[i]) for column in given):  # from the CIF when the table has none
+            for column, value in zip(given, infos[i].lattice_constants):
+                column[i] = value
     lattice = LatticeFeaturizer()
-    rows = []
-    for i in range(len(frame)):
-        info = infos[i]
-        values = [frame[c].iloc[i] if c in frame.columns else math.nan for c in _LATTICE_COLUMNS]
-        if info is not None and all(_missing(v) for v in values):
-            values = list(info.lattice_constants)  # from the CIF when the table has none
-        number = frame["space_group_number"].iloc[i] if "space_group_number" in frame.columns else math.nan
-        rows.append(lattice.featurize(number, *values, n_atoms=info.atoms_per_cell if info is not None else math.nan))
-    blocks.append(pd.DataFrame(np.array(rows, dtype=float).reshape(len(frame), len(LATTICE_LABELS)),
+    blocks.append(pd.DataFrame(per_distinct_row(lambda number, *cell: lattice.featurize(number, *cell[:6],
+                                                                                          n_atoms=cell[6]),
+                                                [numbers, *given, atoms], len(LATTICE_LABELS)),
                                columns=LATTICE_LABELS))
     if structures:
         nan_row = [math.nan] * len(STRUCTURE_LABELS)
@@ -114,6 +116,41 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
                 error[i] = f"cif {cif!r}: {cif_problem(cif) or 'not a readable CIF'}"
         table["error"] = error
     return table
+
+
+def per_distinct_row(featurize, columns: list[list], width: int) -> np.ndarray:
+    """Apply a row featurizer once per distinct row of cells and spread the results over the rows.
+
+    A table of candidates repeats a few process and lattice cells (often all empty) over many rows, so one call
+    per distinct row replaces one per row; the values are the featurizer's own.
+
+    Parameters
+    ----------
+    featurize : callable
+        ``featurize(*cells) -> list of float`` of ``width`` values.
+    columns : list of list
+        The cells, one list per argument, all of one length (the rows).
+    width : int
+        Number of values per row.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_rows, width)
+        The featurizer's values per row.
+    """
+    rows = list(zip(*columns)) if columns else []
+    position: dict[tuple, int] = {}
+    distinct = []
+    index = np.empty(len(rows), dtype=np.intp)
+    for i, row in enumerate(rows):
+        # Every float NaN is one key (NaN != NaN would make each its own); 1, 1.0 and True stay apart.
+        key = tuple((type(v), "nan") if isinstance(v, float) and v != v else (type(v), v) for v in row)
+        if key not in position:
+            position[key] = len(distinct)
+            distinct.append(featurize(*row))
+        index[i] = position[key]
+    values = np.array(distinct, dtype=float).reshape(len(distinct), width)
+    return values[index] if len(rows) else np.empty((0, width))
 
 
 def _missing(value) -> bool:

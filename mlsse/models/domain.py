@@ -94,8 +94,11 @@ class ApplicabilityDomain(BaseEstimator):
         check_is_fitted(self)
         if self.train_points_.shape[1] == 0 or len(self.train_points_) < 2:
             return np.zeros(len(X))
-        index = NearestNeighbors(n_neighbors=1).fit(self.train_points_)
-        distances, _ = index.kneighbors(self._scaled(np.asarray(X, dtype=float)).astype(np.float32))
+        # Fitted once per set of training points: a streamed query asks again for every chunk.
+        if getattr(self, "_index_points", None) is not self.train_points_:
+            self._index = NearestNeighbors(n_neighbors=1).fit(self.train_points_)
+            self._index_points = self.train_points_
+        distances, _ = self._index.kneighbors(self._scaled(np.asarray(X, dtype=float)).astype(np.float32))
         return distances[:, 0]
 
     def assess(self, X, elements) -> tuple[np.ndarray, list[str]]:
@@ -232,6 +235,15 @@ class MeasuredCompositions:
     def __init__(self, values: dict | None = None):
         self.values = dict(values or {})
 
+    def _element_sets(self) -> set[frozenset]:
+        """The element sets of the measured compositions (their keys parsed once, by pymatgen)."""
+        if getattr(self, "_sets_of", None) is not self.values:
+            from pymatgen.core import Composition
+
+            self._sets = {frozenset(el.symbol for el in Composition(key).elements) for key in self.values}
+            self._sets_of = self.values
+        return self._sets
+
     @classmethod
     def from_rows(cls, compositions, log10_sigma, censored, papers) -> "MeasuredCompositions":
         """Summarise training rows per composition.
@@ -268,12 +280,12 @@ class MeasuredCompositions:
         return cls(values)
 
     def disagreements(self, compositions, predicted_log10_sigma, tolerance: float,
-                      detection_limit: float) -> list[str]:
+                      detection_limit: float, elements=None) -> list[str]:
         """Return, per query, why its predicted log10 σ at 25 °C contradicts what was measured for it.
 
         Parameters
         ----------
-        compositions : sequence of str
+        compositions : sequence of str or pymatgen.core.Composition
             The queries' formulas.
         predicted_log10_sigma : array_like
             Their predicted log10 σ at 25 °C, log10 S/cm.
@@ -281,6 +293,9 @@ class MeasuredCompositions:
             Largest difference that is no contradiction, log10 S/cm.
         detection_limit : float
             log10 σ (S/cm) below which censored materials were reported.
+        elements : sequence of set of str, optional
+            Each query's element symbols; with them a query whose elements no measured composition has is passed
+            over without computing its key (a large screen is mostly such queries).
 
         Returns
         -------
@@ -292,7 +307,11 @@ class MeasuredCompositions:
         from mlsse.chemistry import composition_key
 
         notes = []
-        for formula, predicted in zip(compositions, np.asarray(predicted_log10_sigma, dtype=float)):
+        element_sets = self._element_sets() if elements is not None and len(compositions) > 64 else None
+        for i, (formula, predicted) in enumerate(zip(compositions, np.asarray(predicted_log10_sigma, dtype=float))):
+            if element_sets is not None and frozenset(elements[i]) not in element_sets:
+                notes.append("")
+                continue
             try:
                 measured = self.values.get(composition_key(formula))
             except ValueError:

@@ -258,14 +258,36 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         numpy.ndarray
             The probability per row.
         """
+        return self.predict_with_probability_below(X, threshold)[1]
+
+    def predict_with_probability_below(self, X, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return :meth:`predict` and :meth:`predict_probability_below` together, running each member and the
+        censor classifier once.
+
+        Parameters
+        ----------
+        X, threshold
+            As :meth:`predict_probability_below`.
+
+        Returns
+        -------
+        prediction : numpy.ndarray
+            As :meth:`predict`, in the target's units.
+        probability_below : numpy.ndarray
+            As :meth:`predict_probability_below`.
+        """
         from scipy.special import ndtr
 
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         mean = self._predict_members((self.boosters_, None), X)
-        p = self.predict_censored_probability(X)
+        if self.censor_classifier_ is None:
+            p, prediction = np.zeros(len(X)), mean
+        else:
+            p = self.censor_classifier_.predict_proba(X)[:, 1]
+            prediction = mixture_median(mean, p, self.censored_value, self.censored_scale)
         below = p if self.censored_value is not None and self.censored_value < threshold else 0.0
-        return below + (1.0 - p) * ndtr((threshold - mean) / self.censored_scale)
+        return prediction, below + (1.0 - p) * ndtr((threshold - mean) / self.censored_scale)
 
     def contributions(self, X) -> np.ndarray:
         """Return exact TreeSHAP contributions of each feature to each row's prediction.

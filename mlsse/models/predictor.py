@@ -31,7 +31,7 @@ class Predictor:
     ----------
     sigma_model : ConformalBoostedRegressor
         The log10 σ model (log10 S/cm at 25 °C); any model with ``predict``, ``contributions``,
-        ``predict_probability_below`` and ``interval_half_width_`` will do.
+        ``predict_with_probability_below`` and ``interval_half_width_`` will do.
     ea_model : ConformalBoostedRegressor
         The Ea model (eV).
     feature_names : list of str
@@ -129,7 +129,7 @@ class Predictor:
         return float(width) if width is not None else float(self.half_width(target, [True])[0])
 
     # -- prediction -------------------------------------------------------------------------------------
-    def predict(self, data, temperature_c=None) -> pd.DataFrame:
+    def predict(self, data, temperature_c=None, *, cache: bool = True) -> pd.DataFrame:
         """Predict log10 σ, σ, Ea, their 80 % intervals and the in-domain flag.
 
         Parameters
@@ -139,6 +139,8 @@ class Predictor:
             (``space_group_number``, ``a``–``gamma``, ``cif``, ``additive``, ``additive_wt_pct``, ``synthesis``).
         temperature_c : None, float or array of float
             Where σ is wanted, °C: one value, one per row, or None for 25 °C.
+        cache : bool, default True
+            Use the on-disk feature caches (:func:`~mlsse.features.featurize_table`).
 
         Returns
         -------
@@ -151,7 +153,7 @@ class Predictor:
         from mlsse.features import featurize_table
 
         frame = _as_frame(data, formula_text)
-        features = featurize_table(frame, errors="nan")
+        features = featurize_table(frame, errors="nan", cache=cache)
         problems = features.pop("error").to_numpy(dtype=object)
         ok = problems == ""
         temperature = (np.full(len(frame), np.nan) if temperature_c is None
@@ -160,8 +162,12 @@ class Predictor:
         out["in_domain"] = pd.Series([pd.NA] * len(frame), dtype="boolean")
         out["note"] = problems
         if ok.any():
+            from pymatgen.core import Composition
+
+            # A Composition is passed on as it is: the measured-value check reads it without parsing text again.
+            compositions = [c if isinstance(c, Composition) else str(c) for c in frame["composition"][ok]]
             predicted = self.predict_features(features[ok].reset_index(drop=True), temperature_c=temperature[ok],
-                                              compositions=frame["composition"].astype(str)[ok].tolist())
+                                              compositions=compositions)
             for column in OUTPUT_COLUMNS:
                 out.loc[ok, column] = predicted[column].to_numpy()
         out.index = frame.index
@@ -182,7 +188,7 @@ class Predictor:
             Each row's element symbols; default: read from the element-fraction columns.
         temperature_c : None, float or array_like, optional
             Where σ is wanted, °C: None (25 °C), a number, or one value per row (NaN: 25 °C).
-        compositions : sequence of str, optional
+        compositions : sequence of str or pymatgen.core.Composition, optional
             The rows' formulas; with them, a query whose composition was measured in training far from its
             prediction (outside the in-domain interval) is out of domain, and its note gives the measured value
             and the papers.
@@ -195,14 +201,15 @@ class Predictor:
         if elements is None:
             elements = feature_elements(features)
         X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
-        sigma_rt = self.sigma_model.predict(X)
+        # One pass of the σ members and the censor classifier gives σ and the probability below detection.
+        sigma_rt, p_below = self.sigma_model.predict_with_probability_below(X, DETECTION_LIMIT_LOG10_SIGMA)
         ea = self.ea_model.predict(X)
         inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
                                              elements)
         if compositions is not None and self.measured is not None:
             contradicted = self.measured.disagreements(compositions, sigma_rt,
                                                        float(self.half_width("log10_sigma", [True])[0]),
-                                                       DETECTION_LIMIT_LOG10_SIGMA)
+                                                       DETECTION_LIMIT_LOG10_SIGMA, elements=elements)
             for i, note in enumerate(contradicted):
                 if note:
                     inside[i] = False
@@ -225,7 +232,7 @@ class Predictor:
         out["ea_lo"] = np.maximum(ea - ea_hw, 0.0)  # an activation energy is positive (wide out-of-domain widths)
         out["ea_hi"] = ea + ea_hw
         # From the same mixture as the σ prediction, so a σ₂₅ predicted below the limit reads as likelier than not.
-        out["p_sigma_below_detection"] = self.sigma_model.predict_probability_below(X, DETECTION_LIMIT_LOG10_SIGMA)
+        out["p_sigma_below_detection"] = p_below
         out["in_domain"] = inside
         out["note"] = reasons
         return out

@@ -1,0 +1,74 @@
+"""``mlsse screen``: predict a whole doping space (hosts × sites × dopants × levels) into Parquet, with
+acquisition scores, and pick the next experiments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def screen_command(
+    hosts: Annotated[list[str] | None, typer.Argument(help="Host compositions, e.g. Li3YCl6 Li6PS5Cl.")] = None,
+    spec: Annotated[Path | None, typer.Option(help="A TOML or YAML file with levels, compensation and hosts with "
+                                              "their sites and dopants (instead of HOSTS and the options below).")
+                    ] = None,
+    sites: Annotated[str | None, typer.Option(help="Comma-separated sites, e.g. Y,Zr,Cl (each host uses those it "
+                                              "has).")] = None,
+    dopants: Annotated[str | None, typer.Option(help="Comma-separated dopants for every site, e.g. Sc,In,Br.")
+                       ] = None,
+    levels: Annotated[str, typer.Option(help="start:stop:step or a comma list, per formula unit (0 left out).")
+                      ] = "0.01:0.5:0.01",
+    compensation: Annotated[str, typer.Option(help="li, vacancy, or li,vacancy.")] = "li",
+    output: Annotated[Path, typer.Option(help="The Parquet file of every candidate.")] = Path("screen.parquet"),
+    top: Annotated[int, typer.Option(min=0, help="Also write the K best for the next experiments, diverse across "
+                                     "hosts and dopants, with their reasons.")] = 0,
+    top_output: Annotated[Path | None, typer.Option(help="CSV of the --top picks (default: --output with "
+                                                    "'-top.csv').")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes (default: the CPUs).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="A Dask scheduler address, e.g. tcp://10.0.0.5:8786: run "
+                                                  "the chunks there instead.")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Candidates per chunk.")] = 10_000,
+    kappa: Annotated[float, typer.Option(help="Weight of the spread in ucb_log10_sigma.")] = 2.0,
+    model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
+) -> None:
+    """Screen every doping of HOSTS: predict, score (UCB, P(beats host), Pareto) and pick the next experiments."""
+    from mlsse.cli.notes import printed_notes
+    from mlsse.cli.progress import TerminalProgress
+    from mlsse.doping.screening import build_spec, read_spec, screen
+    from mlsse.errors import MlsseError
+    from mlsse.io import write_csv_atomic
+
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise MlsseError(f"--output {output}: give a .parquet file")
+    top_output = top_output or output.with_name(output.stem + "-top.csv")
+    for path in (output, top_output):
+        if path.is_dir():
+            raise MlsseError(f"{path}: is a directory, not a file")
+    if (spec is None) == (not hosts):
+        raise MlsseError("give HOSTS with --sites and --dopants, or --spec FILE")
+    if spec is not None:
+        space = read_spec(spec)
+    else:
+        if not sites or not dopants:
+            raise MlsseError("HOSTS need --sites and --dopants")
+        site_list = [s.strip() for s in sites.split(",") if s.strip()]
+        dopant_list = [d.strip() for d in dopants.split(",") if d.strip()]
+        space = build_spec({host: {site: dopant_list for site in site_list} for host in hosts}, levels,
+                           [c.strip() for c in compensation.split(",") if c.strip()], absent_sites="skip")
+    with printed_notes(), TerminalProgress(quiet=quiet) as progress:
+        progress.message(f"{space.n_candidates} candidates in {len(space.series)} series"
+                         + (f"; {len(space.refused)} series cannot be built" if space.refused else ""))
+        summary = screen(space, output, model, top=top, chunk_rows=chunk_rows, workers=workers,
+                         scheduler=scheduler, kappa=kappa, progress=progress)
+    for reason in space.refused[:10]:
+        typer.echo(f"note: not screened: {reason}", err=True)
+    if len(space.refused) > 10:
+        typer.echo(f"note: and {len(space.refused) - 10} more series not screened", err=True)
+    typer.echo(f"screened {summary.candidates} candidates: {summary.written} built, {summary.predicted} predicted "
+               f"-> {output}")
+    if summary.top is not None:
+        write_csv_atomic(summary.top, top_output)
+        typer.echo(f"top {len(summary.top)} -> {top_output}")

@@ -1,0 +1,158 @@
+"""Streamed prediction and doping screens: equal to the in-memory path, the same file on any engine, scores and
+picks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_cli import run
+
+HOSTS = {"Li3YCl6": {"Y": ["Sc", "In", "Zr"], "Cl": ["Br"]}, "Li6PS5Cl": {"P": ["Ge", "Si"], "S": ["Se"]}}
+
+
+def varied_query(tmp_path):
+    """A few hundred query rows of every kind: good, refused with a note, temperatures, structure, additives."""
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.cif import CifWriter
+
+    CifWriter(Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.13), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+              ).write_file(tmp_path / "LiCl.cif")
+    rng = np.random.default_rng(3)
+    formulas = ["Li3N", "LiQq", "Li6PS5Cl", "Li2.3ZrCl5.85N0.15", "Li7La3Zr2O12", "NaCl", "Li3YCl6", "", "Li2O-",
+                "Li2PuCl6", "LiCl", "Li3PS4", "Li10GeP2S12", "Li2.5Y0.5Zr0.5Cl6"]
+    rows = []
+    for i in range(240):
+        rows.append({"composition": formulas[i % len(formulas)] if i % 3 else
+                     f"Li{rng.uniform(2, 3):.3f}Y{rng.uniform(0.5, 1):.3f}Cl6",
+                     "temperature_C": ["", "25", "60", "warm", "298.15", "300", "800", "-20"][i % 8],
+                     "space_group_number": ["", "", "216", "F-43m", "225"][i % 5],
+                     "a": ["", "9.8", "", "-1"][i % 4],
+                     "cif": "LiCl.cif" if i % 17 == 0 else ("missing.cif" if i % 19 == 0 else ""),
+                     "additive": ["", "", "BaTiO3", "Xx"][i % 4], "additive_wt_pct": ["", "5", "150", "2.5"][i % 4],
+                     "id": i, "note": "kept"})
+    path = tmp_path / "query.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_streamed_predict_equals_the_in_memory_prediction(small_model, tmp_path):
+    from mlsse.api import predict
+    from mlsse.io import read_table, write_csv_atomic
+
+    query = varied_query(tmp_path)
+    from mlsse.errors import MlsseWarning
+
+    with pytest.warns(MlsseWarning, match="σ predicted at 300 °C"):
+        expected = predict(read_table(query, required=["composition"]), model=small_model, cif_dir=tmp_path)
+    write_csv_atomic(expected, tmp_path / "expected.csv")
+    result = run(["predict", "--input", query, "--output", "streamed.csv", "--chunk-rows", "7", "--no-cache",
+                  "--model", small_model], tmp_path, tmp_path)
+    assert (tmp_path / "streamed.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    assert expected["log10_sigma"].notna().any() and expected["log10_sigma"].isna().any()
+    predicted = int(expected["log10_sigma"].notna().sum())
+    assert f"predicted {predicted} of 240 rows" in result.stdout
+    # the kelvin-like warning names rows of the whole table, not of a chunk
+    assert "σ predicted at 300 °C (query row(s) 6, 22, 38, 46, 62 …)" in result.stderr  # as in memory
+    # Parquet holds the same values; the temperature is a number there
+    run(["predict", "--input", query, "--output", "streamed.parquet", "--chunk-rows", "50", "--model", small_model],
+        tmp_path, tmp_path)
+    parquet = pd.read_parquet(tmp_path / "streamed.parquet")
+    again = pd.read_csv(tmp_path / "expected.csv", keep_default_na=False, dtype=str)
+    assert list(parquet.columns) == list(again.columns)
+    np.testing.assert_array_equal(parquet["log10_sigma"].to_numpy(), expected["log10_sigma"].to_numpy(dtype=float))
+    assert parquet["note"].tolist() == expected["note"].tolist()
+    assert parquet["temperature_C"].tolist()[:3] == [25.0, 25.0, 60.0]
+    # a query problem in a later chunk: one error line, and no output file
+    pd.DataFrame({"composition": ["Li3N"] * 30, "temperature_C": [""] * 29 + ["60"]}).to_csv(tmp_path / "late.csv",
+                                                                                      index=False)
+    failed = run(["predict", "--input", "late.csv", "--output", "late-out.csv", "--temperature-c", "80",
+                  "--chunk-rows", "10", "--model", small_model], tmp_path, tmp_path, check_code=2)
+    assert failed.stderr.startswith("error: the temperature is given twice")
+    assert not (tmp_path / "late-out.csv").exists()
+
+
+def test_feature_cache_keeps_only_its_newest_rows(tmp_path):
+    from mlsse.features.cache import FeatureCache
+
+    cache = FeatureCache(tmp_path, max_rows=3)
+    for i in range(5):
+        cache.add({f"k{i}": np.full(2, float(i))}, ["a", "b"])
+    assert sorted(cache.lookup([f"k{i}" for i in range(5)], ["a", "b"])) == ["k2", "k3", "k4"]
+    cache.add({"k2": np.zeros(2)}, ["a", "b"])  # written again: now the newest
+    cache.add({"k5": np.zeros(2)}, ["a", "b"])
+    assert sorted(cache.lookup([f"k{i}" for i in range(6)], ["a", "b"])) == ["k2", "k4", "k5"]
+
+
+def test_screen_scores_and_picks_diverse_candidates_with_reasons(small_model, tmp_path):
+    from mlsse.doping.screening import build_spec, screen
+
+    spec = build_spec({**HOSTS, "Li2ZrCl6": {"Zr": ["Y", "Cl"]}}, "0.05:0.5:0.05", ["li", "vacancy"])
+    assert any("Cl on Zr" in reason for reason in spec.refused)  # an anion of the host on a cation site
+    summary = screen(spec, tmp_path / "s.parquet", small_model, top=5, chunk_rows=37, workers=1)
+    table = pd.read_parquet(tmp_path / "s.parquet")
+    assert len(table) == summary.written <= spec.n_candidates
+    assert summary.predicted == table["log10_sigma"].notna().sum()
+    assert table.columns.tolist()[:7] == ["host", "site", "dopant", "dopant_species", "level", "compensation",
+                                         "composition"]
+    assert table.columns.tolist()[-3:] == ["ucb_log10_sigma", "p_beats_host", "pareto"]
+    assert "Li2.5Y0.5Zr0.5Cl6" in set(table["composition"])  # the charge balance dope gives
+    assert table["p_beats_host"].between(0, 1).all() and (table["ucb_log10_sigma"] > table["log10_sigma"]).all()
+    # the Pareto flags: no flagged row is beaten on both σ and Ea by any row
+    front = table[table["pareto"]]
+    assert len(front) >= 1
+    for _, row in front.iterrows():
+        assert not ((table["log10_sigma"] >= row["log10_sigma"]) & (table["ea_eV"] <= row["ea_eV"])
+                    & ((table["log10_sigma"] > row["log10_sigma"]) | (table["ea_eV"] < row["ea_eV"]))).any()
+    top = summary.top
+    assert top["pick"].tolist() == [1, 2, 3, 4, 5]
+    pairs = list(zip(top["host"], top["dopant"]))
+    assert len(set(pairs)) == 5 and set(top["host"]) == {"Li3YCl6", "Li6PS5Cl", "Li2ZrCl6"}
+    # the first pick is the best candidate by the upper confidence bound
+    assert top["ucb_log10_sigma"].iloc[0] == table["ucb_log10_sigma"].max()
+    assert (top["reasons_up"].ne("") | top["reasons_down"].ne("")).all()
+    assert top["reasons_up"].str.contains(r"[+]\d\.\d\d").any()
+
+
+def test_screen_gives_the_same_file_on_a_dask_cluster_and_locally(small_model, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from mlsse.doping.screening import build_spec, screen
+
+    spec = build_spec(HOSTS, "0.002:0.5:0.002", ["li"])
+    assert spec.n_candidates > 1500
+    local = screen(spec, tmp_path / "local.parquet", small_model, chunk_rows=400, workers=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        remote = screen(spec, tmp_path / "dask.parquet", small_model, chunk_rows=400, scheduler=client)
+    assert (tmp_path / "local.parquet").read_bytes() == (tmp_path / "dask.parquet").read_bytes()
+    assert local.written == remote.written == spec.n_candidates
+
+
+def test_acquisition_scores():
+    from mlsse.doping.screening import acquisition_scores, pareto_front, probability_beats_host
+
+    assert probability_beats_host(-3.0, 1.0, -3.0, 1.0) == pytest.approx(0.5)
+    assert probability_beats_host(-2.0, 0.5, -3.0, 0.5) > 0.9 > 0.1 > probability_beats_host(-4.0, 0.5, -3.0, 0.5)
+    ucb, p = acquisition_scores([-3.0], [1.2815515655446004], [-3.0], [1.0], kappa=2.0)
+    assert ucb[0] == pytest.approx(-1.0) and p[0] == pytest.approx(0.5)
+    sigma, ea = [-3, -2, -2, -4, -1, np.nan], [0.3, 0.4, 0.5, 0.2, 0.6, 0.1]
+    assert pareto_front(sigma, ea).tolist() == [True, True, False, True, True, False]
+
+
+def test_screen_command_from_a_spec_file(small_model, tmp_path):
+    (tmp_path / "space.toml").write_text('levels = "0.1:0.3:0.1"\ncompensation = ["li", "vacancy"]\n'
+                                         '[[hosts]]\nformula = "Li2ZrCl6"\nsites = { Zr = ["Y", "In"], Cl = "N" }\n',
+                                         encoding="utf-8")
+    result = run(["screen", "--spec", "space.toml", "--output", "out.parquet", "--top", "3", "--workers", "1",
+                  "--model", small_model], tmp_path, tmp_path)
+    assert "screened 18 candidates" in result.stdout and "top 3 -> out-top.csv" in result.stdout
+    top = pd.read_csv(tmp_path / "out-top.csv")
+    assert top["pick"].tolist() == [1, 2, 3] and len(set(top["dopant"])) == 3
+    assert {"reasons_up", "reasons_down", "p_beats_host", "pareto"} <= set(top.columns)
+    refused = run(["screen", "Li2ZrCl6", "--sites", "Zr", "--dopants", "Y", "--output", "out.csv", "--model",
+                   small_model], tmp_path, tmp_path, check_code=2)
+    assert refused.stderr.strip() == "error: --output out.csv: give a .parquet file"
+    refused = run(["screen", "--spec", "missing.toml", "--model", small_model], tmp_path, tmp_path, check_code=2)
+    assert refused.stderr.strip() == "error: missing.toml: file not found"
