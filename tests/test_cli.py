@@ -266,6 +266,16 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
     runs = ["obelix_log10_sigma", "obelix_log10_sigma_full_training", "full_log10_sigma", "full_ea_eV"]
     # σ away from room temperature, from σ(25 °C) and Ea through Arrhenius, on held-out papers
     at_temperature = metrics.pop("full_log10_sigma_at_temperature/papers")
+    # how well the held-out predictions order the members of each doping series, over both fold seeds
+    within = {target: metrics.pop(f"within_series_{target}/papers") for target in ("log10_sigma", "ea_eV")}
+    assert "within doping series" in result.stdout
+    sigma = within["log10_sigma"]
+    assert sigma["mlsse"]["series"] >= 3 and set(sigma) >= {"mlsse", "regressor_alone", "li_per_anion",
+                                                            "paired_interval", "seed_series"}
+    assert sigma["over_seeds"]["seeds"] == [0, 1] and len(sigma["over_seeds"]["mlsse"]["spearman"]) == 2
+    assert -1 <= sigma["mlsse"]["spearman"] <= 1 and 0 <= sigma["mlsse"]["pairs_right"] <= 1
+    assert 0 < sigma["mlsse"]["chance"] <= 1 / 3 and 0 < sigma["paired_interval"]["coverage"] <= 1
+    assert any(name.startswith("Li2+2xZrCl6−xNx") for name in sigma["seed_series"])  # the seed paper held out
     assert set(metrics) == {f"{r}/{h}" for r in runs for h in ("papers", "papers+compositions")}
     assert at_temperature["n"] > 20 and 0 < at_temperature["coverage_80"] <= 1
     assert sum(band["n"] for band in at_temperature["bands_C"].values()) == at_temperature["n"]
