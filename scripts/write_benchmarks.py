@@ -190,6 +190,11 @@ def _within_series_lines(metrics: dict, seed_text: str) -> list[str]:
             label = {"mlsse": "mlsse", "regressor_alone": "the σ regressor alone", "li_per_anion": "Li per anion"}
             lines.append(f"| {'log10 σ' if target == 'log10_sigma' else 'Ea'} | {label.get(model, model)} | "
                          + " | ".join(cells) + " |")
+    paired = sigma.get("paired_interval", {}).get("coverage_by_distance")
+    if paired:
+        lines += ["", "The paired interval's coverage on held-out σ pairs by the fraction of atoms the two members "
+                  f"differ by (fold seed {sigma['over_seeds']['seeds'][0]}): "
+                  + "; ".join(f"{band}: {_number(value)}" for band, value in paired.items()) + "."]
     for name, series in sigma.get("seed_series", {}).items():
         over = sigma["over_seeds"]["seed_series"].get(name, {})
         rho = [v for v in over.get("spearman", []) if v is not None]

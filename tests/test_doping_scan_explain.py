@@ -33,8 +33,12 @@ def test_scan_ranks_every_candidate_and_gives_reasons(small_model):
     from mlsse.models.storage import load_model
 
     predictor = load_model(small_model)
-    width = predictor.paired_half_width("log10_sigma")
-    assert 0 < width < predictor.half_width("log10_sigma", [True])[0]
+    from mlsse.models.series import composition_distance
+
+    distance = doped["composition"].map(lambda c: composition_distance(c, "Li2ZrCl6")).to_numpy()
+    width = predictor.paired_half_width("log10_sigma", distance)
+    assert (0 < width).all() and (width < predictor.half_width("log10_sigma", [True])[0]).all()
+    assert (np.diff(width[np.argsort(distance)]) >= 0).all()  # wider for candidates farther from the host
     assert (host["versus_host"] == "host").all() and (host["delta_log10_sigma"] == 0).all()
     relative = predictor.relative_log10_sigma(featurize_table(result[["composition"]]))  # regressor + ranker
     assert np.allclose(result["delta_log10_sigma"], relative - relative[result["level"].eq(0).to_numpy()][0])

@@ -127,7 +127,11 @@ def test_charge_balance_on_fractional_formulas():
 
 def reference_charge_balance(symbols, amounts, max_sites=5000, max_denominator=1000):
     """The site-by-site search mlsse used before the vectorised one: the reference it must equal."""
-    from mlsse.chemistry import _reachable_charges, common_oxidation_states, integer_amounts
+    from mlsse.chemistry import (
+        _reachable_charges,
+        common_oxidation_states,
+        integer_amounts,
+    )
 
     ints = integer_amounts(amounts, max_denominator)
     if ints is None or sum(ints) > max_sites:

@@ -131,11 +131,14 @@ def test_screen_gives_the_same_file_on_a_dask_cluster_and_locally(small_model, t
 
 
 def test_acquisition_scores():
-    from mlsse.doping.screening import acquisition_scores, pareto_front, probability_beats_host
+    from mlsse.doping.scanning import probability_beats_host
+    from mlsse.doping.screening import acquisition_scores, pareto_front
 
-    assert probability_beats_host(-3.0, 1.0, -3.0, 1.0) == pytest.approx(0.5)
-    assert probability_beats_host(-2.0, 0.5, -3.0, 0.5) > 0.9 > 0.1 > probability_beats_host(-4.0, 0.5, -3.0, 0.5)
-    ucb, p = acquisition_scores([-3.0], [1.2815515655446004], [-3.0], [1.0], kappa=2.0)
+    # from the predicted change versus the host and its paired interval
+    assert probability_beats_host(0.0, 1.0) == pytest.approx(0.5)
+    assert probability_beats_host(1.0, 0.5) > 0.9 > 0.1 > probability_beats_host(-1.0, 0.5)
+    assert probability_beats_host(0.5, 1.2815515655446004) == pytest.approx(0.6914624612740131)  # Φ(0.5)
+    ucb, p = acquisition_scores([-3.0], [1.2815515655446004], [0.0], [1.0], kappa=2.0)
     assert ucb[0] == pytest.approx(-1.0) and p[0] == pytest.approx(0.5)
     sigma, ea = [-3, -2, -2, -4, -1, np.nan], [0.3, 0.4, 0.5, 0.2, 0.6, 0.1]
     assert pareto_front(sigma, ea).tolist() == [True, True, False, True, True, False]

@@ -75,9 +75,11 @@ def dope_command(
                       "host" if host_row else f"{row['delta_ea_eV']:+.3f}",
                       "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
     Console().print(table)
-    width = (result["delta_log10_sigma_hi"] - result["delta_log10_sigma"]).max()
     top = result.loc[result["rank"].idxmin()]
-    tied = result[(top["delta_log10_sigma"] - result["delta_log10_sigma"] < width) & (result.index != top.name)]
+    # Two candidates close to one host are as close to each other: the best's paired width stands for the pair.
+    width = top["delta_log10_sigma_hi"] - top["delta_log10_sigma"]
+    tied = result[(top["delta_log10_sigma"] - result["delta_log10_sigma"] < width) & (result.index != top.name)
+                  & result["versus_host"].ne("host")]
     if top["versus_host"] == "cannot tell":
         typer.echo(f"The model cannot tell the best candidate, {top['composition']}, from the host: its predicted "
                    f"change {top['delta_log10_sigma']:+.2f} is within ±{width:.2f} decades.")

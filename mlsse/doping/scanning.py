@@ -203,8 +203,11 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         out["temperature_C"] = temperature_c
         out["log10_sigma_at_T"] = log10_sigma_at(out["log10_sigma"], out["ea_eV"], temperature_c)
     host = _host_row(out)
+    # The paired interval widens with how many of the host's atoms a candidate exchanges.
+    distance = _distances_to(out["composition"], out.at[host, "composition"])
     out = out.join(versus_host(out.assign(relative=predictor.relative_log10_sigma(features)), host,
-                               predictor.paired_half_width("log10_sigma"), predictor.paired_half_width("ea_eV")))
+                               predictor.paired_half_width("log10_sigma", distance),
+                               predictor.paired_half_width("ea_eV", distance)))
     # Ranked by the change versus the host: the σ model's prediction with the ranking member's say.
     out["rank"] = out["delta_log10_sigma"].rank(ascending=False, method="min").astype(int)
     out["rank_in_dopant"] = out.groupby("dopant")["delta_log10_sigma"].rank(ascending=False,
@@ -272,7 +275,24 @@ def _host_row(scan: pd.DataFrame):
     return wt.idxmin() if len(undoped) else scan.index[0]
 
 
-def versus_host(scan: pd.DataFrame, host, sigma_half_width: float, ea_half_width: float) -> pd.DataFrame:
+def probability_beats_host(delta, paired_half_width) -> np.ndarray:
+    """Return the probability that a candidate's σ is above its host's: its predicted change ``delta`` (log10
+    S/cm) read as normal with the spread of its paired 80 % interval (``paired_half_width`` / 1.2816)."""
+    from scipy.special import ndtr
+
+    return ndtr(np.asarray(delta, dtype=float) / (np.asarray(paired_half_width, dtype=float) / _Z80))
+
+
+def _distances_to(compositions: pd.Series, host: str) -> np.ndarray:
+    """The composition distance (:func:`~mlsse.models.series.composition_distance`) of each composition to the host,
+    computed once per distinct composition."""
+    from mlsse.models.series import composition_distance
+
+    distance = {c: composition_distance(c, host) for c in compositions.unique()}
+    return compositions.map(distance).to_numpy(dtype=float)
+
+
+def versus_host(scan: pd.DataFrame, host, sigma_half_width, ea_half_width) -> pd.DataFrame:
     """Each candidate's predicted change versus the host row ``host`` of ``scan``, with paired 80 % intervals.
 
     Parameters
@@ -282,8 +302,9 @@ def versus_host(scan: pd.DataFrame, host, sigma_half_width: float, ea_half_width
         :meth:`~mlsse.models.predictor.Predictor.relative_log10_sigma`) and ``ea_eV`` (eV).
     host : index label
         The host's row.
-    sigma_half_width, ea_half_width : float
-        Half-widths of the paired interval of a difference within a doping series (log10 S/cm, eV;
+    sigma_half_width, ea_half_width : float or array of float
+        Half-widths of the paired interval of a difference within a doping series, one or one per row (log10
+        S/cm, eV;
         :meth:`~mlsse.models.predictor.Predictor.paired_half_width`).
 
     Returns
@@ -294,15 +315,13 @@ def versus_host(scan: pd.DataFrame, host, sigma_half_width: float, ea_half_width
         normal around the prediction with the paired interval's spread), and ``versus_host``: ``higher σ`` or
         ``lower σ`` when the paired interval excludes no change, else ``cannot tell``; ``host`` for the host.
     """
-    from scipy.special import ndtr
-
     delta = scan["relative"] - scan.at[host, "relative"]
     delta_ea = scan["ea_eV"] - scan.at[host, "ea_eV"]
     out = pd.DataFrame({
         "delta_log10_sigma": delta, "delta_log10_sigma_lo": delta - sigma_half_width,
         "delta_log10_sigma_hi": delta + sigma_half_width,
         "delta_ea_eV": delta_ea, "delta_ea_lo": delta_ea - ea_half_width, "delta_ea_hi": delta_ea + ea_half_width,
-        "p_beats_host": ndtr(delta / (sigma_half_width / _Z80)),
+        "p_beats_host": probability_beats_host(delta, sigma_half_width),
     }, index=scan.index)
     out["versus_host"] = np.where(out["delta_log10_sigma_lo"] > 0, "higher σ",
                                   np.where(out["delta_log10_sigma_hi"] < 0, "lower σ", "cannot tell"))

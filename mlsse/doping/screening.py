@@ -116,7 +116,12 @@ def build_spec(hosts: dict[str, dict[str, list[str]]], levels, compensations=("l
         For levels that cannot be read, an unknown compensation, no host, or a host formula that does not parse.
     """
     from mlsse.chemistry import formula_text, parse_composition
-    from mlsse.doping.substitution import dope, dopant_species, host_oxidation_states, species_label
+    from mlsse.doping.substitution import (
+        dopant_species,
+        dope,
+        host_oxidation_states,
+        species_label,
+    )
 
     levels = parse_levels(levels) if isinstance(levels, str) else [float(x) for x in levels]
     levels = tuple(sorted({round(x, 10) for x in levels if x > 0}))
@@ -290,31 +295,52 @@ def predict_chunk(spec: ScreenSpec, chunk: int, chunk_rows: int, model: str, hos
         (:data:`~mlsse.models.predictor.OUTPUT_COLUMNS`), ``ucb_log10_sigma`` and ``p_beats_host``
         (:func:`acquisition_scores`).
     """
-    from mlsse.api import predict_rows
+    from mlsse.features import featurize_table
     from mlsse.workspace.registry import load_predictor
 
     candidates = chunk_candidates(spec, chunk, chunk_rows)
     predictor = load_predictor(model)
     # Screens do not use the on-disk cache: their candidates are new, and workers would contend for one file.
-    out, _ = predict_rows(predictor, candidates[["composition"]], np.full(len(candidates), np.nan), cache=False)
-    out = pd.concat([candidates, out.drop(columns=["composition", "temperature_C"])], axis=1)
-    host_mean = out["host"].map(lambda h: hosts[h][0]).to_numpy(dtype=float)
-    host_half = out["host"].map(lambda h: hosts[h][1]).to_numpy(dtype=float)
+    features = featurize_table(candidates[["composition"]], errors="nan", cache=False)
+    problems = features.pop("error").to_numpy(dtype=object)
+    out = predictor.predict_features(features, compositions=candidates["composition"].tolist())
+    refused = problems != ""
+    if refused.any():  # candidates come from dope's charge balance, so this is rare
+        out["in_domain"] = out["in_domain"].astype("boolean")
+        out.loc[refused, "in_domain"] = pd.NA
+        out.loc[refused, [c for c in out.columns if c not in ("note", "in_domain")]] = np.nan
+        out.loc[refused, "note"] = problems[refused]
+    out = pd.concat([candidates, out], axis=1)
+    reference = out["host"].map(hosts)
     half = (out["log10_sigma_hi"] - out["log10_sigma_lo"]).to_numpy(dtype=float) / 2.0
+    delta = predictor.relative_log10_sigma(features) - np.array([r.relative for r in reference])
+    paired = predictor.paired_half_width("log10_sigma", host_distances(features, reference))
     out["ucb_log10_sigma"], out["p_beats_host"] = acquisition_scores(out["log10_sigma"].to_numpy(dtype=float), half,
-                                                                     host_mean, host_half, kappa)
+                                                                     delta, paired, kappa)
     return out
 
 
-def acquisition_scores(mean, half_width, host_mean, host_half_width, kappa: float = DEFAULT_KAPPA):
+def host_distances(features: pd.DataFrame, hosts) -> np.ndarray:
+    """Return each candidate's composition distance to its host (the fraction of atoms exchanged,
+    :func:`~mlsse.models.series.composition_distance`), from the element-fraction columns of ``features`` and each
+    host's (``hosts``: one :class:`HostReference` per row)."""
+    from mlsse.features.preset import ELEMENT_FRACTION_LABELS
+
+    fractions = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy()
+    host_fractions = np.vstack([h.fractions for h in hosts]) if len(hosts) else np.zeros_like(fractions)
+    return 0.5 * np.abs(fractions - host_fractions).sum(axis=1)
+
+
+def acquisition_scores(mean, half_width, delta, paired_half_width, kappa: float = DEFAULT_KAPPA):
     """Return the upper confidence bound on log10 σ and the probability of beating the host.
 
     Parameters
     ----------
     mean, half_width : array_like
         Each candidate's predicted log10 σ and its 80 % interval half-width, log10 S/cm.
-    host_mean, host_half_width : array_like
-        The same for each candidate's host.
+    delta, paired_half_width : array_like
+        Its predicted change of log10 σ versus its host and the paired 80 % half-width of that change, log10 S/cm
+        (:func:`~mlsse.doping.scanning.probability_beats_host`).
     kappa : float, default DEFAULT_KAPPA
         Weight of the spread: ``ucb = mean + kappa · half_width / 1.2816``.
 
@@ -323,37 +349,12 @@ def acquisition_scores(mean, half_width, host_mean, host_half_width, kappa: floa
     ucb : numpy.ndarray
         The upper confidence bound, log10 S/cm.
     p_beats_host : numpy.ndarray
-        :func:`probability_beats_host`.
+        The probability that the candidate's σ is above its host's.
     """
-    mean, half_width = np.asarray(mean, dtype=float), np.asarray(half_width, dtype=float)
-    return mean + kappa * half_width / Z_80, probability_beats_host(mean, half_width, host_mean, host_half_width)
-
-
-def probability_beats_host(mean, half_width, host_mean, host_half_width) -> np.ndarray:
-    """Return the probability that a candidate's σ is above its host's.
-
-    From the absolute intervals: each prediction is read as a normal whose standard deviation is its 80 %
-    half-width / 1.2816, candidate and host independent. Intervals of the difference from the host (paired, as a
-    ranking of doping series gives them) would be narrower where both share an error; this one function is where
-    they would replace these.
-
-    Parameters
-    ----------
-    mean, half_width : array_like
-        The candidates' predicted log10 σ and 80 % half-widths, log10 S/cm.
-    host_mean, host_half_width : array_like
-        Their hosts' (broadcast).
-
-    Returns
-    -------
-    numpy.ndarray
-        P(log10 σ candidate > log10 σ host), NaN where a prediction is missing.
-    """
-    from scipy.special import ndtr
+    from mlsse.doping.scanning import probability_beats_host
 
     mean, half_width = np.asarray(mean, dtype=float), np.asarray(half_width, dtype=float)
-    spread = np.hypot(half_width, np.asarray(host_half_width, dtype=float)) / Z_80
-    return ndtr((mean - np.asarray(host_mean, dtype=float)) / spread)
+    return mean + kappa * half_width / Z_80, probability_beats_host(delta, paired_half_width)
 
 
 def pareto_front(log10_sigma, ea) -> np.ndarray:
@@ -563,14 +564,24 @@ def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None
     return summary
 
 
-def host_predictions(predictor, hosts: list[str]) -> dict[str, tuple[float, float]]:
-    """Return each host's predicted log10 σ at 25 °C and its 80 % half-width, log10 S/cm."""
-    from mlsse.api import predict_rows
+@dataclass(frozen=True)
+class HostReference:
+    """What a candidate is compared with: its host's relative log10 σ at 25 °C (log10 S/cm,
+    :meth:`~mlsse.models.predictor.Predictor.relative_log10_sigma`) and atomic fractions (H … Og)."""
 
-    out, _ = predict_rows(predictor, pd.DataFrame({"composition": hosts}), np.full(len(hosts), np.nan),
-                          cache=False)
-    half = (out["log10_sigma_hi"] - out["log10_sigma_lo"]) / 2.0
-    return {h: (float(m), float(w)) for h, m, w in zip(hosts, out["log10_sigma"], half)}
+    relative: float
+    fractions: np.ndarray
+
+
+def host_predictions(predictor, hosts: list[str]) -> dict[str, HostReference]:
+    """Return each host's :class:`HostReference`."""
+    from mlsse.features import featurize_table
+    from mlsse.features.preset import ELEMENT_FRACTION_LABELS
+
+    features = featurize_table(pd.DataFrame({"composition": hosts}), cache=False)
+    relative = predictor.relative_log10_sigma(features)
+    fractions = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy()
+    return {h: HostReference(float(r), f) for h, r, f in zip(hosts, relative, fractions)}
 
 
 def explain_picks(predictor, picks: pd.DataFrame) -> pd.DataFrame:

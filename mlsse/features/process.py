@@ -172,7 +172,7 @@ def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per row of ``frame`` (RangeIndex), columns :data:`PROCESS_LABELS`.
     """
-    from mlsse.features.table import per_distinct_row
+    from mlsse.features.rows import per_distinct_row
 
     columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
     values = per_distinct_row(CompositeProcessFeaturizer().featurize, columns, len(PROCESS_LABELS))

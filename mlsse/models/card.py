@@ -80,8 +80,12 @@ def model_card(metadata: dict) -> str:
                                                 "out of domain" for t, w in sorted(widths.items(), reverse=True)))
     paired = metadata.get("paired_half_widths")
     if paired:
+        def classes(widths) -> str:
+            edges = [0, *widths["distance_edges"]]
+            return ", ".join(f"±{w:.3f} from {lo:g}" for lo, w in zip(edges, widths["half_widths"]))
+
         lines.append("80 % interval half-widths of a change versus a host (a difference between two members of one "
-                     "doping series, calibrated on held-out series): " + "; ".join(
-                         f"{t} ±{w:.3f}" for t, w in sorted(paired.items(), reverse=True) if w is not None))
+                     "doping series, calibrated on held-out series, by the fraction of atoms the two differ by): "
+                     + "; ".join(f"{t} {classes(w)}" for t, w in sorted(paired.items(), reverse=True) if w))
     lines.append("")
     return "\n".join(lines)

@@ -120,13 +120,22 @@ class Predictor:
             values = values + float(self.metadata.get("ranking_weight", 0.0)) * self.ranker.predict(X)
         return values
 
-    def paired_half_width(self, target) -> float:
+    def paired_half_width(self, target, distance) -> np.ndarray:
         """Return the 80 % interval half-width of a predicted difference of ``target`` between two members of one
-        doping series, e.g. a candidate and its host (log10 S/cm or eV): calibrated on held-out within-series
-        differences, where a lab's offset cancels. A model saved without it uses its in-domain half-width."""
+        doping series, e.g. a candidate and its host (log10 S/cm or eV), for each composition distance between
+        them (the fraction of atoms exchanged, :func:`~mlsse.models.series.composition_distance`): calibrated on
+        held-out within-series differences, where a lab's offset cancels. A model saved without it uses its
+        in-domain half-width."""
+        from mlsse.models.series import half_width_at
+
         target = Target.named(target)
-        width = (self.metadata.get("paired_half_widths") or {}).get(target.value)
-        return float(width) if width is not None else float(self.half_width(target, [True])[0])
+        distance = np.atleast_1d(np.asarray(distance, dtype=float))
+        widths = (self.metadata.get("paired_half_widths") or {}).get(target.value)
+        if widths is None:
+            return np.full(len(distance), float(self.half_width(target, [True])[0]))
+        if not isinstance(widths, dict):  # one width for every distance
+            return np.full(len(distance), float(widths))
+        return half_width_at(widths, distance)
 
     # -- prediction -------------------------------------------------------------------------------------
     def predict(self, data, temperature_c=None, *, cache: bool = True) -> pd.DataFrame:

@@ -155,8 +155,33 @@ def summarise_series_scores(scores: pd.DataFrame) -> dict:
     return summary
 
 
-def pair_differences(series: pd.DataFrame, values) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(series index, value_i − value_j)`` for every pair i < j of members of one series.
+#: Classes of the composition distance between two members (the fraction of atoms exchanged, see
+#: :func:`composition_distance`): a small substitution is predicted more surely than a large one, so each class gets
+#: its own paired half-width (Mondrian conformal).
+PAIR_DISTANCE_EDGES = (0.02, 0.05, 0.1)
+#: A distance class with fewer calibration pairs than this takes the width of all pairs.
+MIN_CLASS_PAIRS = 30
+
+
+def composition_distance(first, second) -> float:
+    """Return the fraction of atoms two compositions differ by: half the L1 distance of their atomic fractions
+    (0 for equal compositions up to scaling, 1 for compositions sharing no element; Li2ZrCl6 → Li2.1Y0.1Zr0.9Cl6
+    is about 0.02)."""
+    from mlsse.chemistry import parse_composition
+
+    a = parse_composition(first).fractional_composition.get_el_amt_dict()
+    b = parse_composition(second).fractional_composition.get_el_amt_dict()
+    return 0.5 * sum(abs(a.get(el, 0.0) - b.get(el, 0.0)) for el in set(a) | set(b))
+
+
+def distance_class(distance) -> np.ndarray:
+    """Return the index of each distance's class in :data:`PAIR_DISTANCE_EDGES` (0 … len(edges))."""
+    return np.searchsorted(PAIR_DISTANCE_EDGES, np.asarray(distance, dtype=float), side="right")
+
+
+def member_pairs(series: pd.DataFrame, values) -> pd.DataFrame:
+    """Return every pair i < j of members of one series: its series, the two members' composition distance
+    (:func:`composition_distance`) and ``value_i − value_j``.
 
     Parameters
     ----------
@@ -167,55 +192,90 @@ def pair_differences(series: pd.DataFrame, values) -> tuple[np.ndarray, np.ndarr
 
     Returns
     -------
-    (numpy.ndarray, numpy.ndarray)
-        The series name of each pair and the difference of its two members' values.
+    pandas.DataFrame
+        Columns ``series``, ``distance`` and ``difference``.
     """
     values = np.asarray(values, dtype=float)
-    names, differences = [], []
+    compositions = series["composition"].to_numpy()
+    parts = []
     for name, members in series.groupby("series", sort=False).indices.items():
         i, j = np.triu_indices(len(members), 1)
-        names.append(np.full(len(i), name, dtype=object))
-        differences.append(values[members[i]] - values[members[j]])
-    if not names:
-        return np.array([], dtype=object), np.array([])
-    return np.concatenate(names), np.concatenate(differences)
+        parts.append(pd.DataFrame({
+            "series": name,
+            "distance": [composition_distance(compositions[a], compositions[b])
+                         for a, b in zip(members[i], members[j])],
+            "difference": values[members[i]] - values[members[j]]}))
+    return (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame({"series": [], "distance": [], "difference": []}))
 
 
-def paired_half_width(series: pd.DataFrame, predicted, coverage: float = 0.8) -> float | None:
-    """Return the split-conformal half-width of a predicted difference between two members of a series: the
-    conformal quantile at ``coverage`` of |predicted difference − measured difference| over every pair of members
-    (``predicted``: one held-out prediction per member, units of ``measured``). A lab's offset cancels in a
-    difference, so this is the interval of a change versus a host rather than of an absolute value. None without
-    pairs."""
+def paired_half_widths(series: pd.DataFrame, predicted, coverage: float = 0.8) -> dict | None:
+    """Return the split-conformal half-widths of a predicted difference between two members of a series.
+
+    For every pair of members, |predicted difference − measured difference| is a held-out residual
+    (``predicted``: one held-out prediction per member, in the units of ``measured``). A lab's offset cancels in a
+    difference, so this is the interval of a change versus a host rather than of an absolute value. The residuals
+    grow with how far apart the two compositions are, so each class of :data:`PAIR_DISTANCE_EDGES` gets the
+    conformal quantile at ``coverage`` of its own residuals (a class with fewer than :data:`MIN_CLASS_PAIRS` pairs
+    takes the quantile over all pairs, and no class is narrower than a closer one).
+
+    Returns
+    -------
+    dict or None
+        ``{"distance_edges": [...], "half_widths": [one per class], "pairs": [one per class]}``; None without
+        pairs.
+    """
     from mlsse.models.conformal import conformal_quantile
 
-    _, measured = pair_differences(series, series["measured"].to_numpy())
-    _, predicted = pair_differences(series, predicted)
+    measured = member_pairs(series, series["measured"].to_numpy())
+    estimate = member_pairs(series, predicted)
     if not len(measured):
         return None
-    return conformal_quantile(np.abs(predicted - measured), coverage)
+    residual = np.abs(estimate["difference"].to_numpy() - measured["difference"].to_numpy())
+    classes = distance_class(measured["distance"])
+    overall = conformal_quantile(residual, coverage)
+    widths, counts = [], []
+    for k in range(len(PAIR_DISTANCE_EDGES) + 1):
+        here = classes == k
+        counts.append(int(here.sum()))
+        widths.append(conformal_quantile(residual[here], coverage) if here.sum() >= MIN_CLASS_PAIRS else overall)
+    return {"distance_edges": list(PAIR_DISTANCE_EDGES), "half_widths": list(np.maximum.accumulate(widths)),
+            "pairs": counts}
+
+
+def half_width_at(widths: dict, distance) -> np.ndarray:
+    """Return the paired half-width of :func:`paired_half_widths` for each composition distance."""
+    classes = np.searchsorted(widths["distance_edges"], np.asarray(distance, dtype=float), side="right")
+    return np.asarray(widths["half_widths"], dtype=float)[classes]
 
 
 def paired_coverage(series: pd.DataFrame, predicted, fold_of_group: dict, coverage: float = 0.8) -> dict:
-    """Measure the paired interval on held-out series: for each fold, the half-width is calibrated
-    (:func:`paired_half_width`) on the series of the other folds' papers and checked on this fold's pairs.
+    """Measure the paired interval on held-out series: for each fold, the half-widths are calibrated
+    (:func:`paired_half_widths`) on the series of the other folds' papers and checked on this fold's pairs.
 
-    Returns the pairs checked, the fraction covered, and the mean half-width (units of ``measured``)."""
+    Returns the pairs checked, the fraction covered overall and per distance class, and the mean half-width
+    (units of ``measured``)."""
     predicted = np.asarray(predicted, dtype=float)
     folds = series["group"].map(fold_of_group).to_numpy()
-    hits, widths = [], []
+    hits, widths, classes = [], [], []
     for fold in np.unique(folds):
         here = folds == fold
-        width = paired_half_width(series[~here], predicted[~here], coverage)
+        calibrated = paired_half_widths(series[~here], predicted[~here], coverage)
         held = series[here].reset_index(drop=True)
-        _, measured = pair_differences(held, held["measured"].to_numpy())
-        _, estimate = pair_differences(held, predicted[here])
-        if width is None or not len(measured):
+        measured = member_pairs(held, held["measured"].to_numpy())
+        estimate = member_pairs(held, predicted[here])
+        if calibrated is None or not len(measured):
             continue
-        hits.append(np.abs(estimate - measured) <= width)
-        widths.append(np.full(len(measured), width))
+        width = half_width_at(calibrated, measured["distance"])
+        hits.append(np.abs(estimate["difference"].to_numpy() - measured["difference"].to_numpy()) <= width)
+        widths.append(width)
+        classes.append(distance_class(measured["distance"]))
     hits = np.concatenate(hits) if hits else np.array([], dtype=bool)
+    classes = np.concatenate(classes) if classes else np.array([], dtype=int)
+    by_class = {f"{lo:g}-{hi:g}": float(hits[classes == k].mean()) if (classes == k).any() else None
+                for k, (lo, hi) in enumerate(zip((0.0, *PAIR_DISTANCE_EDGES), (*PAIR_DISTANCE_EDGES, 1.0)))}
     return {"pairs": int(len(hits)), "coverage": float(hits.mean()) if len(hits) else None,
+            "coverage_by_distance": by_class,
             "mean_half_width": float(np.concatenate(widths).mean()) if widths else None}
 
 

@@ -308,10 +308,10 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     ranker = (fit_ranking_member(sigma_rows, sigma_features.reindex(columns=names).to_numpy(dtype=float),
                                  fitted["log10_sigma"], metadata, n_splits, seed) if ranking else None)
     # The interval of a change versus a host: a lab's offset cancels in a difference within its series.
-    from mlsse.models.series import doping_series, member_values, paired_half_width
+    from mlsse.models.series import doping_series, member_values, paired_half_widths
 
     ea_series = doping_series(ea_rows)
-    metadata["paired_half_widths"]["ea_eV"] = paired_half_width(
+    metadata["paired_half_widths"]["ea_eV"] = paired_half_widths(
         ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_), fitted["ea_eV"].coverage)
     measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
                                               sigma_rows["censored"], sigma_rows["group"])
@@ -338,7 +338,7 @@ def fit_ranking_member(rows: pd.DataFrame, X: np.ndarray, sigma_model, metadata:
     sigma_model : ConformalBoostedRegressor
         The σ model, fitted with ``calibrate`` (its ``oof_prediction_``).
     metadata : dict
-        Gets ``ranking_weight`` and ``paired_half_widths["log10_sigma"]`` (log10 S/cm).
+        Gets ``ranking_weight`` and ``paired_half_widths["log10_sigma"]`` (per distance class, log10 S/cm).
     n_splits, seed : int
         The σ model's calibration folds.
 
@@ -347,14 +347,19 @@ def fit_ranking_member(rows: pd.DataFrame, X: np.ndarray, sigma_model, metadata:
     SeriesRanker or None
         None when the rows hold no doping series.
     """
-    from mlsse.models.ranking import RANKING_WEIGHT, SeriesRanker, member_features, out_of_fold_ranking_scores
-    from mlsse.models.series import doping_series, member_values, paired_half_width
+    from mlsse.models.ranking import (
+        RANKING_WEIGHT,
+        SeriesRanker,
+        member_features,
+        out_of_fold_ranking_scores,
+    )
+    from mlsse.models.series import doping_series, member_values, paired_half_widths
 
     series = doping_series(rows)
     groups = rows["group"].to_numpy()
     metadata.setdefault("paired_half_widths", {})
     if series["series"].nunique() < 2:
-        metadata["paired_half_widths"]["log10_sigma"] = paired_half_width(
+        metadata["paired_half_widths"]["log10_sigma"] = paired_half_widths(
             series, member_values(series, sigma_model.oof_prediction_), sigma_model.coverage)
         return None
     fold_of_group = {group: k for k, (_, test) in enumerate(grouped_folds(len(rows), groups, n_splits, seed))
@@ -362,7 +367,7 @@ def fit_ranking_member(rows: pd.DataFrame, X: np.ndarray, sigma_model, metadata:
     held_out = out_of_fold_ranking_scores(X, series, fold_of_group, seed)
     relative = member_values(series, sigma_model.oof_prediction_) + RANKING_WEIGHT * held_out
     metadata["ranking_weight"] = RANKING_WEIGHT
-    metadata["paired_half_widths"]["log10_sigma"] = paired_half_width(series, relative, sigma_model.coverage)
+    metadata["paired_half_widths"]["log10_sigma"] = paired_half_widths(series, relative, sigma_model.coverage)
     return SeriesRanker(random_state=seed).fit(member_features(X, series), series["measured"].to_numpy(),
                                                series["series"].to_numpy())
 
