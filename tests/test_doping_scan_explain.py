@@ -37,8 +37,14 @@ def test_scan_ranks_every_candidate_and_gives_reasons(small_model):
 
     distance = doped["composition"].map(lambda c: composition_distance(c, "Li2ZrCl6")).to_numpy()
     width = predictor.paired_half_width("log10_sigma", distance)
-    assert (0 < width).all() and (width < predictor.half_width("log10_sigma", [True])[0]).all()
+    assert (0 < width).all()
     assert (np.diff(width[np.argsort(distance)]) >= 0).all()  # wider for candidates farther from the host
+    # the candidates the model cannot tell from the best: within the paired width at their distance from it
+    top = result.loc[result["delta_log10_sigma"].idxmax()]
+    from_top = result["composition"].map(lambda c: composition_distance(c, top["composition"])).to_numpy()
+    expected = (top["delta_log10_sigma"] - result["delta_log10_sigma"]
+                < predictor.paired_half_width("log10_sigma", from_top)) & (result.index != top.name)
+    assert (result["tied_with_best"] == expected).all() and not top["tied_with_best"]
     assert (host["versus_host"] == "host").all() and (host["delta_log10_sigma"] == 0).all()
     relative = predictor.relative_log10_sigma(featurize_table(result[["composition"]]))  # regressor + ranker
     assert np.allclose(result["delta_log10_sigma"], relative - relative[result["level"].eq(0).to_numpy()][0])
@@ -65,6 +71,10 @@ def test_scan_with_composite_additive(small_model):
     result = scan("Li2.5Y0.5Zr0.5Cl6", "Zr", ["Hf"], [0.1], additive="BaTiO3", wt_pcts="0:20:5", model=small_model)
     assert sorted(result["additive_wt_pct"].unique()) == [0, 5, 10, 15, 20]
     assert len(result) == 2 * 5
+    # more additive exchanges more of the host's atoms: the paired interval never narrows with wt%
+    undoped = result[result["level"] == 0].sort_values("additive_wt_pct")
+    half = (undoped["delta_log10_sigma_hi"] - undoped["delta_log10_sigma"]).to_numpy()
+    assert half[0] == 0 and (half[1:] > 0).all() and (np.diff(half[1:]) >= 0).all()
 
 
 def test_shap_attributions_sum_to_prediction_minus_base(small_model):

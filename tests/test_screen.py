@@ -159,3 +159,19 @@ def test_screen_command_from_a_spec_file(small_model, tmp_path):
     assert refused.stderr.strip() == "error: --output out.csv: give a .parquet file"
     refused = run(["screen", "--spec", "missing.toml", "--model", small_model], tmp_path, tmp_path, check_code=2)
     assert refused.stderr.strip() == "error: missing.toml: file not found"
+
+
+def test_a_candidate_the_featurizer_refuses_gets_no_scores(small_model, monkeypatch):
+    from mlsse.doping import screening
+    from mlsse.workspace.registry import load_predictor
+
+    spec = screening.build_spec({"Li3InCl6": {"In": ["Y"]}}, "0.1:0.2:0.1")
+    good = screening.chunk_candidates(spec, 0, 10)
+    bad = good.iloc[:1].assign(composition="Li3Qq0.2In0.8Cl6")  # what a worker cannot featurize
+    monkeypatch.setattr(screening, "chunk_candidates", lambda *args: pd.concat([good, bad], ignore_index=True))
+    hosts = screening.host_predictions(load_predictor(small_model), spec.hosts)
+    out = screening.predict_chunk(spec, 0, 10, small_model, hosts)
+    assert out.loc[:len(good) - 1, ["log10_sigma", "ucb_log10_sigma", "p_beats_host"]].notna().all().all()
+    last = out.iloc[-1]
+    assert "Qq" in last["note"] and np.isnan(last["log10_sigma"])
+    assert np.isnan(last["ucb_log10_sigma"]) and np.isnan(last["p_beats_host"])

@@ -76,15 +76,18 @@ def dope_command(
                       "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
     Console().print(table)
     top = result.loc[result["rank"].idxmin()]
-    # Two candidates close to one host are as close to each other: the best's paired width stands for the pair.
-    width = top["delta_log10_sigma_hi"] - top["delta_log10_sigma"]
-    tied = result[(top["delta_log10_sigma"] - result["delta_log10_sigma"] < width) & (result.index != top.name)
-                  & result["versus_host"].ne("host")]
-    if top["versus_host"] == "cannot tell":
-        typer.echo(f"The model cannot tell the best candidate, {top['composition']}, from the host: its predicted "
-                   f"change {top['delta_log10_sigma']:+.2f} is within ±{width:.2f} decades.")
-    if len(tied):
-        names = ", ".join(dict.fromkeys(tied["composition"]))
-        typer.echo(f"The model cannot tell these apart from the best, {top['composition']} (within ±{width:.2f} "
-                   f"decades): {names if len(names) < 400 else names[:400] + ' …'}")
+    tied = result[result["tied_with_best"] & result["versus_host"].ne("host")]
+    names = ", ".join(dict.fromkeys(tied["composition"]))
+    names = names if len(names) < 400 else names[:400] + " …"
+    if top["versus_host"] == "host":
+        typer.echo("No candidate is predicted above the host."
+                   + (f" The model cannot tell these from it: {names}" if len(tied) else ""))
+    else:
+        if top["versus_host"] == "cannot tell":
+            width = top["delta_log10_sigma_hi"] - top["delta_log10_sigma"]
+            typer.echo(f"The model cannot tell the best candidate, {top['composition']}, from the host: its "
+                       f"predicted change {top['delta_log10_sigma']:+.2f} is within ±{width:.2f} decades.")
+        if len(tied):
+            typer.echo(f"The model cannot tell these from the best, {top['composition']} (their predicted changes "
+                       f"are within the paired 80 % interval of a difference): {names}")
     typer.echo(f"wrote {output} ({len(result)} candidates) and {plot_path}")

@@ -170,7 +170,9 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         80 % intervals and the probability of beating it (:func:`versus_host`); ``temperature_C`` and
         ``log10_sigma_at_T`` when ``temperature_c`` is given; ``rank`` (by the predicted change of σ versus the
         host, which the ranking member helps order; 1 = best), ``rank_in_dopant``,
-        ``dopant_rank`` (dopants ordered by their best candidate), and ``reasons_up`` / ``reasons_down``: the
+        ``dopant_rank`` (dopants ordered by their best candidate), ``tied_with_best`` (the model cannot tell the
+        candidate from the best one: their predicted changes differ by less than the paired half-width at their
+        distance), and ``reasons_up`` / ``reasons_down``: the
         features whose SHAP contribution to log10 σ rose / fell most relative to the undoped host. Sorted by
         dopant rank, dopant, rank within the dopant and level.
 
@@ -204,7 +206,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         out["log10_sigma_at_T"] = log10_sigma_at(out["log10_sigma"], out["ea_eV"], temperature_c)
     host = _host_row(out)
     # The paired interval widens with how many of the host's atoms a candidate exchanges.
-    distance = _distances_to(out["composition"], out.at[host, "composition"])
+    distance = _distances_to(out, host)
     out = out.join(versus_host(out.assign(relative=predictor.relative_log10_sigma(features)), host,
                                predictor.paired_half_width("log10_sigma", distance),
                                predictor.paired_half_width("ea_eV", distance)))
@@ -214,10 +216,21 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
                                                                             method="min").astype(int)
     best = out.groupby("dopant")["delta_log10_sigma"].max().rank(ascending=False, method="min").astype(int)
     out["dopant_rank"] = out["dopant"].map(best)
-    host_index = out.index[(out["level"] == 0) & (out["additive_wt_pct"].isna() | (out["additive_wt_pct"] == 0))]
-    out["reasons_up"], out["reasons_down"] = reasons_against_host(predictor, features,
-                                                                  host_index[0] if len(host_index) else out.index[0])
+    out["tied_with_best"] = _tied_with_best(out, predictor)
+    out["reasons_up"], out["reasons_down"] = reasons_against_host(predictor, features, host)
     return out.sort_values(["dopant_rank", "dopant", "rank_in_dopant", "level"], kind="stable").reset_index(drop=True)
+
+
+def _tied_with_best(scan: pd.DataFrame, predictor) -> np.ndarray:
+    """Whether each candidate's predicted change lies within the paired 80 % half-width (at its distance to the best
+    candidate) of the best's: candidates the model cannot tell from the best (the best itself is not)."""
+    delta = scan["delta_log10_sigma"].to_numpy(dtype=float)
+    if np.isnan(delta).all():
+        return np.zeros(len(scan), dtype=bool)
+    best = scan.index[np.nanargmax(delta)]
+    width = predictor.paired_half_width("log10_sigma", _distances_to(scan, best))
+    with np.errstate(invalid="ignore"):
+        return (scan.at[best, "delta_log10_sigma"] - delta < width) & (scan.index != best)
 
 
 def reasons_against_host(predictor, features: pd.DataFrame, host) -> tuple[list[str], list[str]]:
@@ -283,13 +296,16 @@ def probability_beats_host(delta, paired_half_width) -> np.ndarray:
     return ndtr(np.asarray(delta, dtype=float) / (np.asarray(paired_half_width, dtype=float) / _Z80))
 
 
-def _distances_to(compositions: pd.Series, host: str) -> np.ndarray:
-    """The composition distance (:func:`~mlsse.models.series.composition_distance`) of each composition to the host,
-    computed once per distinct composition."""
-    from mlsse.models.series import composition_distance
+def _distances_to(scan: pd.DataFrame, host) -> np.ndarray:
+    """The distance of each candidate of ``scan`` to the row ``host`` (the fraction of atoms exchanged, a
+    composite's additive included: :func:`~mlsse.models.series.member_pairs`), once per distinct candidate."""
+    from mlsse.models.series import atom_fractions, fraction_distance
 
-    distance = {c: composition_distance(c, host) for c in compositions.unique()}
-    return compositions.map(distance).to_numpy(dtype=float)
+    members = scan[["composition", "additive", "additive_wt_pct"]].fillna({"additive": "", "additive_wt_pct": 0.0})
+    keys = list(members.itertuples(index=False, name=None))
+    reference = atom_fractions(*members.loc[host])
+    distance = {key: fraction_distance(atom_fractions(*key), reference) for key in dict.fromkeys(keys)}
+    return np.array([distance[key] for key in keys], dtype=float)
 
 
 def versus_host(scan: pd.DataFrame, host, sigma_half_width, ea_half_width) -> pd.DataFrame:

@@ -271,7 +271,7 @@ def chunk_candidates(spec: ScreenSpec, chunk: int, chunk_rows: int) -> pd.DataFr
     return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
 
 
-def predict_chunk(spec: ScreenSpec, chunk: int, chunk_rows: int, model: str, hosts: dict[str, tuple[float, float]],
+def predict_chunk(spec: ScreenSpec, chunk: int, chunk_rows: int, model: str, hosts: dict[str, HostReference],
                   kappa: float = DEFAULT_KAPPA) -> pd.DataFrame:
     """Enumerate, predict and score one chunk of a screen: the work one worker does.
 
@@ -284,7 +284,7 @@ def predict_chunk(spec: ScreenSpec, chunk: int, chunk_rows: int, model: str, hos
     model : str
         The model directory.
     hosts : dict
-        Host formula → (its predicted log10 σ, its log10 σ interval half-width), log10 S/cm.
+        Host formula → its :class:`HostReference`.
     kappa : float, default DEFAULT_KAPPA
         Weight of the spread in the upper confidence bound.
 
@@ -314,6 +314,7 @@ def predict_chunk(spec: ScreenSpec, chunk: int, chunk_rows: int, model: str, hos
     reference = out["host"].map(hosts)
     half = (out["log10_sigma_hi"] - out["log10_sigma_lo"]).to_numpy(dtype=float) / 2.0
     delta = predictor.relative_log10_sigma(features) - np.array([r.relative for r in reference])
+    delta[refused] = np.nan  # a refused candidate's features are NaN, which the boosters still score
     paired = predictor.paired_half_width("log10_sigma", host_distances(features, reference))
     out["ucb_log10_sigma"], out["p_beats_host"] = acquisition_scores(out["log10_sigma"].to_numpy(dtype=float), half,
                                                                      delta, paired, kappa)

@@ -157,56 +157,132 @@ def summarise_series_scores(scores: pd.DataFrame) -> dict:
 
 #: Classes of the composition distance between two members (the fraction of atoms exchanged, see
 #: :func:`composition_distance`): a small substitution is predicted more surely than a large one, so each class gets
-#: its own paired half-width (Mondrian conformal).
+#: its own paired half-width (Mondrian conformal). A distance on an edge belongs to the farther class.
 PAIR_DISTANCE_EDGES = (0.02, 0.05, 0.1)
-#: A distance class with fewer calibration pairs than this takes the width of all pairs.
+#: A distance class calibrated on fewer pairs, or on pairs from fewer series, takes the width of all pairs: the
+#: pairs of one series share its lab and are not independent.
 MIN_CLASS_PAIRS = 30
+MIN_CLASS_SERIES = 5
+#: Distances are rounded to this many decimals before they are classed, so that a doping level that lands on an
+#: edge (Li3InCl6 → Li3Y0.5In0.5Cl6 is 0.05) falls in the same class however the fractions were summed.
+DISTANCE_DECIMALS = 9
+
+
+def atom_fractions(composition, additive: str | None = None, additive_wt_pct: float = 0.0) -> dict[str, float]:
+    """Return the atomic fraction of each element of a material, or of a composite with ``additive_wt_pct`` wt% of
+    ``additive`` (the two phases' atoms counted from their molar masses: 5 wt% BaTiO3 in Li2.5Y0.5Zr0.5Cl6 is
+    about 4 % of the atoms).
+
+    Parameters
+    ----------
+    composition : str or pymatgen.core.Composition
+        The material (or a composite's matrix).
+    additive : str or pymatgen.core.Composition, optional
+        A composite's additive.
+    additive_wt_pct : float, default 0
+        The additive's share, wt%.
+
+    Returns
+    -------
+    dict
+        Element symbol → fraction of all atoms (summing to 1).
+    """
+    from mlsse.chemistry import parse_composition
+
+    matrix = parse_composition(composition)
+    share = float(additive_wt_pct or 0.0) / 100.0
+    if not additive or share <= 0.0:
+        return matrix.fractional_composition.get_el_amt_dict()
+    added = parse_composition(additive)
+    # Atoms per gram of the composite in each phase.
+    matrix_atoms = (1.0 - share) / matrix.weight * matrix.num_atoms
+    added_atoms = share / added.weight * added.num_atoms
+    total = matrix_atoms + added_atoms
+    fractions: dict[str, float] = {}
+    for phase, atoms in ((matrix, matrix_atoms), (added, added_atoms)):
+        for element, fraction in phase.fractional_composition.get_el_amt_dict().items():
+            fractions[element] = fractions.get(element, 0.0) + fraction * atoms / total
+    return fractions
+
+
+def fraction_distance(first: dict, second: dict) -> float:
+    """Return half the L1 distance between two :func:`atom_fractions` (the fraction of atoms exchanged), rounded to
+    :data:`DISTANCE_DECIMALS`."""
+    return round(0.5 * sum(abs(first.get(el, 0.0) - second.get(el, 0.0)) for el in set(first) | set(second)),
+                 DISTANCE_DECIMALS)
 
 
 def composition_distance(first, second) -> float:
     """Return the fraction of atoms two compositions differ by: half the L1 distance of their atomic fractions
     (0 for equal compositions up to scaling, 1 for compositions sharing no element; Li2ZrCl6 → Li2.1Y0.1Zr0.9Cl6
-    is about 0.02)."""
-    from mlsse.chemistry import parse_composition
-
-    a = parse_composition(first).fractional_composition.get_el_amt_dict()
-    b = parse_composition(second).fractional_composition.get_el_amt_dict()
-    return 0.5 * sum(abs(a.get(el, 0.0) - b.get(el, 0.0)) for el in set(a) | set(b))
+    is about 0.02). For composites, compare :func:`atom_fractions` with :func:`fraction_distance`."""
+    return fraction_distance(atom_fractions(first), atom_fractions(second))
 
 
-def distance_class(distance) -> np.ndarray:
-    """Return the index of each distance's class in :data:`PAIR_DISTANCE_EDGES` (0 … len(edges))."""
-    return np.searchsorted(PAIR_DISTANCE_EDGES, np.asarray(distance, dtype=float), side="right")
+def distance_class(distance, edges=PAIR_DISTANCE_EDGES) -> np.ndarray:
+    """Return the index of each distance's class among ``edges`` (0 … len(edges); an edge opens the farther
+    class)."""
+    rounded = np.round(np.asarray(distance, dtype=float), DISTANCE_DECIMALS)
+    return np.searchsorted(np.asarray(edges, dtype=float), rounded, side="right")
 
 
-def member_pairs(series: pd.DataFrame, values) -> pd.DataFrame:
-    """Return every pair i < j of members of one series: its series, the two members' composition distance
-    (:func:`composition_distance`) and ``value_i − value_j``.
+def member_pairs(series: pd.DataFrame) -> pd.DataFrame:
+    """Return every pair i < j of members of one series: its series, the positions of the two members in
+    ``series`` and their distance (:func:`fraction_distance` of their :func:`atom_fractions`, a composite's
+    additive included).
 
     Parameters
     ----------
     series : pandas.DataFrame
         From :func:`doping_series`.
-    values : array_like
-        One value per member (e.g. measured or predicted log10 σ).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``series``, ``distance`` and ``difference``.
+        Columns ``series``, ``first``, ``second`` (positions) and ``distance``.
     """
-    values = np.asarray(values, dtype=float)
-    compositions = series["composition"].to_numpy()
+    fractions = [atom_fractions(c, a, w) for c, a, w in
+                 zip(series["composition"], series["additive"], series["additive_wt_pct"])]
     parts = []
     for name, members in series.groupby("series", sort=False).indices.items():
         i, j = np.triu_indices(len(members), 1)
         parts.append(pd.DataFrame({
-            "series": name,
-            "distance": [composition_distance(compositions[a], compositions[b])
-                         for a, b in zip(members[i], members[j])],
-            "difference": values[members[i]] - values[members[j]]}))
+            "series": name, "first": members[i], "second": members[j],
+            "distance": [fraction_distance(fractions[a], fractions[b]) for a, b in zip(members[i], members[j])]}))
     return (pd.concat(parts, ignore_index=True) if parts
-            else pd.DataFrame({"series": [], "distance": [], "difference": []}))
+            else pd.DataFrame({"series": [], "first": [], "second": [], "distance": []}).astype(
+                {"first": int, "second": int, "distance": float}))
+
+
+def pair_residuals(pairs: pd.DataFrame, measured, predicted) -> np.ndarray:
+    """Return |predicted difference − measured difference| of each pair of :func:`member_pairs` (units of the
+    values)."""
+    measured = np.asarray(measured, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    first, second = pairs["first"].to_numpy(dtype=int), pairs["second"].to_numpy(dtype=int)
+    return np.abs((predicted[first] - predicted[second]) - (measured[first] - measured[second]))
+
+
+def calibrate_paired_half_widths(pairs: pd.DataFrame, residual, coverage: float = 0.8) -> dict | None:
+    """Return the conformal half-width at ``coverage`` of each distance class of ``pairs``
+    (:func:`paired_half_widths` says how); None without pairs."""
+    from mlsse.models.conformal import conformal_quantile
+
+    residual = np.asarray(residual, dtype=float)
+    if not len(residual):
+        return None
+    classes = distance_class(pairs["distance"])
+    overall = conformal_quantile(residual, coverage)
+    widths, counts, series_counts = [], [], []
+    for k in range(len(PAIR_DISTANCE_EDGES) + 1):
+        here = classes == k
+        counts.append(int(here.sum()))
+        series_counts.append(int(pairs.loc[here, "series"].nunique()))
+        enough = counts[-1] >= MIN_CLASS_PAIRS and series_counts[-1] >= MIN_CLASS_SERIES
+        widths.append(conformal_quantile(residual[here], coverage) if enough else overall)
+    return {"distance_edges": list(PAIR_DISTANCE_EDGES),
+            "half_widths": [float(w) for w in np.maximum.accumulate(widths)],
+            "pairs": counts, "series": series_counts}
 
 
 def paired_half_widths(series: pd.DataFrame, predicted, coverage: float = 0.8) -> dict | None:
@@ -215,38 +291,23 @@ def paired_half_widths(series: pd.DataFrame, predicted, coverage: float = 0.8) -
     For every pair of members, |predicted difference − measured difference| is a held-out residual
     (``predicted``: one held-out prediction per member, in the units of ``measured``). A lab's offset cancels in a
     difference, so this is the interval of a change versus a host rather than of an absolute value. The residuals
-    grow with how far apart the two compositions are, so each class of :data:`PAIR_DISTANCE_EDGES` gets the
-    conformal quantile at ``coverage`` of its own residuals (a class with fewer than :data:`MIN_CLASS_PAIRS` pairs
-    takes the quantile over all pairs, and no class is narrower than a closer one).
+    grow with how far apart the two members are, so each class of :data:`PAIR_DISTANCE_EDGES` gets the conformal
+    quantile at ``coverage`` of its own residuals (a class with fewer than :data:`MIN_CLASS_PAIRS` pairs or
+    :data:`MIN_CLASS_SERIES` series takes the quantile over all pairs, and no class is narrower than a closer one).
 
     Returns
     -------
     dict or None
-        ``{"distance_edges": [...], "half_widths": [one per class], "pairs": [one per class]}``; None without
-        pairs.
+        ``{"distance_edges": [...], "half_widths": [one per class], "pairs": [...], "series": [...]}`` (the
+        calibration pairs and series per class); None without pairs.
     """
-    from mlsse.models.conformal import conformal_quantile
-
-    measured = member_pairs(series, series["measured"].to_numpy())
-    estimate = member_pairs(series, predicted)
-    if not len(measured):
-        return None
-    residual = np.abs(estimate["difference"].to_numpy() - measured["difference"].to_numpy())
-    classes = distance_class(measured["distance"])
-    overall = conformal_quantile(residual, coverage)
-    widths, counts = [], []
-    for k in range(len(PAIR_DISTANCE_EDGES) + 1):
-        here = classes == k
-        counts.append(int(here.sum()))
-        widths.append(conformal_quantile(residual[here], coverage) if here.sum() >= MIN_CLASS_PAIRS else overall)
-    return {"distance_edges": list(PAIR_DISTANCE_EDGES), "half_widths": list(np.maximum.accumulate(widths)),
-            "pairs": counts}
+    pairs = member_pairs(series)
+    return calibrate_paired_half_widths(pairs, pair_residuals(pairs, series["measured"], predicted), coverage)
 
 
 def half_width_at(widths: dict, distance) -> np.ndarray:
     """Return the paired half-width of :func:`paired_half_widths` for each composition distance."""
-    classes = np.searchsorted(widths["distance_edges"], np.asarray(distance, dtype=float), side="right")
-    return np.asarray(widths["half_widths"], dtype=float)[classes]
+    return np.asarray(widths["half_widths"], dtype=float)[distance_class(distance, widths["distance_edges"])]
 
 
 def paired_coverage(series: pd.DataFrame, predicted, fold_of_group: dict, coverage: float = 0.8) -> dict:
@@ -255,21 +316,20 @@ def paired_coverage(series: pd.DataFrame, predicted, fold_of_group: dict, covera
 
     Returns the pairs checked, the fraction covered overall and per distance class, and the mean half-width
     (units of ``measured``)."""
-    predicted = np.asarray(predicted, dtype=float)
-    folds = series["group"].map(fold_of_group).to_numpy()
+    pairs = member_pairs(series)
+    residual = pair_residuals(pairs, series["measured"], predicted)
+    # A series lies within one paper, so both members of a pair are in the same fold.
+    folds = series["group"].map(fold_of_group).to_numpy()[pairs["first"].to_numpy(dtype=int)]
     hits, widths, classes = [], [], []
     for fold in np.unique(folds):
         here = folds == fold
-        calibrated = paired_half_widths(series[~here], predicted[~here], coverage)
-        held = series[here].reset_index(drop=True)
-        measured = member_pairs(held, held["measured"].to_numpy())
-        estimate = member_pairs(held, predicted[here])
-        if calibrated is None or not len(measured):
+        calibrated = calibrate_paired_half_widths(pairs[~here], residual[~here], coverage)
+        if calibrated is None:
             continue
-        width = half_width_at(calibrated, measured["distance"])
-        hits.append(np.abs(estimate["difference"].to_numpy() - measured["difference"].to_numpy()) <= width)
+        width = half_width_at(calibrated, pairs.loc[here, "distance"])
+        hits.append(residual[here] <= width)
         widths.append(width)
-        classes.append(distance_class(measured["distance"]))
+        classes.append(distance_class(pairs.loc[here, "distance"]))
     hits = np.concatenate(hits) if hits else np.array([], dtype=bool)
     classes = np.concatenate(classes) if classes else np.array([], dtype=int)
     by_class = {f"{lo:g}-{hi:g}": float(hits[classes == k].mean()) if (classes == k).any() else None

@@ -311,7 +311,7 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     from mlsse.models.series import doping_series, member_values, paired_half_widths
 
     ea_series = doping_series(ea_rows)
-    metadata["paired_half_widths"]["ea_eV"] = paired_half_widths(
+    metadata.setdefault("paired_half_widths", {})["ea_eV"] = paired_half_widths(
         ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_), fitted["ea_eV"].coverage)
     measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
                                               sigma_rows["censored"], sigma_rows["group"])
