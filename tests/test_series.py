@@ -88,6 +88,11 @@ def test_member_pairs_and_residuals():
     assert pairs["distance"].iloc[3] > 0  # a composite differs from its matrix by its additive's atoms
     residual = pair_residuals(pairs, series["measured"], [-3.0, -2.0, -2.0, -6.0, -6.0])
     assert residual.tolist() == pytest.approx([0.5, 0.0, 0.5, 1.0])
+    # an additive written as free text (a glass in mol%): its distance is unknown, so the farthest class
+    glass = series.assign(additive=["", "", "", "65Li2O·27B2O3·8SiO2", "65Li2O·27B2O3·8SiO2"])
+    unknown = member_pairs(glass)["distance"]
+    assert unknown.iloc[:3].tolist() == pairs["distance"].iloc[:3].tolist() and np.isnan(unknown.iloc[3])
+    assert distance_class(unknown).tolist()[3] == 3
 
 
 def test_paired_half_widths_per_class_widen_and_fall_back_when_a_class_is_thin():

@@ -205,9 +205,11 @@ def atom_fractions(composition, additive: str | None = None, additive_wt_pct: fl
     return fractions
 
 
-def fraction_distance(first: dict, second: dict) -> float:
+def fraction_distance(first: dict | None, second: dict | None) -> float:
     """Return half the L1 distance between two :func:`atom_fractions` (the fraction of atoms exchanged), rounded to
-    :data:`DISTANCE_DECIMALS`."""
+    :data:`DISTANCE_DECIMALS`; NaN when either is None (not known)."""
+    if first is None or second is None:
+        return float("nan")
     return round(0.5 * sum(abs(first.get(el, 0.0) - second.get(el, 0.0)) for el in set(first) | set(second)),
                  DISTANCE_DECIMALS)
 
@@ -241,7 +243,7 @@ def member_pairs(series: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``series``, ``first``, ``second`` (positions) and ``distance``.
     """
-    fractions = [atom_fractions(c, a, w) for c, a, w in
+    fractions = [_known_atom_fractions(c, a, w) for c, a, w in
                  zip(series["composition"], series["additive"], series["additive_wt_pct"])]
     parts = []
     for name, members in series.groupby("series", sort=False).indices.items():
@@ -252,6 +254,15 @@ def member_pairs(series: pd.DataFrame) -> pd.DataFrame:
     return (pd.concat(parts, ignore_index=True) if parts
             else pd.DataFrame({"series": [], "first": [], "second": [], "distance": []}).astype(
                 {"first": int, "second": int, "distance": float}))
+
+
+def _known_atom_fractions(composition, additive, additive_wt_pct) -> dict | None:
+    """:func:`atom_fractions`, or None for an additive written as free text (e.g. a glass in mol%,
+    ``65Li2O·27B2O3·8SiO2``): a pair with an unknown distance falls in the farthest class."""
+    try:
+        return atom_fractions(composition, additive, additive_wt_pct)
+    except ValueError:
+        return None
 
 
 def pair_residuals(pairs: pd.DataFrame, measured, predicted) -> np.ndarray:
