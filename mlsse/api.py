@@ -365,13 +365,12 @@ def _row_problem(cells: dict, temperature: float) -> str | None:
 def _feature_input(rows: pd.DataFrame, cif_dir: str | Path | None = None) -> pd.DataFrame:
     """The curated-style columns the featurizers read, empty where the query does not give them; relative CIF
     paths found in ``cif_dir`` point there."""
-    from mlsse.data.schema import is_blank
+    from mlsse.data.schema import cell_text
 
     frame = pd.DataFrame({"composition": rows["composition"].astype(str)})
     for column in OPTIONAL_INPUT_COLUMNS:
         frame[column] = rows[column] if column in rows.columns else np.nan
-    for column in ("cif", "additive", "synthesis"):
-        frame[column] = frame[column].where(~frame[column].map(is_blank).astype(bool), "").astype(str).str.strip()
+    frame["cif"] = frame["cif"].map(cell_text)  # the process featurizer reads the other columns' blanks itself
     if cif_dir is not None:
         from mlsse.data.cif import located_cif
 

@@ -24,7 +24,6 @@ from mlsse.data.seed import read_seed_table
 from mlsse.doping.scanning import scan
 from mlsse.models.storage import save_model
 from mlsse.models.training import train_predictor
-from mlsse.models.tuning import DEFAULT_PARAMS
 from mlsse.workspace.registry import load_predictor
 
 
@@ -62,12 +61,11 @@ def main() -> None:
     table = load_curated()
     keys = {composition_key(c) for s in series.values() for c in s["composition"]}
     held_out = table[~table["composition"].map(composition_key).isin(keys)].reset_index(drop=True)
-    # the same hyper-parameters as the model under test (σ model's; Ea uses the same set)
-    tuned = predictor.metadata.get("params", {}).get("log10_sigma", {})
-    hyper = {k: v for k, v in tuned.items() if k in DEFAULT_PARAMS}
+    # each target with the hyper-parameters of the model under test (its objective kept), as a retrain starts
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        left_out = train_predictor(held_out, seed=predictor.metadata.get("seed", 0), trials=0, base_params=hyper)
+        left_out = train_predictor(held_out, seed=predictor.metadata.get("seed", 0), trials=0,
+                                    start_params=predictor.metadata.get("params"))
         for label, model in (("in training", args.model), ("left out", save_model(left_out, f"{scratch}/left_out"))):
             predicted = predictions(model)
             for name, measured in series.items():

@@ -518,3 +518,22 @@ def test_training_rows_get_groups_whatever_the_table_index():
     }, index=[7, 7, 3, 0])  # repeated and unordered labels, as a user's concatenated table may have
     for rows in (sigma_training_rows(table), ea_training_rows(table)):
         assert rows["group"].tolist() == ["10.1021/aa", "10.1016/cc", "10.1016/cc", "seed.txt"]
+
+
+def test_a_model_with_one_paired_width_per_target_still_loads(small_model, tmp_path):
+    """Models of format 5 saved before distance classes hold one paired width per target."""
+    import json
+    import shutil
+
+    from mlsse.models.card import model_card
+    from mlsse.models.storage import load_model
+
+    old = tmp_path / "old"
+    shutil.copytree(small_model, old)
+    metadata = json.loads((old / "metadata.json").read_text(encoding="utf-8"))
+    metadata["paired_half_widths"] = {"log10_sigma": 0.9, "ea_eV": 0.07}
+    (old / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    predictor = load_model(old)
+    assert predictor.paired_half_width("log10_sigma", [0.0, 0.03, 0.5]).tolist() == [0.9, 0.9, 0.9]
+    assert predictor.paired_half_width("ea_eV", 0.2).tolist() == [0.07]
+    assert "log10_sigma ±0.900 from 0; ea_eV ±0.070 from 0" in model_card(predictor.metadata)

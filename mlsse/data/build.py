@@ -322,8 +322,11 @@ def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | 
         directory / name for name in (OBELIX_FILE, OBELIX_CIF_ARCHIVE, LIVERPOOL_FILE, LASKOWSKI_FILE,
                                       LASKOWSKI_DOI_FILE)]
     digest = hashlib.sha256(__version__.encode())
-    # The loaders' code too: a fix in how a source is read must reach tables cached before it.
-    code = sorted(Path(__file__).parent.glob("*.py"))
+    # The loaders' code too, and the shared modules they read with (formulas, tables, temperatures): a fix in how a
+    # source is read must reach tables cached before it.
+    package = Path(__file__).parent.parent
+    code = sorted(Path(__file__).parent.glob("*.py")) + [package / name for name in
+                                                          ("chemistry.py", "io.py", "temperature.py")]
     for path in paths + code:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")

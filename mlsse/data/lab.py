@@ -13,9 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Composition
 
-from mlsse.chemistry import charge_balance_problem, composition_key, normalise_formula
+from mlsse.chemistry import (
+    charge_balance_problem,
+    composition_key,
+    formula_text,
+    parse_composition,
+)
 from mlsse.data.cif import cif_problem, located_cif
 from mlsse.data.schema import (
     MEASUREMENT_TEMPERATURE_RANGE_C,
@@ -210,14 +214,15 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         line = index + 2
         formula = str(row["composition"]).strip()
         try:
-            composition = normalise_formula(formula)
+            parsed = parse_composition(formula)
         except ValueError as exc:
             problems.append(DataError(str(exc), path=path, line=line, column="composition"))
             continue
-        if not _has_li(composition):
+        composition = formula_text(parsed, pymatgen_order=True)
+        if parsed["Li"] <= 0:
             problems.append(DataError(f"{formula!r} contains no Li", path=path, line=line, column="composition"))
         meant = allow_unbalanced or cell_text(row.get("allow_unbalanced")).lower() in YES_CELLS
-        if not meant and (problem := charge_balance_problem(Composition(composition))) is not None:
+        if not meant and (problem := charge_balance_problem(parsed)) is not None:
             problems.append(DataError(f"{formula!r} is {problem}: a typo? If it is meant, put yes in an "
                                       "allow_unbalanced column or pass --allow-unbalanced", path=path, line=line,
                                       column="composition"))
@@ -277,10 +282,6 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
     unread = [str(c) for c in raw.columns if c not in {"composition", *REQUIRED_ANY, *OPTIONAL}]
     notes = [f"column(s) {', '.join(repr(c) for c in unread)} not read"] if unread else []
     return LabBatch(path=path, sha256=file_sha256(path), rows=to_curated_frame(records), warnings=notes)
-
-
-def _has_li(formula: str) -> bool:
-    return Composition(formula)["Li"] > 0
 
 
 def _rounded(value: float):

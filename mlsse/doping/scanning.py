@@ -205,9 +205,11 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         out["temperature_C"] = temperature_c
         out["log10_sigma_at_T"] = log10_sigma_at(out["log10_sigma"], out["ea_eV"], temperature_c)
     host = _host_row(out)
-    # The paired interval widens with how many of the host's atoms a candidate exchanges.
+    # The paired interval widens with how many of the host's atoms a candidate exchanges; the host's rows (one
+    # per dopant) are those that exchange none.
     distance = _distances_to(out, host)
-    out = out.join(versus_host(out.assign(relative=predictor.relative_log10_sigma(features)), host,
+    relative = predictor.relative_log10_sigma(features, out["log10_sigma"].to_numpy(dtype=float))
+    out = out.join(versus_host(out.assign(relative=relative), distance == 0,
                                predictor.paired_half_width("log10_sigma", distance),
                                predictor.paired_half_width("ea_eV", distance)))
     # Ranked by the change versus the host: the σ model's prediction with the ranking member's say.
@@ -278,7 +280,7 @@ def _describing_features(features: pd.DataFrame, host) -> pd.DataFrame:
 
 
 #: z of the normal distribution's 90th percentile: an 80 % interval's half-width over this is its standard deviation.
-_Z80 = 1.2815515655446004
+Z_80 = 1.2815515655446004
 
 
 def _host_row(scan: pd.DataFrame):
@@ -293,7 +295,7 @@ def probability_beats_host(delta, paired_half_width) -> np.ndarray:
     S/cm) read as normal with the spread of its paired 80 % interval (``paired_half_width`` / 1.2816)."""
     from scipy.special import ndtr
 
-    return ndtr(np.asarray(delta, dtype=float) / (np.asarray(paired_half_width, dtype=float) / _Z80))
+    return ndtr(np.asarray(delta, dtype=float) / (np.asarray(paired_half_width, dtype=float) / Z_80))
 
 
 def _distances_to(scan: pd.DataFrame, host) -> np.ndarray:
@@ -308,16 +310,17 @@ def _distances_to(scan: pd.DataFrame, host) -> np.ndarray:
     return np.array([distance[key] for key in keys], dtype=float)
 
 
-def versus_host(scan: pd.DataFrame, host, sigma_half_width, ea_half_width) -> pd.DataFrame:
-    """Each candidate's predicted change versus the host row ``host`` of ``scan``, with paired 80 % intervals.
+def versus_host(scan: pd.DataFrame, is_host, sigma_half_width, ea_half_width) -> pd.DataFrame:
+    """Each candidate's predicted change versus the host (the rows ``is_host`` of ``scan``), with paired 80 %
+    intervals.
 
     Parameters
     ----------
     scan : pandas.DataFrame
         Predictions with ``relative`` (the log10 σ at 25 °C by which members of a series compare, log10 S/cm:
         :meth:`~mlsse.models.predictor.Predictor.relative_log10_sigma`) and ``ea_eV`` (eV).
-    host : index label
-        The host's row.
+    is_host : array of bool
+        Which rows are the host (at least one).
     sigma_half_width, ea_half_width : float or array of float
         Half-widths of the paired interval of a difference within a doping series, one or one per row (log10
         S/cm, eV;
@@ -331,6 +334,8 @@ def versus_host(scan: pd.DataFrame, host, sigma_half_width, ea_half_width) -> pd
         normal around the prediction with the paired interval's spread), and ``versus_host``: ``higher σ`` or
         ``lower σ`` when the paired interval excludes no change, else ``cannot tell``; ``host`` for the host.
     """
+    is_host = np.asarray(is_host, dtype=bool)
+    host = scan.index[is_host][0]
     delta = scan["relative"] - scan.at[host, "relative"]
     delta_ea = scan["ea_eV"] - scan.at[host, "ea_eV"]
     out = pd.DataFrame({
@@ -341,10 +346,7 @@ def versus_host(scan: pd.DataFrame, host, sigma_half_width, ea_half_width) -> pd
     }, index=scan.index)
     out["versus_host"] = np.where(out["delta_log10_sigma_lo"] > 0, "higher σ",
                                   np.where(out["delta_log10_sigma_hi"] < 0, "lower σ", "cannot tell"))
-    same = scan["composition"].eq(scan.at[host, "composition"]) & (
-        scan["additive_wt_pct"].fillna(-1.0) == (-1.0 if pd.isna(scan.at[host, "additive_wt_pct"])
-                                                 else scan.at[host, "additive_wt_pct"]))
-    out.loc[same, ["delta_log10_sigma_lo", "delta_log10_sigma_hi", "delta_ea_lo", "delta_ea_hi"]] = 0.0
-    out.loc[same, "p_beats_host"] = np.nan
-    out.loc[same, "versus_host"] = "host"
+    out.loc[is_host, ["delta_log10_sigma_lo", "delta_log10_sigma_hi", "delta_ea_lo", "delta_ea_hi"]] = 0.0
+    out.loc[is_host, "p_beats_host"] = np.nan
+    out.loc[is_host, "versus_host"] = "host"
     return out

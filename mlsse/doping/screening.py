@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.doping.scanning import parse_levels
+from mlsse.doping.scanning import Z_80, parse_levels
 from mlsse.doping.substitution import Compensation, DopingError
 from mlsse.progress import SILENT, Progress
 
@@ -27,8 +27,6 @@ from mlsse.progress import SILENT, Progress
 DEFAULT_CHUNK_ROWS = 10_000
 #: Default weight of the spread in the upper confidence bound, ``ucb = log10 σ + kappa · sd``.
 DEFAULT_KAPPA = 2.0
-#: An 80 % two-sided interval of a normal spans ±1.2816 standard deviations.
-Z_80 = 1.2815515655446004
 #: The columns describing a candidate, before the prediction columns.
 CANDIDATE_COLUMNS = ["host", "site", "dopant", "dopant_species", "level", "compensation", "composition"]
 #: The acquisition columns after the prediction columns.
@@ -313,8 +311,9 @@ def predict_chunk(spec: ScreenSpec, chunk: int, chunk_rows: int, model: str, hos
     out = pd.concat([candidates, out], axis=1)
     reference = out["host"].map(hosts)
     half = (out["log10_sigma_hi"] - out["log10_sigma_lo"]).to_numpy(dtype=float) / 2.0
-    delta = predictor.relative_log10_sigma(features) - np.array([r.relative for r in reference])
-    delta[refused] = np.nan  # a refused candidate's features are NaN, which the boosters still score
+    # A refused candidate's log10 σ is NaN, and so its change versus the host.
+    delta = (predictor.relative_log10_sigma(features, out["log10_sigma"].to_numpy(dtype=float))
+             - np.array([r.relative for r in reference]))
     paired = predictor.paired_half_width("log10_sigma", host_distances(features, reference))
     out["ucb_log10_sigma"], out["p_beats_host"] = acquisition_scores(out["log10_sigma"].to_numpy(dtype=float), half,
                                                                      delta, paired, kappa)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+
+from mlsse.io import atomic_path
 
 #: Sub-directory of ``mlsse.paths.cache_dir()`` holding the feature caches.
 CACHE_SUBDIR = "features"
@@ -112,11 +112,6 @@ class FeatureCache:
             stored.update(rows)
             keys = list(stored)[-self.max_rows:] if self.max_rows > 0 else []
             values = np.array([stored[k] for k in keys], dtype=float).reshape(len(keys), len(labels))
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{self.version}.", suffix=".npz.tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    np.savez(handle, keys=np.array(keys, dtype=str), labels=np.array(labels, dtype=str),
-                             values=values)
-                os.replace(tmp, self.path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)  # only left behind if the write failed
+            # A handle, not the temporary path: np.savez would append .npz to a path.
+            with atomic_path(self.path) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, keys=np.array(keys, dtype=str), labels=np.array(labels, dtype=str), values=values)

@@ -12,15 +12,12 @@ from typing import Any
 
 from matminer.featurizers.base import BaseFeaturizer
 
-from mlsse.errors import DataError
 from mlsse.features.composition import (
-    compute_features,
     featurize_one,
-    parsed_composition,
 )
 from mlsse.features.preset import BLOCK_LABELS, PRESET_OPTIONS, CompositionOptions
 
-_WARD_2016 = (
+WARD_2016 = (
     "@article{ward_agrawal_choudary_wolverton_2016, title={A general-purpose machine learning framework for "
     "predicting properties of inorganic materials}, volume={2}, DOI={10.1038/npjcompumats.2017.28}, number={1}, "
     "journal={npj Computational Materials}, author={Ward, Logan and Agrawal, Ankit and Choudhary, Alok and "
@@ -37,7 +34,7 @@ _SHANNON_1976 = (
     "in halides and chalcogenides}, volume={32}, DOI={10.1107/S0567739476001551}, number={5}, "
     "journal={Acta Crystallographica Section A}, author={Shannon, R. D.}, year={1976}, pages={751--767}}"
 )
-_IMPLEMENTORS = ["mlsse developers"]
+IMPLEMENTORS = ["mlsse developers"]
 
 
 class LiElectrolyteFeaturizer(BaseFeaturizer):
@@ -95,7 +92,7 @@ class LiElectrolyteFeaturizer(BaseFeaturizer):
 
     def implementors(self) -> list[str]:
         """Return who implemented this featurizer."""
-        return list(_IMPLEMENTORS)
+        return list(IMPLEMENTORS)
 
 
 class OxidationStateFeaturizer(BaseFeaturizer):
@@ -149,12 +146,7 @@ class OxidationStateFeaturizer(BaseFeaturizer):
         DataError
             If the composition is unusable.
         """
-        try:
-            entry = parsed_composition(comp)
-        except ValueError as exc:
-            raise DataError(f"composition {comp!r}: {exc}") from None
-        options = CompositionOptions(self.max_sites, self.max_denominator)
-        return compute_features([entry], ["ionic"], options)[0].tolist()
+        return featurize_one(comp, ["ionic"], CompositionOptions(self.max_sites, self.max_denominator))
 
     def feature_labels(self) -> list[str]:
         """Return the feature labels, in order."""
@@ -162,11 +154,11 @@ class OxidationStateFeaturizer(BaseFeaturizer):
 
     def citations(self) -> list[str]:
         """Return the BibTeX entry of matminer's ``IonProperty`` features (Ward et al. 2016)."""
-        return [_WARD_2016]
+        return [WARD_2016]
 
     def implementors(self) -> list[str]:
         """Return who implemented this featurizer."""
-        return list(_IMPLEMENTORS)
+        return list(IMPLEMENTORS)
 
 
 __all__ = ["LiElectrolyteFeaturizer", "OxidationStateFeaturizer"]

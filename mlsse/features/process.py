@@ -11,17 +11,11 @@ import numpy as np
 import pandas as pd
 from matminer.featurizers.base import BaseFeaturizer
 
+from mlsse.data.schema import cell_text
 from mlsse.features.composition import parsed_composition
 from mlsse.features.elements import element_tables
+from mlsse.features.featurizers import IMPLEMENTORS, WARD_2016
 from mlsse.features.preset import MAGPIE_PROPERTIES
-
-_WARD_2016 = (
-    "@article{ward_agrawal_choudary_wolverton_2016, title={A general-purpose machine learning framework for "
-    "predicting properties of inorganic materials}, volume={2}, DOI={10.1038/npjcompumats.2017.28}, number={1}, "
-    "journal={npj Computational Materials}, author={Ward, Logan and Agrawal, Ankit and Choudhary, Alok and "
-    "Wolverton, Christopher}, year={2016}}"
-)
-_IMPLEMENTORS = ["mlsse developers"]
 
 _ROUTES: dict[str, re.Pattern] = {
     "route: ball milling": re.compile(
@@ -50,15 +44,11 @@ PROCESS_LABELS: list[str] = (
 PROCESS_COLUMNS: list[str] = ["additive", "additive_wt_pct", "synthesis", "note", "family"]
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
-
-
 def _number(value: Any) -> float:
+    """A cell's number; NaN for a blank cell or a text that is not one (queries are checked before)."""
+    text = cell_text(value)
     try:
-        return float(_text(value)) if _text(value) else math.nan
+        return float(text) if text else math.nan
     except ValueError:
         return math.nan
 
@@ -111,7 +101,8 @@ class CompositeProcessFeaturizer(BaseFeaturizer):
         list of float
             The features, in :data:`PROCESS_LABELS` order.
         """
-        additive, synthesis, note, family = _text(additive), _text(synthesis), _text(note), _text(family)
+        additive, synthesis, note, family = (cell_text(additive), cell_text(synthesis), cell_text(note),
+                                             cell_text(family))
         wt = _number(additive_wt_pct)
         if not math.isnan(wt):
             has = 1.0 if wt > 0 else 0.0
@@ -142,11 +133,11 @@ class CompositeProcessFeaturizer(BaseFeaturizer):
 
     def citations(self) -> list[str]:
         """Return the BibTeX entry of the Magpie electronegativities (Ward et al. 2016)."""
-        return [_WARD_2016]
+        return [WARD_2016]
 
     def implementors(self) -> list[str]:
         """Return who implemented this featurizer."""
-        return list(_IMPLEMENTORS)
+        return list(IMPLEMENTORS)
 
 
 @lru_cache(maxsize=1024)

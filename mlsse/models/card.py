@@ -81,8 +81,6 @@ def model_card(metadata: dict) -> str:
     paired = metadata.get("paired_half_widths")
     if paired:
         def classes(widths) -> str:
-            if not isinstance(widths, dict):  # a model of format 5 before distance classes: one width
-                return f"±{float(widths):.3f}"
             edges = [0, *widths["distance_edges"]]
             return ", ".join(f"±{w:.3f} from {lo:g}" for lo, w in zip(edges, widths["half_widths"]))
 

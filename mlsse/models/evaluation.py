@@ -24,7 +24,7 @@ from mlsse.models.metrics import (
     regression_metrics,
     repeat_measurement_deviation,
 )
-from mlsse.models.splits import grouped_folds
+from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.targets import (
     DETECTION_LIMIT_LOG10_SIGMA,
     ea_training_rows,
@@ -141,14 +141,17 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         train = ~np.isin(pool_groups, groups[test])
         if unseen_compositions:
             train &= ~np.isin(pool_compositions, compositions[test])
-        predictions["mlsse"][test] = model.fit(X_pool[train], y_pool[train]).predict(X[test])
+        model.fit(X_pool[train], y_pool[train])
+        if target == "log10_sigma":  # one pass of the members gives σ and the probability below detection
+            predictions["mlsse"][test], below_detection[test] = model.predict_with_probability_below(
+                X[test], DETECTION_LIMIT_LOG10_SIGMA)
+        else:
+            predictions["mlsse"][test] = model.predict(X[test])
         # The flag the held-out rows would get from a model trained on this fold's training side.
         columns = [names.index(n) for n in domain_feature_names(model, names)]
         domain = ApplicabilityDomain().fit(X_pool[train][:, columns],
                                            [pool_elements[i] for i in np.flatnonzero(train)])
         in_domain[test] = domain.assess(X[test][:, columns], [elements[i] for i in test])[0]
-        if target == "log10_sigma":
-            below_detection[test] = model.predict_probability_below(X[test], DETECTION_LIMIT_LOG10_SIGMA)
         predictions["median"][test] = np.median(y_pool[train])
         forest = RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=2)
         predictions["rf_elements_lattice"][test] = forest.fit(X_rf_pool[train], y_pool[train]).predict(X_rf[test])
@@ -190,6 +193,7 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         "mae_out_of_domain": float(error[~in_domain].mean()) if (~in_domain).any() else None,
     })
     report["_predictions"] = predictions
+    report["_fold_of_group"] = fold_of_each_group(groups, folds)
     report["_y"] = y
     return report
 
@@ -404,9 +408,7 @@ def _series_report(rows: pd.DataFrame, features: pd.DataFrame, report: dict, tar
     from mlsse.models.ranking import RANKING_WEIGHT, out_of_fold_ranking_scores
     from mlsse.models.series import doping_series, series_report
 
-    groups = rows["group"].to_numpy()
-    fold_of_group = {group: k for k, (_, test) in enumerate(grouped_folds(len(rows), groups, 5, seed))
-                     for group in groups[test]}
+    fold_of_group = report["_fold_of_group"]
     predicted = report["_predictions"]["mlsse"]
     if target != "log10_sigma":
         return series_report(rows, predicted, {}, fold_of_group)

@@ -110,12 +110,15 @@ class Predictor:
         widths = self.half_widths[target.value]
         return np.where(in_domain, widths["in_domain"], widths["out_of_domain"])
 
-    def relative_log10_sigma(self, features: pd.DataFrame) -> np.ndarray:
+    def relative_log10_sigma(self, features: pd.DataFrame, log10_sigma=None) -> np.ndarray:
         """Return the log10 σ (25 °C) by which members of one doping series compare with each other: the
         regressor's prediction plus ``metadata["ranking_weight"]`` times the ranking member's score (log10 S/cm;
-        only differences between members mean something). Without a ranking member, the prediction itself."""
+        only differences between members mean something). Without a ranking member, the prediction itself.
+        ``log10_sigma``: the regressor's 25 °C prediction for these rows when already made (:meth:`predict_features`
+        without a temperature), so that the σ members do not run twice."""
         X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
-        values = self.sigma_model.predict(X)
+        values = (self.sigma_model.predict(X) if log10_sigma is None
+                  else np.asarray(log10_sigma, dtype=float))
         if self.ranker is not None:
             values = values + float(self.metadata.get("ranking_weight", 0.0)) * self.ranker.predict(X)
         return values
@@ -133,12 +136,11 @@ class Predictor:
         widths = (self.metadata.get("paired_half_widths") or {}).get(target.value)
         if widths is None:
             return np.full(len(distance), float(self.half_width(target, [True])[0]))
-        if not isinstance(widths, dict):  # one width for every distance
-            return np.full(len(distance), float(widths))
         return half_width_at(widths, distance)
 
     # -- prediction -------------------------------------------------------------------------------------
-    def predict(self, data, temperature_c=None, *, cache: bool = True) -> pd.DataFrame:
+    def predict(self, data, temperature_c=None, *, cache: bool = True, features: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
         """Predict log10 σ, σ, Ea, their 80 % intervals and the in-domain flag.
 
         Parameters
@@ -150,6 +152,9 @@ class Predictor:
             Where σ is wanted, °C: one value, one per row, or None for 25 °C.
         cache : bool, default True
             Use the on-disk feature caches (:func:`~mlsse.features.featurize_table`).
+        features : pandas.DataFrame, optional
+            ``data``'s features when already computed, with their ``error`` column
+            (``featurize_table(data, errors="nan")``): two models compared on one table featurize it once.
 
         Returns
         -------
@@ -162,8 +167,10 @@ class Predictor:
         from mlsse.features import featurize_table
 
         frame = _as_frame(data, formula_text)
-        features = featurize_table(frame, errors="nan", cache=cache)
-        problems = features.pop("error").to_numpy(dtype=object)
+        if features is None:
+            features = featurize_table(frame, errors="nan", cache=cache)
+        problems = features["error"].to_numpy(dtype=object)
+        features = features.drop(columns="error")
         ok = problems == ""
         temperature = (np.full(len(frame), np.nan) if temperature_c is None
                        else np.broadcast_to(np.asarray(temperature_c, dtype=float), (len(frame),)))

@@ -34,6 +34,13 @@ def grouped_folds(n_rows: int, groups=None, n_splits=5, random_state=0):
     return list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state).split(index, groups=groups))
 
 
+def fold_of_each_group(groups, folds) -> dict:
+    """Return the number of the fold of ``folds`` (:func:`grouped_folds`) that holds out each group of ``groups``
+    (one per row)."""
+    groups = np.asarray(groups)
+    return {group: k for k, (_, test) in enumerate(folds) for group in groups[test]}
+
+
 def out_of_fold_predictions(estimator, X, y, groups=None, n_splits=5, random_state=0) -> np.ndarray:
     """Predict every row with a clone of ``estimator`` fitted on the folds that exclude it.
 

@@ -259,6 +259,11 @@ def _load(directory: Path, metadata: dict):
         ranker = SeriesRanker()
         ranker.booster_ = _load_booster(directory / f"sigma-{RANKER_STEM}{BOOSTER_SUFFIX}", XGBRanker())
         ranker.n_features_in_ = len(metadata["feature_names"])
+    # Models of format 5 saved before distance classes hold one paired width per target: one class of all distances.
+    paired = metadata.get("paired_half_widths") or {}
+    for target, widths in paired.items():
+        if widths is not None and not isinstance(widths, dict):
+            paired[target] = {"distance_edges": [], "half_widths": [float(widths)]}
     return Predictor(sigma_model=models["sigma"], ea_model=models["ea"], feature_names=metadata["feature_names"],
                domain=ApplicabilityDomain.from_dict(metadata["domain"]),
                domain_features=metadata["domain_features"], metadata=metadata,

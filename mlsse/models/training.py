@@ -14,7 +14,7 @@ from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
 from mlsse.models.domain import out_of_fold_in_domain
 from mlsse.models.estimator import ConformalBoostedRegressor
 from mlsse.models.metrics import regression_metrics
-from mlsse.models.splits import grouped_folds
+from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.targets import (
     CENSORED_LOG10_SIGMA,
     ea_training_rows,
@@ -220,6 +220,9 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     base_params : dict, optional
         One dict for both targets that overrides the hyper-parameters of untuned targets, e.g. fewer trees for a
         quick test model.
+    ranking : bool, default True
+        Fit the ranking member (:func:`fit_ranking_member`) when the σ rows hold two doping series or more;
+        the paired intervals are calibrated either way.
 
     Returns
     -------
@@ -305,14 +308,24 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     }
     from mlsse.models.domain import MeasuredCompositions
 
-    ranker = (fit_ranking_member(sigma_rows, sigma_features.reindex(columns=names).to_numpy(dtype=float),
-                                 fitted["log10_sigma"], metadata, n_splits, seed) if ranking else None)
-    # The interval of a change versus a host: a lab's offset cancels in a difference within its series.
+    # The interval of a change versus a host, from held-out differences within doping series (a lab's offset
+    # cancels in them): σ members compared as dope compares them, with the ranking member's held-out say.
     from mlsse.models.series import doping_series, member_values, paired_half_widths
 
-    ea_series = doping_series(ea_rows)
-    metadata.setdefault("paired_half_widths", {})["ea_eV"] = paired_half_widths(
-        ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_), fitted["ea_eV"].coverage)
+    sigma_series, ea_series = doping_series(sigma_rows), doping_series(ea_rows)
+    relative = member_values(sigma_series, fitted["log10_sigma"].oof_prediction_)
+    ranker = None
+    if ranking and sigma_series["series"].nunique() >= 2:
+        from mlsse.models.ranking import RANKING_WEIGHT
+
+        ranker, held_out = fit_ranking_member(sigma_series, sigma_features.reindex(columns=names).to_numpy(dtype=float),
+                                              sigma_rows["group"].to_numpy(), n_splits, seed)
+        metadata["ranking_weight"] = RANKING_WEIGHT
+        relative = relative + RANKING_WEIGHT * held_out
+    metadata["paired_half_widths"] = {
+        "log10_sigma": paired_half_widths(sigma_series, relative, fitted["log10_sigma"].coverage),
+        "ea_eV": paired_half_widths(ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_),
+                                    fitted["ea_eV"].coverage)}
     measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
                                               sigma_rows["censored"], sigma_rows["group"])
     return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
@@ -320,56 +333,44 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
                      measured=measured, ranker=ranker)
 
 
-def fit_ranking_member(rows: pd.DataFrame, X: np.ndarray, sigma_model, metadata: dict, n_splits: int = 5,
-                       seed: int = 0):
-    """Fit the ranking member on the doping series of the σ rows and calibrate the paired σ interval.
+def fit_ranking_member(series: pd.DataFrame, X: np.ndarray, groups, n_splits: int = 5, seed: int = 0):
+    """Fit the ranking member on the doping series of the σ rows, and score each member held out.
 
-    The member (:class:`~mlsse.models.ranking.SeriesRanker`) is fit on every series. Its out-of-fold scores (the
-    σ model's calibration folds: no member scored by a ranker that saw its paper), weighted by
-    :data:`~mlsse.models.ranking.RANKING_WEIGHT` and added to the σ model's out-of-fold predictions, give the
-    held-out differences between members that calibrate the paired interval.
+    The member (:class:`~mlsse.models.ranking.SeriesRanker`) is fit on every series. Its out-of-fold scores come
+    from rankers fit on the other folds of the σ model's calibration folds (no member scored by a ranker that saw
+    its paper); weighted by :data:`~mlsse.models.ranking.RANKING_WEIGHT` and added to the σ model's out-of-fold
+    predictions, they give the held-out differences between members that calibrate the paired interval.
 
     Parameters
     ----------
-    rows : pandas.DataFrame
-        The σ training rows (``target`` in log10 S/cm, ``group``, ``censored``, ...).
+    series : pandas.DataFrame
+        The doping series of the σ rows (:func:`~mlsse.models.series.doping_series`), at least two.
     X : numpy.ndarray
-        Their features, in the model's columns.
-    sigma_model : ConformalBoostedRegressor
-        The σ model, fitted with ``calibrate`` (its ``oof_prediction_``).
-    metadata : dict
-        Gets ``ranking_weight`` and ``paired_half_widths["log10_sigma"]`` (per distance class, log10 S/cm).
+        The σ rows' features, in the model's columns.
+    groups : array_like
+        The σ rows' groups (papers).
     n_splits, seed : int
         The σ model's calibration folds.
 
     Returns
     -------
-    SeriesRanker or None
-        None when the rows hold no doping series.
+    ranker : SeriesRanker
+        Fit on every series.
+    held_out : numpy.ndarray
+        Each member's out-of-fold score (no unit).
     """
     from mlsse.models.ranking import (
-        RANKING_WEIGHT,
         SeriesRanker,
         member_features,
         out_of_fold_ranking_scores,
     )
-    from mlsse.models.series import doping_series, member_values, paired_half_widths
 
-    series = doping_series(rows)
-    groups = rows["group"].to_numpy()
-    metadata.setdefault("paired_half_widths", {})
-    if series["series"].nunique() < 2:
-        metadata["paired_half_widths"]["log10_sigma"] = paired_half_widths(
-            series, member_values(series, sigma_model.oof_prediction_), sigma_model.coverage)
-        return None
-    fold_of_group = {group: k for k, (_, test) in enumerate(grouped_folds(len(rows), groups, n_splits, seed))
-                     for group in groups[test]}
+    groups = np.asarray(groups)
+    fold_of_group = fold_of_each_group(groups, grouped_folds(len(groups), groups, n_splits, seed))
     held_out = out_of_fold_ranking_scores(X, series, fold_of_group, seed)
-    relative = member_values(series, sigma_model.oof_prediction_) + RANKING_WEIGHT * held_out
-    metadata["ranking_weight"] = RANKING_WEIGHT
-    metadata["paired_half_widths"]["log10_sigma"] = paired_half_widths(series, relative, sigma_model.coverage)
-    return SeriesRanker(random_state=seed).fit(member_features(X, series), series["measured"].to_numpy(),
-                                               series["series"].to_numpy())
+    ranker = SeriesRanker(random_state=seed).fit(member_features(X, series), series["measured"].to_numpy(),
+                                                 series["series"].to_numpy())
+    return ranker, held_out
 
 
 def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:

@@ -213,8 +213,12 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
 def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
     """Predictions for the new rows by the previous and the new model at each row's measured temperature,
     beside the measured values."""
+    from mlsse.features import featurize_table
+
     temperature = rows["temperature_C"].to_numpy(dtype=float)
-    before, after = old.predict(rows, temperature), new.predict(rows, temperature)
+    features = featurize_table(rows, errors="nan")
+    before, after = (old.predict(rows, temperature, features=features),
+                     new.predict(rows, temperature, features=features))
     return pd.DataFrame({
         "composition": rows["composition"], "temperature_C": temperature,
         "measured_log10_sigma": np.log10(rows["sigma_S_cm"].astype(float)),
@@ -239,8 +243,11 @@ def prediction_shift_summary(table: pd.DataFrame, old, new) -> dict:
         Per target (``log10_sigma``, ``ea_eV``): ``n`` (compositions), ``median_abs`` and ``max_abs`` of
         |new − old| (log10 S/cm or eV), and ``max_composition``.
     """
+    from mlsse.features import featurize_table
+
     compositions = pd.DataFrame({"composition": table["composition"].drop_duplicates().to_numpy()})
-    before, after = old.predict(compositions), new.predict(compositions)
+    features = featurize_table(compositions, errors="nan")
+    before, after = old.predict(compositions, features=features), new.predict(compositions, features=features)
     summary = {}
     for target in ("log10_sigma", "ea_eV"):
         shift = (after[target] - before[target]).abs().to_numpy(dtype=float)
