@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.models.predictor import OUTPUT_COLUMNS
+from mlsse.models.predictor import OUTPUT_COLUMNS, empty_output
 from mlsse.temperature import KELVIN_OFFSET, ROOM_TEMPERATURE_C
 
 #: Optional structure / process columns a query may carry, used as features when present.
@@ -152,9 +152,7 @@ def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_di
     notes = _row_problems(query, temperature, notes)
     good = [i for i in range(n) if not notes[i]]
     refused = list(notes)  # the rows not predicted; an out-of-domain row's note does not make it one
-    result = pd.DataFrame({c: pd.Series([np.nan] * n, dtype=float) for c in OUTPUT_COLUMNS[:-2]})
-    result["in_domain"] = pd.Series([pd.NA] * n, dtype="boolean")
-    result["note"] = notes
+    result = empty_output(n, notes)
     if good:
         rows = _feature_input(query.iloc[good].reset_index(drop=True), cif_dir)
         # The parsed Compositions, not the text: the features and the measured-value check read them unparsed.

@@ -224,7 +224,7 @@ def output_schema(out: pd.DataFrame, input_path: Path | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mlsse.models.predictor import OUTPUT_COLUMNS
+    from mlsse.models.predictor import EVIDENCE_COLUMNS, NUMERIC_PREDICTION_COLUMNS, TEXT_EVIDENCE_COLUMNS
 
     given = {}
     if input_path is not None and is_parquet(input_path):
@@ -232,7 +232,9 @@ def output_schema(out: pd.DataFrame, input_path: Path | None = None):
         given = {name: schema.field(name).type for name in schema.names}
     fields = []
     for column in out.columns:
-        if column in OUTPUT_COLUMNS[:-2] or column == "temperature_C":
+        if column in TEXT_EVIDENCE_COLUMNS:
+            kind = pa.string()
+        elif column in NUMERIC_PREDICTION_COLUMNS or column in EVIDENCE_COLUMNS or column == "temperature_C":
             kind = pa.float64()
         elif column == "in_domain":
             kind = pa.bool_()

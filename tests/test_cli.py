@@ -86,9 +86,13 @@ def test_predict_csv_keeps_columns_and_notes_bad_rows(small_model, tmp_path):
                  tmp_path)
     assert "predicted 2 of 3 rows" in result.stdout
     out = pd.read_csv(tmp_path / "out.csv")
-    assert out.columns.tolist() == ["composition", "temperature_C", "id", "log10_sigma", "log10_sigma_lo",
-                                    "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
-                                    "p_sigma_below_detection", "in_domain", "note"]
+    from mlsse.models.predictor import OUTPUT_COLUMNS
+
+    assert out.columns.tolist() == ["composition", "temperature_C", "id", *OUTPUT_COLUMNS]
+    assert OUTPUT_COLUMNS[:13] == ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV",
+                                   "ea_lo", "ea_hi", "p_sigma_below_detection", "in_domain", "note",
+                                   "model_log10_sigma", "measured_log10_sigma", "measured_papers"]
+    assert out["nearest_1"].notna().tolist() == [True, False, True]  # every good row names its nearest material
     assert out["log10_sigma"].isna().tolist() == [False, True, False]
     assert out["p_sigma_below_detection"].between(0, 1).tolist() == [True, False, True]  # empty for the bad row
     assert out.loc[1, "note"] == "unknown element 'Qq' in 'LiQq'"
@@ -276,7 +280,22 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
     assert -1 <= sigma["mlsse"]["spearman"] <= 1 and 0 <= sigma["mlsse"]["pairs_right"] <= 1
     assert 0 < sigma["mlsse"]["chance"] <= 1 / 3 and 0 < sigma["paired_interval"]["coverage"] <= 1
     assert any(name.startswith("Li2+2xZrCl6−xNx") for name in sigma["seed_series"])  # the seed paper held out
-    assert set(metrics) == {f"{r}/{h}" for r in runs for h in ("papers", "papers+compositions")}
+    from mlsse.models.evaluation import HELD_OUT
+
+    assert set(metrics) == {f"{r}/{h}" for r in runs for h in HELD_OUT[r]}
+    assert {"families"} <= set(HELD_OUT["full_log10_sigma"]) and "families" not in HELD_OUT["full_ea_eV"]
+    # Discovery: the top of the ranking of σ, per fold seed, and the OBELiX rows asked with the composition alone
+    for key, report in metrics.items():
+        if "log10_sigma" not in key:
+            assert "discovery" not in report["models"]["mlsse"] and "discovery_over_seeds" not in report
+            continue
+        fast = report["models"]["mlsse"]["discovery"]["1e-03"]
+        assert 0 <= fast["top"]["2%"]["precision"] <= 1 and fast["n_positive"] > 0
+        assert len(report["models"]["mlsse"]["discovery"]["decile_mean_error"]) == 10
+        assert report["discovery_over_seeds"]["seeds"] == [0, 1]
+        assert len(report["discovery_over_seeds"]["mlsse"]["top2pct_precision_1e-3"]) == 2
+        assert ("composition_only" in report) == key.startswith("obelix")
+    assert "discovery" in result.stdout
     assert at_temperature["n"] > 20 and 0 < at_temperature["coverage_80"] <= 1
     assert sum(band["n"] for band in at_temperature["bands_C"].values()) == at_temperature["n"]
     assert at_temperature["in_domain"]["n"] + at_temperature["out_of_domain"]["n"] == at_temperature["n"]
@@ -291,7 +310,7 @@ def test_evaluate_over_two_fold_seeds_prints_the_spread(small_model, tmp_path, e
                     + m["coverage_80_out_of_domain"] * m["n_out_of_domain"])
             assert hits == pytest.approx(m["coverage_80"] * report["n"])
     assert min(m["models"]["mlsse"]["n_out_of_domain"] for m in metrics.values()) > 0
-    assert len(list((tmp_path / "ev").glob("parity_*.png"))) == 8
+    assert len(list((tmp_path / "ev").glob("parity_*.png"))) == len(metrics)
     for report in metrics.values():
         mae = report["over_seeds"]["mae"]
         assert report["over_seeds"]["seeds"] == [0, 1] and set(mae) == {"mlsse", "median", "rf_elements_lattice"}

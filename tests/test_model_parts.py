@@ -359,26 +359,16 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
     assert not list(tmp_path.glob(".m.*"))
 
 
-def test_mixture_median_is_the_median_of_censored_point_mass_plus_normal():
-    from scipy.stats import norm
+def test_mixture_mean_moves_with_the_probability_in_proportion():
+    from mlsse.models.estimator import mixture_mean
 
-    from mlsse.models.estimator import mixture_median
-
-    p = np.array([0.0, 0.05, 0.2, 0.4, 0.49, 0.5, 0.9])
-    median = mixture_median(np.full(len(p), -4.0), p, -15.0, 1.2)
-    assert median[0] == -4.0 and np.all(median[5:] == -15.0)
-    assert np.all(np.diff(median) <= 0)  # a likelier censored value lowers the median
-    inside = median > -15.0
-    # P(value ≤ median) = p + (1 − p)·Φ((median − mean)/scale) = ½ where the median lies in the normal part.
-    cdf = p[inside] + (1 - p[inside]) * norm.cdf((median[inside] + 4.0) / 1.2)
-    np.testing.assert_allclose(cdf, 0.5, atol=1e-9)
-    # A mean below the censored value: the normal part alone may hold half the mass below it.
-    means, ps = np.array([-15.5, -17.0, -15.5, -14.0]), np.array([0.1, 0.2, 0.45, 0.3])
-    grid = np.linspace(-25, -5, 400001)
-    brute = [grid[np.argmax(q * (grid >= -15.0) + (1 - q) * norm.cdf((grid - m) / 1.2) >= 0.5)]
-             for m, q in zip(means, ps)]
-    np.testing.assert_allclose(mixture_median(means, ps, -15.0, 1.2), brute, atol=1e-4)
-    assert np.isnan(mixture_median([np.nan, -4.0], [0.1, np.nan], -15.0, 1.2)).all()
+    p = np.linspace(0.0, 1.0, 101)
+    mean = mixture_mean(np.full(len(p), -4.0), p, -15.0)
+    assert mean[0] == -4.0 and mean[-1] == -15.0
+    # Continuous in p with a bounded slope: 0.05 more probability moves it by 0.55 decades, never by a jump.
+    np.testing.assert_allclose(np.diff(mean), -11.0 * 0.01, atol=1e-12)
+    np.testing.assert_allclose(mixture_mean([-4.0, -6.0], [0.5, 0.25], -15.0), [-9.5, -8.25])
+    assert np.isnan(mixture_mean([np.nan, -4.0], [0.1, np.nan], -15.0)).all()
 
 
 def _censored_synthetic(n=400, seed=7):
@@ -390,8 +380,8 @@ def _censored_synthetic(n=400, seed=7):
     return X, y, censored, np.arange(n) % 40
 
 
-def test_censored_rows_train_a_classifier_and_the_prediction_is_the_mixture_median():
-    from mlsse.models.estimator import mixture_median
+def test_censored_rows_train_a_classifier_and_the_prediction_is_the_mixture_mean():
+    from mlsse.models.estimator import mixture_mean
 
     X, y, censored, groups = _censored_synthetic()
     model = ConformalBoostedRegressor(n_estimators=60, views=[[0, 1, 2], [0, 3, 4]], censored_value=-15.0,
@@ -400,10 +390,9 @@ def test_censored_rows_train_a_classifier_and_the_prediction_is_the_mixture_medi
     measured_only = ConformalBoostedRegressor(n_estimators=60, views=[[0, 1, 2], [0, 3, 4]], calibrate=False,
                                               random_state=2).fit(X[~censored], y[~censored])
     p = model.predict_censored_probability(X)
-    np.testing.assert_allclose(model.predict(X), mixture_median(measured_only.predict(X), p, -15.0, 1.2),
+    np.testing.assert_allclose(model.predict(X), mixture_mean(measured_only.predict(X), p, -15.0),
                                rtol=0, atol=1e-6)
     assert p[censored].mean() > 0.8 and p[~censored].mean() < 0.1
-    assert np.all(model.predict(X)[p >= 0.5] == -15.0)
     # Contributions still sum to the prediction; the feature that makes a censored σ likely pushes it down.
     contributions = model.contributions(X)
     np.testing.assert_allclose(contributions.sum(axis=1), model.predict(X), rtol=0, atol=1e-4)
@@ -432,9 +421,9 @@ def test_probability_below_a_threshold_comes_from_the_predicted_mixture():
     mean = model._predict_members((model.boosters_, None), X)
     below = model.predict_probability_below(X, -4.0)
     np.testing.assert_allclose(below, p + (1 - p) * norm.cdf((-4.0 - mean) / 1.2), rtol=0, atol=1e-6)
-    # the median is below the threshold exactly when more than half the mass is
-    prediction = model.predict(X)
-    assert np.all((prediction < -4.0) == (below > 0.5))
+    # a likelier censored value lowers the prediction and raises the probability below any threshold above it
+    order = np.argsort(p)
+    assert np.corrcoef(p[order], below[order])[0, 1] > 0.5
     # the point mass at −15 counts only for a threshold above it
     assert np.all(model.predict_probability_below(X, -14.9) >= p - 1e-9)
     assert p[censored].mean() > 0.8 and model.predict_probability_below(X, -15.1)[censored].max() < 0.01

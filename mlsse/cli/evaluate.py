@@ -114,6 +114,7 @@ def evaluate_command(
                                       _number(part["coverage_80"]), _number(part["mean_half_width"]))
     console.print(temperature_table)
     console.print(_within_series_table(within, seed, repeats))
+    console.print(_discovery_table(metrics, seed, repeats))
     typer.echo(f"wrote {out / 'metrics.json'} and parity plots" + (f" (fold seed {seed})" if repeats > 1 else ""))
 
 
@@ -123,6 +124,33 @@ def _number(value: float | None) -> str:
 
 def _spread(values: list[float]) -> str:
     return f"{sum(values) / len(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+
+
+def _value_over_seeds(values: list) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    return _spread(values) if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def _discovery_table(metrics: dict, seed: int, repeats: int):
+    """Finding the fast conductors (σ ≥ 1e-3 S/cm): the top of each σ run's held-out ranking."""
+    from rich.table import Table
+
+    over = f"mean (min–max) over fold seeds {seed}…{seed + repeats - 1}" if repeats > 1 else f"fold seed {seed}"
+    table = Table(title=f"discovery of σ ≥ 1e-3 S/cm ({over}); decile errors in log10 S/cm")
+    for column in ("run", "held out", "view", "top-10 precision", "top-2 % precision", "recall", "F1",
+                   "picks to 3 of top 5 %", "worst decile error"):
+        table.add_column(column, no_wrap=True)
+    for key, run in metrics.items():
+        for view, figures in run.get("discovery_over_seeds", {}).items():
+            if view == "seeds":
+                continue
+            table.add_row(key.split("/")[0], run["held_out"], view,
+                          *(_value_over_seeds(figures[name]) for name in (
+                              "top10_precision_1e-3", "top2pct_precision_1e-3", "recall_1e-3", "f1_1e-3",
+                              "picks_to_find_3_of_top_5pct", "worst_decile_abs_mean_error")))
+    return table
 
 
 def _within_series_table(within: dict, seed: int, repeats: int):

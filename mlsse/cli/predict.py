@@ -57,21 +57,28 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     row = result.iloc[0]
     if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
         raise MlsseError(f"{formula}: {row['note']}")
+    from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
     from mlsse.temperature import ROOM_TEMPERATURE_C
 
     t = ROOM_TEMPERATURE_C if temperature_c is None else temperature_c
     table = Table(title=f"{formula} at {t:g} °C", show_header=True)
     for column in ("quantity", "prediction", "80 % interval"):
         table.add_column(column)
-    table.add_row("σ (S/cm)", f"{row['sigma_S_cm']:.3g}",
+    below = row["p_sigma_below_detection"] >= 0.5
+    # A likely-censored σ has no meaningful number: say what is known, "below detection", with its probability.
+    sigma_text = (f"below {10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e} (p = {row['p_sigma_below_detection']:.2f})"
+                  if below else f"{row['sigma_S_cm']:.3g}")
+    table.add_row("σ (S/cm)", sigma_text,
                   f"{10 ** row['log10_sigma_lo']:.2g} – {10 ** row['log10_sigma_hi']:.2g}")
-    table.add_row("log10 σ", f"{row['log10_sigma']:.2f}", f"{row['log10_sigma_lo']:.2f} – {row['log10_sigma_hi']:.2f}")
+    table.add_row("log10 σ", "below −10" if below else f"{row['log10_sigma']:.2f}",
+                  f"{row['log10_sigma_lo']:.2f} – {row['log10_sigma_hi']:.2f}")
     table.add_row("Ea (eV)", f"{row['ea_eV']:.3f}", f"{row['ea_lo']:.3f} – {row['ea_hi']:.3f}")
     # The probability that σ at 25 °C is too low to measure; a probability has no interval.
     table.add_row("P(σ₂₅ below 1e-10 S/cm)", f"{row['p_sigma_below_detection']:.2f}", "–")
     table.add_row("in domain", "yes" if row["in_domain"] else "NO", row["note"] or "")
     console = Console()
     console.print(table)
+    console.print(_evidence_table(row))
     reasons = load_predictor(model).top_contributions([formula], k=3)[0]
     console.print("features that pushed log10 σ most: "
                   + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
@@ -79,6 +86,34 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     if output_csv is not None:
         write_csv_atomic(result, output_csv)
         console.print(f"written to {output_csv}")
+
+
+def _evidence_table(row):
+    """What the training data holds on this composition and its nearest measured neighbours (log10 S/cm at 25 °C)."""
+    from rich.table import Table
+
+    table = Table(title="what the training data holds (σ at room temperature)", show_header=True)
+    for column in ("composition", "measured σ (S/cm)", "papers", "distance", "references"):
+        table.add_column(column)
+    measured = row["measured_log10_sigma"]
+    if measured == measured:
+        table.add_row("this one", _sigma_text(measured), f"{int(row['measured_papers'])}", "0",
+                      row["measured_references"])
+    else:
+        table.add_row("this one", "not measured", "0", "–", "")
+    for k in range(1, 4):
+        name = row.get(f"nearest_{k}", "")
+        if isinstance(name, str) and name:
+            table.add_row(name, _sigma_text(row[f"nearest_{k}_log10_sigma"]), "",
+                          f"{row[f'nearest_{k}_distance']:.3f}", row[f"nearest_{k}_reference"])
+    return table
+
+
+def _sigma_text(log10_sigma: float) -> str:
+    from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
+
+    return (f"below {10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e}" if log10_sigma < DETECTION_LIMIT_LOG10_SIGMA
+            else f"{10 ** log10_sigma:.2g}")
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None,

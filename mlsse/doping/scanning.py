@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mlsse.chemistry import formula_text
+from mlsse.models.evidence import Z_80
 from mlsse.doping.substitution import (
     Compensation,
     DopingError,
@@ -280,7 +281,6 @@ def _describing_features(features: pd.DataFrame, host) -> pd.DataFrame:
 
 
 #: z of the normal distribution's 90th percentile: an 80 % interval's half-width over this is its standard deviation.
-Z_80 = 1.2815515655446004
 
 
 def _host_row(scan: pd.DataFrame):

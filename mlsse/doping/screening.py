@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.doping.scanning import Z_80, parse_levels
+from mlsse.doping.scanning import parse_levels
+from mlsse.models.evidence import Z_80
 from mlsse.doping.substitution import Compensation, DopingError
 from mlsse.progress import SILENT, Progress
 

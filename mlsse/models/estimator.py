@@ -25,11 +25,12 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
 
     With ``censored_value`` the model has two parts: the members regress on the measured rows alone, and a
     classifier (:data:`CENSOR_CLASSIFIER_PARAMS`) gives the probability p that a row is censored. The
-    prediction is the median of the mixture "``censored_value`` with probability p, else normal around the
-    members' mean with standard deviation ``censored_scale``" (:func:`mixture_median`): ``censored_value`` when
-    p ≥ ½, else the members' mean plus ``censored_scale`` · Φ⁻¹((½ − p)/(1 − p)) (≤ 0). The median minimises the
-    absolute error the benchmarks score; a squared-error fit of the censored labels would instead pull every
-    prediction towards ``censored_value`` in proportion to p.
+    prediction is the mean of the mixture "``censored_value`` with probability p, else the members' mean"
+    (:func:`mixture_mean`), p·``censored_value`` + (1 − p)·mean: it moves with p in proportion, so a small change
+    of p never makes the prediction jump to the censored label (the mixture's median did, by up to 5 decades for
+    p going from 0.48 to 0.53). ``censored_scale``, the spread of the mixture's normal part, enters the
+    probability below a threshold (:meth:`predict_probability_below`). A squared-error fit of the censored
+    labels would instead pull the members themselves towards ``censored_value``.
 
     NaN features are allowed (XGBoost routes them in the boosters).
 
@@ -160,7 +161,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
                         for b, (columns, filled) in zip(members, self.members())], axis=0)
         if classifier is None:
             return mean
-        return mixture_median(mean, classifier.predict_proba(X)[:, 1], self.censored_value, self.censored_scale)
+        return mixture_mean(mean, classifier.predict_proba(X)[:, 1], self.censored_value)
 
     def fit(self, X, y, groups=None):
         """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals.
@@ -213,7 +214,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         -------
         numpy.ndarray
             The prediction per row, in the target's units: the members' mean, or with a censor classifier the
-            median of the predictive mixture.
+            mean of the mixture (:func:`mixture_mean`).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
@@ -242,9 +243,9 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     def predict_probability_below(self, X, threshold: float) -> np.ndarray:
         """Return the probability that each row's target is below a threshold, under the predictive mixture.
 
-        The mixture is the one whose median :meth:`predict` returns: ``censored_value`` with probability p
+        The mixture is the one whose mean :meth:`predict` returns: ``censored_value`` with probability p
         (counted if it is below ``threshold``), else normal around the members' mean with standard deviation
-        ``censored_scale``. So a prediction below ``threshold`` always comes with a probability above ½.
+        ``censored_scale``.
 
         Parameters
         ----------
@@ -285,7 +286,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             p, prediction = np.zeros(len(X)), mean
         else:
             p = self.censor_classifier_.predict_proba(X)[:, 1]
-            prediction = mixture_median(mean, p, self.censored_value, self.censored_scale)
+            prediction = mixture_mean(mean, p, self.censored_value)
         below = p if self.censored_value is not None and self.censored_value < threshold else 0.0
         return prediction, below + (1.0 - p) * ndtr((threshold - mean) / self.censored_scale)
 
@@ -293,12 +294,10 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         """Return exact TreeSHAP contributions of each feature to each row's prediction.
 
         With several members, each one's contributions are averaged like its prediction. With a censor
-        classifier the prediction is the members' mean plus a shift that falls as the classifier's log-odds rise
-        (see ``censored_value``); the shift at the classifier's base log-odds goes to the bias and the rest to
-        the features by their TreeSHAP log-odds (``_censored_shift_contributions``), so features that make a
-        censored σ likelier get negative contributions and each row still sums to the prediction. The bias is
-        then one number for all rows while the classifier's base rate is below ½ and the members' mean above
-        ``censored_value``.
+        classifier the prediction is (1 − p)·μ + p·c (see ``censored_value``), a product of the members' mean μ
+        and the classifier's p; its value at both bases goes to the bias and the rest to the features
+        (``_censored_contributions``), so features that make a censored σ likelier get negative contributions,
+        each row still sums to the prediction and the bias is one number for all rows.
 
         Parameters
         ----------
@@ -322,37 +321,53 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             out[:, -1] += values[:, -1] / len(self.boosters_)
         if self.censor_classifier_ is not None:
             logit = self.censor_classifier_.get_booster().predict(DMatrix(X, missing=np.nan), pred_contribs=True)
-            out += self._censored_shift_contributions(out.sum(axis=1), logit, self.predict(X))
+            out = self._censored_contributions(out, logit, self.predict(X))
         return out
 
-    def _censored_shift_contributions(self, mean, logit, prediction):
-        """Share the censored shift (``prediction − mean``) out as contributions (rows × (features + 1)).
+    def _censored_contributions(self, members, logit, prediction):
+        """Return the contributions (rows × (features + 1)) to (1 − p)·μ + p·c from the members' (``members``,
+        summing to μ, bias μ₀) and the classifier's TreeSHAP log-odds (``logit``, bias z₀).
 
-        The shift is a function g of the classifier's log-odds z = z₀ + Σφ. Its value at z₀ goes to the bias.
-        The features pushing z up (φ > 0) and those pushing it down are two players: each gets its Shapley value,
-        the mean of its effect on g added first and added second, shared within the player by φ. Signs agree
-        within a player, so shares stay in [0, 1] even when the two sides nearly cancel (a plain φ/(z − z₀) share
-        explodes there). Each row still sums to the shift.
+        With q₀ = expit(z₀), Δμ = μ − μ₀ and Δq = p − q₀ the prediction is (1 − q₀)·μ₀ + q₀·c (the bias)
+        + (1 − q₀)·Δμ + Δq·(c − μ₀) − Δq·Δμ. The product term is shared half and half between the two sides
+        (their Shapley values): the members' contributions are scaled by 1 − q₀ − Δq/2 and Δq is spread by
+        ``_probability_shares`` and scaled by c − μ₀ − Δμ/2. Each row still sums to the prediction.
+        """
+        from scipy.special import expit
+
+        c = float(self.censored_value)
+        mu0 = members[:, -1]
+        delta_mu = members.sum(axis=1) - mu0
+        q0 = expit(logit[:, -1])
+        shares = self._probability_shares(logit)
+        delta_q = shares.sum(axis=1)
+        out = np.zeros_like(members)
+        out[:, :-1] = (members[:, :-1] * (1.0 - q0 - delta_q / 2.0)[:, None]
+                       + shares * (c - mu0 - delta_mu / 2.0)[:, None])
+        # (1 − q₀)·μ₀ + q₀·c, plus the float32 rounding between the classifier's p and expit of its summed log-odds.
+        out[:, -1] = prediction - out[:, :-1].sum(axis=1)
+        return out
+
+    @staticmethod
+    def _probability_shares(logit):
+        """Share p − expit(z₀) out among the features (rows × features), from their TreeSHAP log-odds φ.
+
+        p = expit(z₀ + Σφ). The features pushing z up (φ > 0) and those pushing it down are two players: each gets
+        its Shapley value, the mean of its effect on p added first and added second, shared within the player by
+        φ. Signs agree within a player, so shares stay in [0, 1] even when the two sides nearly cancel (a plain
+        φ/(z − z₀) share explodes there).
         """
         from scipy.special import expit
 
         phi, z0 = logit[:, :-1], logit[:, -1]
         up_parts, down_parts = np.clip(phi, 0.0, None), np.clip(phi, None, 0.0)
         up, down = up_parts.sum(axis=1), down_parts.sum(axis=1)
-
-        def shift(z):
-            return mixture_median(mean, expit(z), self.censored_value, self.censored_scale) - mean
-
-        g0, g_up, g_down, g_both = shift(z0), shift(z0 + up), shift(z0 + down), shift(z0 + up + down)
+        g0, g_up, g_down, g_both = expit(z0), expit(z0 + up), expit(z0 + down), expit(z0 + up + down)
         effect_up = ((g_up - g0) + (g_both - g_down)) / 2.0
         effect_down = ((g_down - g0) + (g_both - g_up)) / 2.0
-        out = np.zeros((len(mean), phi.shape[1] + 1))
-        out[:, :-1] += effect_up[:, None] * np.divide(up_parts, up[:, None], out=np.zeros_like(phi),
-                                                      where=up[:, None] > 0)
-        out[:, :-1] += effect_down[:, None] * np.divide(down_parts, down[:, None], out=np.zeros_like(phi),
-                                                        where=down[:, None] < 0)
-        # g0, plus the float32 rounding between the classifier's probability and expit of its summed log-odds.
-        out[:, -1] = (prediction - mean) - effect_up - effect_down
+        out = effect_up[:, None] * np.divide(up_parts, up[:, None], out=np.zeros_like(phi), where=up[:, None] > 0)
+        out += effect_down[:, None] * np.divide(down_parts, down[:, None], out=np.zeros_like(phi),
+                                                where=down[:, None] < 0)
         return out
 
     def predict_interval(self, X):
@@ -397,38 +412,25 @@ CENSOR_CLASSIFIER_PARAMS = {"n_estimators": 300, "max_depth": 4, "learning_rate"
                             "colsample_bytree": 0.5}
 
 
-def mixture_median(mean, p, censored_value: float, scale: float) -> np.ndarray:
-    """Return the median of "``censored_value`` with probability ``p``, else normal(``mean``, ``scale``)".
-
-    With F(x) = p·[x ≥ c] + (1 − p)·Φ((x − mean)/scale) and c = ``censored_value``: ``mean + scale·Φ⁻¹(½/(1 − p))``
-    where the normal part alone puts half the mass below c; else c where F(c) ≥ ½ (so always for p ≥ ½); else
-    ``mean + scale·Φ⁻¹((½ − p)/(1 − p))``, above c.
+def mixture_mean(mean, p, censored_value: float) -> np.ndarray:
+    """Return the mean of "``censored_value`` with probability ``p``, else ``mean``": p·c + (1 − p)·mean.
 
     Parameters
     ----------
     mean : float or array_like
-        Mean of the normal part, in the target's units.
+        The prediction of a measured value, in the target's units.
     p : float or array_like
         Probability of ``censored_value``, in [0, 1].
     censored_value : float
         The censored label c, in the target's units.
-    scale : float
-        Standard deviation of the normal part, in the target's units.
 
     Returns
     -------
     numpy.ndarray
-        The median, ``mean`` and ``p`` broadcast; NaN where ``mean`` or ``p`` is NaN.
+        The mean, ``mean`` and ``p`` broadcast; NaN where ``mean`` or ``p`` is NaN.
     """
-    from scipy.special import ndtr, ndtri
-
     mean, p = np.broadcast_arrays(np.asarray(mean, dtype=float), np.asarray(p, dtype=float))
-    normal_below = (1.0 - p) * ndtr((censored_value - mean) / scale)
-    with np.errstate(divide="ignore", invalid="ignore"):  # p = 1: those rows take the c branch
-        low = mean + scale * ndtri(0.5 / (1.0 - p))
-        high = mean + scale * ndtri((0.5 - p) / (1.0 - p))
-    median = np.where(normal_below >= 0.5, low, np.where(p + normal_below >= 0.5, censored_value, high))
-    return np.where(np.isnan(mean) | np.isnan(p), np.nan, median)
+    return p * censored_value + (1.0 - p) * mean
 
 
 def member_input(X: np.ndarray, columns: np.ndarray, filled: bool) -> np.ndarray:

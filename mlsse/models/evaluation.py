@@ -20,6 +20,7 @@ from mlsse.data.schema import family_name
 from mlsse.models.conformal import grouped_interval_hits
 from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.metrics import (
+    discovery_metrics,
     probability_metrics,
     regression_metrics,
     repeat_measurement_deviation,
@@ -67,7 +68,8 @@ def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
 
 def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | None = None, *,
                    target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
-                   pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False) -> dict:
+                   pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False,
+                   unseen_families: bool = False, composition_only_features: pd.DataFrame | None = None) -> dict:
     """Cross-validate the model and both baselines on the same paper-grouped folds.
 
     Our model is :func:`~mlsse.models.training.model_for` ``target`` with ``params``. Its 80 % interval coverage
@@ -103,6 +105,13 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         The training side also loses every row whose composition (up to scaling) is in the fold, as when
         judging on held-back papers *and* compositions: the same material measured by another paper otherwise
         leaks its value.
+    unseen_families : bool, default False
+        Hold out families instead (LOCO-CV): the folds group :func:`composition_families` of ``rows`` and
+        ``pool`` together, and the training side loses every row of the fold's families, papers and
+        compositions: the case of a user's new family.
+    composition_only_features : pandas.DataFrame, optional
+        ``rows``' features with their structure inputs (space group, lattice, CIF) left out: the same fold models
+        predict them too, as a user with the composition alone would be answered (``composition_only``).
 
     Returns
     -------
@@ -113,8 +122,14 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         interval coverage and MAE overall and per domain class; ``repeat_measurements``: on the rows whose
         material other papers also measured, the MAE of those papers' median value and of our prediction; for
         log10 σ ``below_detection``: how well the held-out ``p_sigma_below_detection`` forecasts σ below 1e-10
-        S/cm (:func:`~mlsse.models.metrics.probability_metrics`). ``_predictions`` and ``_y`` hold the
-        out-of-fold predictions and the targets.
+        S/cm (:func:`~mlsse.models.metrics.probability_metrics`) and, for ``mlsse`` and the forest,
+        ``discovery`` (:func:`~mlsse.models.metrics.discovery_metrics`); with ``composition_only_features``,
+        ``composition_only``: mlsse's MAE (all and measured rows) and discovery on them. ``_predictions`` and
+        ``_y`` hold the out-of-fold predictions and the targets.
+
+    For log10 σ, mlsse's prediction of a held-out row whose composition the fold's training side measured is the
+    median of those measurements, as the saved model answers a known composition
+    (:func:`~mlsse.models.evidence.anchored_log10_sigma`).
     """
     from sklearn.ensemble import RandomForestRegressor
 
@@ -130,8 +145,31 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     X_rf_pool = element_amount_matrix(pool).reindex(columns=rf_columns, fill_value=0.0).to_numpy(dtype=float)
     compositions = rows["composition"].map(composition_key).to_numpy()
     pool_compositions = pool["composition"].map(composition_key).to_numpy()
-    folds = grouped_folds(len(y), groups, n_splits, seed)
+    if unseen_families:
+        from sklearn.model_selection import GroupKFold
+
+        family_of = composition_families(pd.concat([features, pool_features], ignore_index=True),
+                                         np.concatenate([compositions, pool_compositions]), seed=seed)
+        row_families, pool_families = family_of[:len(y)], family_of[len(y):]
+        folds = list(GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X, groups=row_families))
+    else:
+        folds = grouped_folds(len(y), groups, n_splits, seed)
     predictions = {name: np.full(len(y), np.nan) for name in ("mlsse", "median", "rf_elements_lattice")}
+    composition_only = np.full(len(y), np.nan)
+    X_plain = (composition_only_features.reindex(columns=names).to_numpy(dtype=float)
+               if composition_only_features is not None else None)
+    sigma = target == "log10_sigma"
+    if sigma:
+        from mlsse.models.evidence import MeasuredCompositions, anchored_log10_sigma, evidence_key
+
+        def keys_of(frame):
+            return [evidence_key(c, a, w) for c, a, w in zip(
+                frame["composition"], frame["additive"] if "additive" in frame else [None] * len(frame),
+                frame["additive_wt_pct"] if "additive_wt_pct" in frame else [None] * len(frame))]
+
+        row_keys, pool_keys = keys_of(rows), np.array(keys_of(pool), dtype=object)
+        pool_censored = (pool["censored"].fillna(False).astype(bool).to_numpy() if "censored" in pool
+                         else np.zeros(len(pool), dtype=bool))
     below_detection = np.full(len(y), np.nan)
     in_domain = np.zeros(len(y), dtype=bool)
     elements = [composition_elements(c) for c in rows["composition"]]
@@ -139,12 +177,20 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     model = model_for(target, names, params, seed=seed)
     for _, test in folds:
         train = ~np.isin(pool_groups, groups[test])
-        if unseen_compositions:
+        if unseen_compositions or unseen_families:
             train &= ~np.isin(pool_compositions, compositions[test])
+        if unseen_families:
+            train &= ~np.isin(pool_families, row_families[test])
         model.fit(X_pool[train], y_pool[train])
-        if target == "log10_sigma":  # one pass of the members gives σ and the probability below detection
+        if sigma:  # one pass of the members gives σ and the probability below detection
             predictions["mlsse"][test], below_detection[test] = model.predict_with_probability_below(
                 X[test], DETECTION_LIMIT_LOG10_SIGMA)
+            known = MeasuredCompositions.from_rows(pool["composition"].to_numpy()[train], y_pool[train],
+                                                   pool_censored[train], pool_groups[train], keys=pool_keys[train])
+            records = known.records([row_keys[i] for i in test])
+            predictions["mlsse"][test] = anchored_log10_sigma(predictions["mlsse"][test], records)[0]
+            if X_plain is not None:
+                composition_only[test] = anchored_log10_sigma(model.predict(X_plain[test]), records)[0]
         else:
             predictions["mlsse"][test] = model.predict(X[test])
         # The flag the held-out rows would get from a model trained on this fold's training side.
@@ -159,7 +205,8 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     censored = (rows["censored"].fillna(False).astype(bool).to_numpy() if target == "log10_sigma" and "censored" in rows
                 else np.zeros(len(y), dtype=bool))
     report = {"n": int(len(y)), "groups": int(len(np.unique(groups))), "n_censored": int(censored.sum()),
-              "held_out": "papers+compositions" if unseen_compositions else "papers", "models": {}}
+              "held_out": ("families" if unseen_families else "papers+compositions" if unseen_compositions else "papers"),
+              "models": {}}
     for name, prediction in predictions.items():
         metrics = regression_metrics(y, prediction)
         # The few censored rows (scored at 1e-15 S/cm) weigh heavily in an MAE, so the measured ones apart.
@@ -168,7 +215,14 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         metrics["per_family_mae"] = {
             family: float(np.mean(np.abs(prediction[families == family] - y[families == family])))
             for family in sorted(set(families)) if (families == family).sum() >= 5}
+        if sigma and name != "median":
+            metrics["discovery"] = discovery_metrics(y, prediction, measured=~censored)
         report["models"][name] = metrics
+    if X_plain is not None:
+        report["composition_only"] = {
+            "mae": float(np.mean(np.abs(composition_only - y))),
+            "mae_measured": float(np.mean(np.abs(composition_only - y)[~censored])) if (~censored).any() else None,
+            "discovery": discovery_metrics(y, composition_only, measured=~censored)}
     # The same rows scored two ways: the other papers' median for the material, and our held-out prediction.
     deviation = repeat_measurement_deviation(compositions, groups, y, pool_compositions, pool_groups, y_pool)
     repeated = ~np.isnan(deviation)
@@ -196,6 +250,42 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     report["_fold_of_group"] = fold_of_each_group(groups, folds)
     report["_y"] = y
     return report
+
+
+#: Composition families of the leave-family-out split: k-means clusters of the atomic fractions (LOCO-CV, Meredig
+#: et al., Mol. Syst. Des. Eng. 3, 819 (2018)). Twelve on the curated table come out as the structural families a
+#: chemist would name (NASICON, garnet, LISICON, perovskite, argyrodite and thio-LISICON, LGPS and thiophosphates,
+#: halides, nitrides, hydrides, antiperovskites, …).
+N_FAMILIES = 12
+
+
+def composition_families(features: pd.DataFrame, keys, n_families: int = N_FAMILIES, seed: int = 0) -> np.ndarray:
+    """Return each row's composition family: k-means on the element fractions of the distinct compositions.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Feature rows (their element-fraction columns are read).
+    keys : array_like
+        Each row's composition key (:func:`mlsse.chemistry.composition_key`): each composition counts once.
+    n_families : int, default :data:`N_FAMILIES`
+        Clusters.
+    seed : int, default 0
+        Seed of the k-means.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The family of each row.
+    """
+    from sklearn.cluster import KMeans
+
+    from mlsse.features.preset import ELEMENT_FRACTION_LABELS
+
+    fractions = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy(dtype=float)
+    _, first = np.unique(np.asarray(keys, dtype=str), return_index=True)
+    clusters = KMeans(n_clusters=min(n_families, len(first)), random_state=seed, n_init=10).fit(fractions[first])
+    return clusters.predict(fractions)
 
 
 #: Temperature bands (°C, upper bound included) σ(T) is reported in; room temperature (15–35 °C) is not one.
@@ -352,6 +442,9 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
     for rows in (obelix_rows, sigma_rows, ea_rows, temperature_rows):
         rows["group"] = rows["reference"].astype(str).map(groups)
     features = {id(r): feature_matrix(r) for r in (obelix_rows, sigma_rows, ea_rows, temperature_rows)}
+    # The OBELiX rows as a user with the composition alone asks for them: no space group, lattice or CIF.
+    obelix_plain = feature_matrix(obelix_rows.assign(**{c: np.nan for c in STRUCTURE_INPUT_COLUMNS
+                                                        if c in obelix_rows}))
     # (test rows, training pool): the OBELiX split alone, the OBELiX split with every other paper of the full
     # table available for training, and the full table.
     runs = {
@@ -362,18 +455,23 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
     }
     metrics = {}
     within = {"log10_sigma": [], "ea_eV": []}  # the within-series scores of each fold seed
-    with progress.task("grouped cross-validations", total=len(runs) * 2 * max(1, repeats) + 1) as advance:
+    total = sum(len(HELD_OUT[key]) for key in runs) * max(1, repeats) + 1
+    with progress.task("grouped cross-validations", total=total) as advance:
         for key, (rows, pool) in runs.items():
             target = "ea_eV" if key.endswith("ea_eV") else "log10_sigma"
-            for held_out in ("papers", "papers+compositions"):
+            for held_out in HELD_OUT[key]:
                 name = f"{key}/{held_out}"
-                by_seed = {}
+                by_seed, discovery_by_seed = {}, {}
                 for fold_seed in range(seed, seed + max(1, repeats)):
                     report = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=fold_seed,
                                             pool=pool, pool_features=features[id(pool)],
-                                            unseen_compositions=held_out == "papers+compositions")
+                                            unseen_compositions=held_out == "papers+compositions",
+                                            unseen_families=held_out == "families",
+                                            composition_only_features=obelix_plain if rows is obelix_rows else None)
                     advance(1)
                     by_seed[fold_seed] = {model: m["mae"] for model, m in report["models"].items()}
+                    if target == "log10_sigma":
+                        discovery_by_seed[fold_seed] = _discovery_summary(report)
                     if key in ("full_log10_sigma", "full_ea_eV") and held_out == "papers":
                         within[target].append(_series_report(rows, features[id(rows)], report, target, fold_seed))
                     if fold_seed == seed:
@@ -384,6 +482,12 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
                         "seeds": list(by_seed),
                         "mae": {model: [by_seed[s][model] for s in by_seed] for model in by_seed[seed]},
                     }
+                if discovery_by_seed:
+                    metrics[name]["discovery_over_seeds"] = {
+                        "seeds": list(discovery_by_seed),
+                        **{view: {figure: [discovery_by_seed[s][view][figure] for s in discovery_by_seed]
+                                  for figure in discovery_by_seed[seed][view]}
+                           for view in discovery_by_seed[seed]}}
         for target, reports in within.items():
             if reports:
                 metrics[f"within_series_{target}/papers"] = _over_seeds(reports, list(range(seed, seed + len(reports))))
@@ -395,6 +499,37 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
 
     write_text_atomic(json.dumps(metrics, indent=1) + "\n", out_dir / "metrics.json")
     return metrics
+
+
+#: The ways each evaluation run holds rows out: papers; papers and their compositions (a new material); and, for
+#: σ, composition families (a new family, :func:`composition_families`).
+HELD_OUT = {"obelix_log10_sigma": ("papers", "papers+compositions"),
+            "obelix_log10_sigma_full_training": ("papers", "papers+compositions", "families"),
+            "full_log10_sigma": ("papers", "papers+compositions", "families"),
+            "full_ea_eV": ("papers", "papers+compositions")}
+#: The query columns that carry a structure: left blank for the composition-only view of the OBELiX rows.
+STRUCTURE_INPUT_COLUMNS = ("space_group", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif")
+
+
+def _discovery_summary(report: dict) -> dict:
+    """The discovery figures one run reports per fold seed: per view (mlsse, the forest, mlsse with the composition
+    alone) the σ ≥ 1e-3 S/cm precision, recall and F1, the top-10 and top-2 % precision, the picks to find 3 of the
+    top 5 %, the top and bottom deciles' mean error and the largest |mean error| of a decile (log10 S/cm)."""
+    views = {"mlsse": report["models"]["mlsse"]["discovery"],
+             "rf_elements_lattice": report["models"]["rf_elements_lattice"]["discovery"]}
+    if "composition_only" in report:
+        views["mlsse_composition_only"] = report["composition_only"]["discovery"]
+    out = {}
+    for view, d in views.items():
+        fast = d["1e-03"]
+        out[view] = {"precision_1e-3": fast["precision"], "recall_1e-3": fast["recall"], "f1_1e-3": fast["f1"],
+                     "top10_precision_1e-3": fast["top"]["10"]["precision"],
+                     "top2pct_precision_1e-3": fast["top"]["2%"]["precision"],
+                     "picks_to_find_3_of_top_5pct": d["picks_to_find_3_of_top_5pct"],
+                     "top_decile_mean_error": d["decile_mean_error"][-1],
+                     "bottom_decile_mean_error": d["decile_mean_error"][0],
+                     "worst_decile_abs_mean_error": float(np.max(np.abs(d["decile_mean_error"])))}
+    return out
 
 
 def _series_report(rows: pd.DataFrame, features: pd.DataFrame, report: dict, target: str, seed: int) -> dict:

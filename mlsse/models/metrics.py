@@ -108,3 +108,70 @@ def repeat_measurement_deviation(compositions, groups, values, pool_compositions
         if len(others):
             deviation[i] = abs(value - float(others.median()))
     return deviation
+
+
+#: log10 σ (S/cm) thresholds of a fast conductor the discovery metrics are computed at: 0.1 and 1 mS/cm.
+DISCOVERY_THRESHOLDS_LOG10_SIGMA = (-4.0, -3.0)
+
+
+def discovery_metrics(y_true, y_pred, thresholds=DISCOVERY_THRESHOLDS_LOG10_SIGMA, measured=None) -> dict:
+    """Return how well predictions pick out the fast conductors: what a screen or a doping scan decides with.
+
+    Matbench Discovery's figures, at each threshold of a fast conductor: the precision, recall and F1 of
+    "predicted at or above the threshold"; the precision and the discovery acceleration factor (precision over
+    prevalence) of the top 10, top 2 % and top 5 % of predictions; and the picks, in order of predicted σ, a
+    retrospective replay needs to find 3 of the top-5 % materials by measured σ, with random picking's expected
+    number beside it. The mean error of each decile of measured σ says whether predictions are flattened.
+
+    Parameters
+    ----------
+    y_true : array_like
+        Measured log10 σ, log10 S/cm (censored rows at their label, e.g. −15).
+    y_pred : array_like
+        Predicted log10 σ, log10 S/cm.
+    thresholds : sequence of float, default (−4, −3)
+        log10 σ (S/cm) at or above which a material counts as a fast conductor.
+    measured : array_like of bool, optional
+        Rows with a measured (not censored) value: only they are cut into deciles. Default: every row.
+
+    Returns
+    -------
+    dict
+        ``n``; per threshold (keyed ``"1e-04"`` …, S/cm) ``prevalence``, ``n_positive``, ``precision``,
+        ``recall``, ``f1`` (None where undefined), ``top`` (per ``"10"``, ``"2%"``, ``"5%"``: ``k``,
+        ``precision``, ``daf``); ``picks_to_find_3_of_top_5pct`` and ``random_picks_to_find_3_of_top_5pct``
+        (the expected position of the third hit among random picks, 3·(n + 1)/(K + 1) for K targets);
+        ``decile_mean_error``: per decile of measured σ, lowest first, the mean of predicted − measured (log10
+        S/cm) and ``decile_edges`` (log10 S/cm).
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    n = len(y_true)
+    order = np.argsort(-y_pred, kind="stable")
+    out = {"n": int(n)}
+    for threshold in thresholds:
+        positive, called = y_true >= threshold, y_pred >= threshold
+        precision = float(positive[called].mean()) if called.any() else None
+        recall = float(called[positive].mean()) if positive.any() else None
+        f1 = (2 * precision * recall / (precision + recall)) if precision and recall else None
+        prevalence = float(positive.mean()) if n else float("nan")
+        top = {}
+        for name, k in (("10", 10), ("2%", round(0.02 * n)), ("5%", round(0.05 * n))):
+            k = int(min(max(k, 1), n))
+            hit_rate = float(positive[order[:k]].mean())
+            top[name] = {"k": k, "precision": hit_rate, "daf": hit_rate / prevalence if prevalence > 0 else None}
+        out[f"{10 ** threshold:.0e}"] = {"prevalence": prevalence, "n_positive": int(positive.sum()),
+                                          "precision": precision, "recall": recall, "f1": f1, "top": top}
+    n_targets = max(3, int(round(0.05 * n)))
+    targets = np.zeros(n, dtype=bool)
+    targets[np.argsort(-y_true, kind="stable")[:n_targets]] = True
+    found = np.cumsum(targets[order])
+    out["n_top_5pct"] = int(n_targets)
+    out["picks_to_find_3_of_top_5pct"] = int(np.argmax(found >= 3) + 1) if n >= 3 else None
+    out["random_picks_to_find_3_of_top_5pct"] = 3.0 * (n + 1) / (n_targets + 1)
+    keep = np.ones(n, dtype=bool) if measured is None else np.asarray(measured, dtype=bool)
+    ranked = np.flatnonzero(keep)[np.argsort(y_true[keep], kind="stable")]
+    deciles = [part for part in np.array_split(ranked, 10) if len(part)]
+    out["decile_mean_error"] = [float(np.mean(y_pred[part] - y_true[part])) for part in deciles]
+    out["decile_edges"] = [float(y_true[part].min()) for part in deciles] + (
+        [float(y_true[deciles[-1]].max())] if deciles else [])
+    return out

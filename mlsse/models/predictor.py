@@ -8,8 +8,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
-from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA, Target
+from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.evidence import (
+    AGREEING_SPREAD_LOG10,
+    N_NEAREST,
+    MeasuredCompositions,
+    Z_80,
+    anchored_log10_sigma,
+    evidence_key,
+)
+from mlsse.models.targets import CENSORED_LOG10_SIGMA, DETECTION_LIMIT_LOG10_SIGMA, Target
 from mlsse.temperature import (
     ROOM_TEMPERATURE_C,
     log10_sigma_at,
@@ -19,8 +27,49 @@ from mlsse.temperature import (
 #: Prediction columns: log10 σ (S/cm) at the asked temperature with its 80 % interval, σ (S/cm), Ea (eV) with its
 #: interval, the probability that σ at 25 °C is below the detection limit 1e-10 S/cm (what papers report as
 #: "<1E-10"), the domain flag and a note.
-OUTPUT_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
-                  "p_sigma_below_detection", "in_domain", "note"]
+PREDICTION_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
+                      "p_sigma_below_detection", "in_domain", "note"]
+#: The numeric prediction columns (NaN where a row is not predicted).
+NUMERIC_PREDICTION_COLUMNS = PREDICTION_COLUMNS[:-2]
+#: What the training data holds of each query: ``model_log10_sigma`` (the model's own log10 σ at 25 °C, S/cm,
+#: before a measured composition is anchored to its measurements); the measurements of that very composition
+#: (``measured_log10_sigma``, the median over papers at room temperature, log10 S/cm; ``measured_papers``;
+#: ``measured_spread_log10``, the range of the papers' medians, decades; ``measured_references``, up to three);
+#: and its :data:`~mlsse.models.evidence.N_NEAREST` nearest measured training compositions (``nearest_K``, its
+#: ``_log10_sigma`` at room temperature, log10 S/cm, ``_reference`` and ``_distance``, the fraction of atoms
+#: exchanged).
+EVIDENCE_COLUMNS = ["model_log10_sigma", "measured_log10_sigma", "measured_papers", "measured_spread_log10",
+                    "measured_references",
+                    *[f"nearest_{k}{part}" for k in range(1, N_NEAREST + 1)
+                      for part in ("", "_log10_sigma", "_reference", "_distance")]]
+#: Every column a prediction table gets: :data:`PREDICTION_COLUMNS`, then :data:`EVIDENCE_COLUMNS`.
+OUTPUT_COLUMNS = PREDICTION_COLUMNS + EVIDENCE_COLUMNS
+#: The evidence columns that hold text; the others are numbers.
+TEXT_EVIDENCE_COLUMNS = ["measured_references", *[f"nearest_{k}{part}" for k in range(1, N_NEAREST + 1)
+                                                  for part in ("", "_reference")]]
+
+
+def empty_output(n: int, notes=None) -> pd.DataFrame:
+    """Return an :data:`OUTPUT_COLUMNS` table of ``n`` rows not predicted (NaN, blank text), with ``notes``.
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+    notes : sequence of str, optional
+        Each row's note; default blank.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, RangeIndex.
+    """
+    out = pd.DataFrame({c: pd.Series([np.nan] * n, dtype=float) for c in NUMERIC_PREDICTION_COLUMNS})
+    out["in_domain"] = pd.Series([pd.NA] * n, dtype="boolean")
+    out["note"] = list(notes) if notes is not None else [""] * n
+    for column in EVIDENCE_COLUMNS:
+        out[column] = pd.Series([""] * n, dtype=object) if column in TEXT_EVIDENCE_COLUMNS else np.nan
+    return out
 
 
 @dataclass
@@ -174,23 +223,30 @@ class Predictor:
         ok = problems == ""
         temperature = (np.full(len(frame), np.nan) if temperature_c is None
                        else np.broadcast_to(np.asarray(temperature_c, dtype=float), (len(frame),)))
-        out = pd.DataFrame({c: np.full(len(frame), np.nan) for c in OUTPUT_COLUMNS[:-2]})
-        out["in_domain"] = pd.Series([pd.NA] * len(frame), dtype="boolean")
-        out["note"] = problems
+        out = empty_output(len(frame), problems)
         if ok.any():
             from pymatgen.core import Composition
 
             # A Composition is passed on as it is: the measured-value check reads it without parsing text again.
             compositions = [c if isinstance(c, Composition) else str(c) for c in frame["composition"][ok]]
+            additives = frame["additive"][ok] if "additive" in frame else [None] * int(ok.sum())
+            wt = frame["additive_wt_pct"][ok] if "additive_wt_pct" in frame else [None] * int(ok.sum())
+            keys = [evidence_key(c, a, w) for c, a, w in zip(compositions, additives, wt)]
             predicted = self.predict_features(features[ok].reset_index(drop=True), temperature_c=temperature[ok],
-                                              compositions=compositions)
-            for column in OUTPUT_COLUMNS:
+                                              compositions=compositions, evidence_keys=keys)
+            for column in PREDICTION_COLUMNS + EVIDENCE_COLUMNS[:5]:
                 out.loc[ok, column] = predicted[column].to_numpy()
+            if self.measured is not None:
+                rows = np.flatnonzero(ok)
+                for i, neighbours in zip(rows, self.measured.nearest(compositions)):
+                    for k, (formula, value, _, references, distance) in enumerate(neighbours, start=1):
+                        out.loc[i, [f"nearest_{k}", f"nearest_{k}_log10_sigma", f"nearest_{k}_reference",
+                                    f"nearest_{k}_distance"]] = [formula, value, references, round(distance, 4)]
         out.index = frame.index
         return out
 
     def predict_features(self, features: pd.DataFrame, elements: list[set[str]] | None = None,
-                         temperature_c=None, compositions=None) -> pd.DataFrame:
+                         temperature_c=None, compositions=None, evidence_keys=None) -> pd.DataFrame:
         """Predict from a feature frame.
 
         Out-of-domain queries err more than in-domain ones, so they get their own, wider interval. σ at another
@@ -205,14 +261,21 @@ class Predictor:
         temperature_c : None, float or array_like, optional
             Where σ is wanted, °C: None (25 °C), a number, or one value per row (NaN: 25 °C).
         compositions : sequence of str or pymatgen.core.Composition, optional
-            The rows' formulas; with them, a query whose composition was measured in training far from its
-            prediction (outside the in-domain interval) is out of domain, and its note gives the measured value
-            and the papers.
+            The rows' formulas; with them (and no ``evidence_keys``), a query whose composition was measured in
+            training far from its prediction (outside the in-domain interval) is out of domain, and its note gives
+            the measured value and the papers. A doping scan compares the model's predictions of its members, so
+            it passes these.
+        evidence_keys : sequence of str, optional
+            The rows' :func:`~mlsse.models.evidence.evidence_key`; with them a composition measured in training is
+            anchored to its measurements: log10 σ at 25 °C is their median over papers (σ at another temperature
+            goes from there through Ea), its interval the measured one (the spread between papers, at least the
+            model's ``measured`` half-width) and its note says so, and whether the papers disagree.
 
         Returns
         -------
         pandas.DataFrame
-            The :data:`OUTPUT_COLUMNS` (log10 σ in log10 S/cm, σ in S/cm, Ea in eV), with ``features``' index.
+            The :data:`PREDICTION_COLUMNS` (log10 σ in log10 S/cm, σ in S/cm, Ea in eV) and the first five
+            :data:`EVIDENCE_COLUMNS` (the measured ones blank without ``evidence_keys``), with ``features``' index.
         """
         if elements is None:
             elements = feature_elements(features)
@@ -222,7 +285,34 @@ class Predictor:
         ea = self.ea_model.predict(X)
         inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
                                              elements)
-        if compositions is not None and self.measured is not None:
+        model_sigma = sigma_rt
+        sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
+        records = None
+        if evidence_keys is not None and self.measured is not None:
+            records = self.measured.records(evidence_keys)
+            sigma_rt, known = anchored_log10_sigma(sigma_rt, records)
+            censored = records["measured_censored"].eq(True).to_numpy()
+            anchored = known & ~censored
+            spread = records["measured_spread_log10"].to_numpy(dtype=float)
+            measured_width = np.maximum(self.measured_half_width(), np.nan_to_num(spread) / 2.0)
+            sigma_hw = np.where(anchored, measured_width, sigma_hw)
+            from scipy.special import ndtr
+
+            p_below = np.where(anchored, ndtr((DETECTION_LIMIT_LOG10_SIGMA - sigma_rt) / (measured_width / Z_80)),
+                               np.where(censored, 1.0, p_below))
+            for i in np.flatnonzero(anchored | censored):
+                papers, references = int(records.at[i, "measured_papers"]), records.at[i, "measured_references"]
+                if censored[i]:
+                    note = (f"reported below {10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e} S/cm at room temperature "
+                            f"({references})")
+                else:
+                    note = (f"measured: {10 ** sigma_rt[i]:.2g} S/cm at room temperature, median of {papers} "
+                            f"paper{'s' if papers > 1 else ''} ({references})")
+                    if spread[i] > AGREEING_SPREAD_LOG10:
+                        note += f"; the papers disagree by {spread[i]:.1f} decades"
+                # Every element of a measured composition was seen in training, and it is its own nearest neighbour.
+                inside[i], reasons[i] = True, note
+        elif compositions is not None and self.measured is not None:
             contradicted = self.measured.disagreements(compositions, sigma_rt,
                                                        float(self.half_width("log10_sigma", [True])[0]),
                                                        DETECTION_LIMIT_LOG10_SIGMA, elements=elements)
@@ -230,8 +320,8 @@ class Predictor:
                 if note:
                     inside[i] = False
                     reasons[i] = "; ".join(r for r in (reasons[i], note) if r)
-        # Out-of-domain queries err more, so they get their own, wider interval.
-        sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
+            # Out-of-domain queries err more, so they get their own, wider interval.
+            sigma_hw, ea_hw = self.half_width("log10_sigma", inside), self.half_width("ea_eV", inside)
         out = pd.DataFrame(index=features.index)
         if temperature_c is None:
             temperature = np.full(len(X), ROOM_TEMPERATURE_C)
@@ -240,9 +330,16 @@ class Predictor:
             temperature = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)
         log10_sigma = log10_sigma_at(sigma_rt, ea, temperature)
         extra = temperature_half_width_extra(ea_hw, temperature)
+        low, high = log10_sigma - sigma_hw - extra, log10_sigma + sigma_hw + extra
+        # Below detection is likely enough to lie inside the interval: its lower end reaches the censored label.
+        floor = log10_sigma_at(np.full(len(X), CENSORED_LOG10_SIGMA), ea, temperature) - extra
+        low = np.where(p_below >= (1.0 - self.sigma_model.coverage) / 2.0, np.minimum(low, floor), low)
+        if records is not None:  # reported only below detection: at most the detection limit
+            high = np.where(censored, log10_sigma_at(np.full(len(X), DETECTION_LIMIT_LOG10_SIGMA), ea, temperature)
+                            + extra, high)
         out["log10_sigma"] = log10_sigma
-        out["log10_sigma_lo"] = log10_sigma - sigma_hw - extra
-        out["log10_sigma_hi"] = log10_sigma + sigma_hw + extra
+        out["log10_sigma_lo"] = low
+        out["log10_sigma_hi"] = high
         out["sigma_S_cm"] = 10.0 ** log10_sigma
         out["ea_eV"] = ea
         out["ea_lo"] = np.maximum(ea - ea_hw, 0.0)  # an activation energy is positive (wide out-of-domain widths)
@@ -251,7 +348,18 @@ class Predictor:
         out["p_sigma_below_detection"] = p_below
         out["in_domain"] = inside
         out["note"] = reasons
+        out["model_log10_sigma"] = model_sigma
+        for column in EVIDENCE_COLUMNS[1:5]:
+            out[column] = (records[column].to_numpy() if records is not None
+                           else ("" if column == "measured_references" else np.nan))
         return out
+
+    def measured_half_width(self) -> float:
+        """Return the 80 % half-width of log10 σ (S/cm) for a composition measured in training: calibrated on how
+        far one paper's measurement is from the other papers' median; a model saved without it uses its in-domain
+        half-width."""
+        widths = (self.half_widths or {}).get("log10_sigma", {})
+        return float(widths.get("measured", self.half_width("log10_sigma", [True])[0]))
 
     def explain(self, data, target="log10_sigma") -> pd.DataFrame:
         """Return the SHAP contributions (XGBoost's exact TreeSHAP) of each feature to each query's prediction.

@@ -21,7 +21,8 @@ from pathlib import Path
 from mlsse.errors import ModelError
 from mlsse.io import atomic_directory, atomic_path, write_text_atomic
 from mlsse.models.card import model_card
-from mlsse.models.domain import ApplicabilityDomain, MeasuredCompositions
+from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.evidence import MeasuredCompositions
 from mlsse.models.predictor import Predictor
 
 #: Version of the saved-model layout; loading refuses other major versions.

@@ -306,7 +306,7 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         "n_sigma_groups": metrics["log10_sigma"]["groups"], "n_ea_groups": metrics["ea_eV"]["groups"],
         "metrics": metrics,
     }
-    from mlsse.models.domain import MeasuredCompositions
+    from mlsse.models.evidence import MeasuredCompositions, evidence_key, measured_half_width
 
     # The interval of a change versus a host, from held-out differences within doping series (a lab's offset
     # cancels in them): σ members compared as dope compares them, with the ranking member's held-out say.
@@ -326,8 +326,19 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         "log10_sigma": paired_half_widths(sigma_series, relative, fitted["log10_sigma"].coverage),
         "ea_eV": paired_half_widths(ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_),
                                     fitted["ea_eV"].coverage)}
+    additives = sigma_rows["additive"] if "additive" in sigma_rows else None
+    wt = sigma_rows["additive_wt_pct"] if "additive_wt_pct" in sigma_rows else None
     measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
-                                              sigma_rows["censored"], sigma_rows["group"])
+                                              sigma_rows["censored"], sigma_rows["group"], additives, wt)
+    keys = [evidence_key(c, a, w) for c, a, w in zip(sigma_rows["composition"],
+                                                     additives if additives is not None else [None] * len(sigma_rows),
+                                                     wt if wt is not None else [None] * len(sigma_rows))]
+    # A known composition is predicted as its measurements: its interval is how far one paper is from the others.
+    width = measured_half_width(keys, sigma_rows["group"].to_numpy(), sigma_rows["target"].to_numpy(dtype=float),
+                                sigma_rows["censored"].fillna(False).astype(bool).to_numpy(),
+                                fitted["log10_sigma"].coverage)
+    if width is not None:
+        half_widths["log10_sigma"]["measured"] = width
     return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
                      domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths,
                      measured=measured, ranker=ranker)
