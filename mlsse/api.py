@@ -93,7 +93,9 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
         empty cells filled). Then ``log10_sigma``, ``log10_sigma_lo``, ``log10_sigma_hi`` (log10 S/cm),
         ``sigma_S_cm`` (S/cm), ``ea_eV``, ``ea_lo``, ``ea_hi`` (eV), ``p_sigma_below_detection`` (the
         probability that σ at 25 °C is below 1e-10 S/cm, what papers report as "<1E-10"), ``in_domain`` and
-        ``note``. An input column with one of those names is kept as ``<name>_input`` (with an
+        ``note``; then the evidence columns (:data:`~mlsse.models.predictor.EVIDENCE_COLUMNS`: the model's own
+        value, what the training data measured for this composition, its three nearest measured compositions;
+        a measured composition's ``log10_sigma`` is its measured median). An input column with one of those names is kept as ``<name>_input`` (with an
         ``MlsseWarning``).
 
     Raises

@@ -63,6 +63,47 @@ def test_predict_one_formula_prints_the_table(small_model, tmp_path):
     assert len(re.findall(r"= (?:-?[\d.]+(?:e[-+]\d+)?|unknown) \([-+]\d+\.\d\d\)", reasons)) == 3, reasons
 
 
+def test_predict_one_formula_shows_what_the_training_data_holds(small_model, tmp_path):
+    from mlsse.models.storage import load_model
+
+    predictor = load_model(small_model)
+    # A composition the small model was trained on, measured (not censored): its measured σ is in the table.
+    formula = next(record[5] for record in predictor.measured.values.values()
+                   if len(record) >= 6 and not record[1] and " + " not in record[5])
+    out = run(["predict", formula, "--model", str(small_model)], tmp_path, tmp_path).stdout
+    table = out.split("what the training data holds")[1]
+    this_one = next(line for line in table.splitlines() if "this one" in line)
+    assert "not measured" not in this_one and re.search(r"│\s*\d+\s*│", this_one), this_one
+    assert len([line for line in table.splitlines() if re.search(r"│ 0\.\d{3}\s*│", line)]) == 3  # 3 nearest
+
+
+def test_predict_several_formulas_and_stdin_give_one_table_and_one_file(small_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from mlsse.cli import app
+
+    out = run(["predict", "Li3N", "LiQq", "Li6PS5Cl", "--model", str(small_model), "--output", "several.csv"],
+              tmp_path, tmp_path).stdout
+    assert "3 compositions at 25 °C" in out
+    assert "LiQq: unknown element 'Qq' in 'LiQq'" in out
+    written = pd.read_csv(tmp_path / "several.csv")
+    assert written["composition"].tolist() == ["Li3N", "LiQq", "Li6PS5Cl"]
+    assert written["log10_sigma"].isna().tolist() == [False, True, False]
+    piped = CliRunner().invoke(app, ["predict", "-", "Li3N", "--model", str(small_model)],
+                               input="Li6PS5Cl\n# a comment\n\nLi3YCl6\n",
+                               env={"MLSSE_HOME": str(tmp_path), "COLUMNS": "200"}, catch_exceptions=False)
+    assert piped.exit_code == 0, piped.stdout
+    assert "3 compositions at 25 °C" in piped.stdout
+    rows = [line.split()[0] for line in piped.stdout.splitlines() if line.strip().startswith("Li")]
+    assert rows == ["Li6PS5Cl", "Li3YCl6", "Li3N"]
+
+
+def test_version_is_the_installed_one(tmp_path):
+    from importlib.metadata import version
+
+    assert run(["--version"], tmp_path, tmp_path).stdout.strip() == f"mlsse {version('mlsse')}"
+
+
 def test_top_contributions_give_the_feature_value_and_the_largest_pushes(small_model):
     from mlsse.features import featurize_table
     from mlsse.features.names import readable_name

@@ -61,6 +61,22 @@ for _name, _command in (("predict", predict_command), ("dope", dope_command), ("
                         ("retrain", models_commands.retrain_command), ("train", train_command),
                         ("evaluate", evaluate_command)):
     _register(app, _name, _command)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"mlsse {version('mlsse')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                          help="Print mlsse's version and exit.")) -> None:
+    """Predict ionic conductivity and activation energy of Li solid-state electrolytes."""
+
+
 app.add_typer(models_commands.app, name="models")
 app.add_typer(data_commands.app, name="data")
 for _name, _command in models_commands.COMMANDS.items():

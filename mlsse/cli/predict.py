@@ -9,7 +9,9 @@ import typer
 
 
 def predict_command(
-    formula: Annotated[str | None, typer.Argument(help="Composition, e.g. Li2.3ZrCl5.85N0.15.")] = None,
+    formulas: Annotated[list[str] | None, typer.Argument(help="One or more compositions, e.g. Li2.3ZrCl5.85N0.15 "
+                                                         "Li6PS5Cl; '-' reads them from stdin, one per line.",
+                                                         metavar="FORMULA", show_default=False)] = None,
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
                                                         "(default 25 °C; with --input, only if the CSV has no "
                                                         "temperature_C values).")] = None,
@@ -33,15 +35,80 @@ def predict_command(
     from mlsse.cli.notes import printed_notes
     from mlsse.errors import MlsseError
 
-    if (formula is None) == (input_csv is None):
-        raise MlsseError("give either a FORMULA or --input CSV (with --output CSV)")
+    formulas = _read_formulas(formulas or [])
+    if bool(formulas) == (input_csv is not None):
+        raise MlsseError("give either FORMULA ... or --input CSV (with --output CSV)")
     if output_csv is not None and output_csv.is_dir():  # before predicting, not after
         raise MlsseError(f"{output_csv}: is a directory, not a file")
     with printed_notes():
         if input_csv is not None:
             _predict_csv(input_csv, output_csv, temperature_c, model, chunk_rows, not no_cache, quiet)
+        elif len(formulas) == 1:
+            _predict_one(formulas[0], temperature_c, model, output_csv)
         else:
-            _predict_one(formula, temperature_c, model, output_csv)
+            _predict_several(formulas, temperature_c, model, output_csv)
+
+
+def _read_formulas(arguments: list[str]) -> list[str]:
+    """The formulas asked for: the arguments, with '-' replaced by stdin's lines (blank lines and # comments
+    skipped)."""
+    import sys
+
+    formulas = []
+    for argument in arguments:
+        if argument == "-":
+            formulas += [line.strip() for line in sys.stdin if line.strip() and not line.lstrip().startswith("#")]
+        else:
+            formulas.append(argument)
+    return formulas
+
+
+def _predict_several(formulas: list[str], temperature_c: float | None, model: Path | None,
+                     output_csv: Path | None) -> None:
+    """Several formulas: one model load, one table (a row each), and the notes of the rows that need one."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.api import predict
+    from mlsse.io import write_csv_atomic
+    from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
+    from mlsse.temperature import ROOM_TEMPERATURE_C
+
+    result = predict(formulas, temperature_c=temperature_c, model=model)
+    t = ROOM_TEMPERATURE_C if temperature_c is None else temperature_c
+    from rich import box
+
+    table = Table(title=f"{len(formulas)} compositions at {t:g} °C", show_header=True, box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("composition", no_wrap=True)
+    # One line per formula on an 80-column terminal: the nearest compositions are in --output and the
+    # one-formula view.
+    for column in ("σ S/cm", "80 %", "Ea eV", "P<1e-10", "domain", "measured"):
+        table.add_column(column, no_wrap=True)
+    notes = []
+    for formula, (_, row) in zip(formulas, result.iterrows()):
+        if row["log10_sigma"] != row["log10_sigma"]:
+            table.add_row(formula, "–", "", "", "", "", "")
+            notes.append(f"{formula}: {row['note']}")
+            continue
+        below = row["p_sigma_below_detection"] >= 0.5
+        measured = row["measured_log10_sigma"]
+        sigma = f"<{10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e}" if below else f"{row['sigma_S_cm']:.2g}"
+        table.add_row(
+            formula, sigma, f"{10 ** row['log10_sigma_lo']:.0e}–{10 ** row['log10_sigma_hi']:.0e}",
+            f"{row['ea_eV']:.2f}", f"{row['p_sigma_below_detection']:.2f}", "in" if row["in_domain"] else "OUT",
+            f"{_sigma_text(measured, short=True)} ({int(row['measured_papers'])})" if measured == measured else "–")
+        if row["note"] and not row["note"].startswith("measured:"):
+            notes.append(f"{formula}: {row['note']}")
+    console = Console()
+    console.print(table)
+    console.print("measured: median σ at room temperature in the training data (papers); the nearest measured "
+                  "compositions are in --output")
+    for note in notes:
+        console.print(note)
+    if output_csv is not None:
+        write_csv_atomic(result, output_csv)
+        console.print(f"written to {output_csv}")
 
 
 def _predict_one(formula: str, temperature_c: float | None, model: Path | None, output_csv: Path | None) -> None:
@@ -109,11 +176,12 @@ def _evidence_table(row):
     return table
 
 
-def _sigma_text(log10_sigma: float) -> str:
+def _sigma_text(log10_sigma: float, short: bool = False) -> str:
+    """A measured log10 σ (log10 S/cm) as σ in S/cm, or "below 1e-10" for a censored one."""
     from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
 
-    return (f"below {10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e}" if log10_sigma < DETECTION_LIMIT_LOG10_SIGMA
-            else f"{10 ** log10_sigma:.2g}")
+    below = f"{'<' if short else 'below '}{10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e}"
+    return below if log10_sigma < DETECTION_LIMIT_LOG10_SIGMA else f"{10 ** log10_sigma:.2g}"
 
 
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None,
