@@ -32,7 +32,8 @@ def as_query_frame(data) -> pd.DataFrame:
     Raises
     ------
     DataError
-        If a DataFrame has a column name twice or no ``composition`` column.
+        If a DataFrame has a column name twice or no ``composition`` column, or ``data`` is a dict or lists
+        something other than formulas and Compositions.
     """
     from pymatgen.core import Composition
 
@@ -47,9 +48,17 @@ def as_query_frame(data) -> pd.DataFrame:
         return data.copy()
     if isinstance(data, pd.Series):
         return pd.DataFrame({"composition": [_formula_text(item) for item in data]}, index=data.index)
+    if isinstance(data, dict):  # iterating it would read its keys as formulas and drop its values unseen
+        raise DataError("a dict is not a query: give a formula, a list of formulas, a pandas.Series or a "
+                        "pandas.DataFrame (pandas.DataFrame(your_dict) for a dict of columns)")
     if isinstance(data, (str, bytes, Composition)) or not hasattr(data, "__iter__"):
         data = [data]
-    return pd.DataFrame({"composition": [_formula_text(item) for item in data]})
+    items = list(data)
+    bad = [item for item in items if not isinstance(item, (str, bytes, Composition)) and not hasattr(item, "formula")]
+    if bad:
+        kinds = sorted({type(item).__name__ for item in bad})
+        raise DataError(f"a query lists formulas (str) or pymatgen Compositions, not {', '.join(kinds)}")
+    return pd.DataFrame({"composition": [_formula_text(item) for item in items]})
 
 
 def _formula_text(item) -> str:
@@ -95,8 +104,8 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
         probability that σ at 25 °C is below 1e-10 S/cm, what papers report as "<1E-10"), ``in_domain`` and
         ``note``; then the evidence columns (:data:`~mlsse.models.predictor.EVIDENCE_COLUMNS`: the model's own
         value, what the training data measured for this composition, its three nearest measured compositions;
-        a measured composition's ``log10_sigma`` is its measured median). An input column with one of those names is kept as ``<name>_input`` (with an
-        ``MlsseWarning``).
+        a measured composition's ``log10_sigma`` is its measured median). An input column with one of those
+        names is kept as ``<name>_input`` (with an ``MlsseWarning``).
 
     Raises
     ------

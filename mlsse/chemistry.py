@@ -7,6 +7,7 @@ Layer: imports nothing from mlsse but ``mlsse.errors``, so every layer may use i
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from functools import lru_cache
 
@@ -396,17 +397,52 @@ def parse_composition(formula: str | Composition) -> Composition:
         text = clean_formula_text(formula)
         if not text:
             raise ValueError("empty formula")
+        if re.search(r"(?<![0-9])\.", text):
+            # pymatgen reads LiCl.2H2O as LiCl0.2H2O: a dot not after a digit is a hydrate or a typo.
+            raise ValueError(f"a '.' not after a digit in {echo(formula)}: '.' is read only as a decimal point; "
+                             "write a hydrate as LiCl(H2O)2")
         try:
             comp = Composition(text)
         except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
-            raise ValueError(f"cannot parse formula {str(formula)!r}: {exc}") from None
+            raise ValueError(f"cannot parse formula {echo(formula)}: {echo(exc, quoted=False)}") from None
     unknown = [str(sp) for sp in comp.elements if not isinstance(sp, Element)]
     if unknown:
         symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
-        raise ValueError(f"unknown element {symbols} in {str(formula)!r}")
+        raise ValueError(f"unknown element {symbols} in {echo(formula)}")
     if comp.num_atoms <= 0 or any(amount < 0 for amount in comp.values()):
-        raise ValueError(f"formula {str(formula)!r} has no atoms or a negative amount")
+        raise ValueError(f"formula {echo(formula)} has no atoms or a negative amount")
+    if not all(math.isfinite(amount) and amount <= MAX_AMOUNT for amount in comp.values()):
+        raise ValueError(f"formula {echo(formula)} has an amount that is not a number up to {MAX_AMOUNT:g} "
+                         "atoms per formula unit")
     return comp
+
+
+#: Largest amount of one element per formula unit a formula may give (a sane supercell is far below it).
+MAX_AMOUNT = 1e4
+#: Characters of a user's text an error message repeats.
+ECHO_CHARACTERS = 80
+
+
+def echo(text, quoted: bool = True) -> str:
+    """Return user text as an error message repeats it: non-printing characters escaped (``repr``), cut to
+    :data:`ECHO_CHARACTERS` with "…".
+
+    Parameters
+    ----------
+    text : object
+        The text (``str()`` of it).
+    quoted : bool, default True
+        Whether to keep ``repr``'s quotes.
+
+    Returns
+    -------
+    str
+        The echo.
+    """
+    text = str(text)
+    cut = text[:ECHO_CHARACTERS] + ("…" if len(text) > ECHO_CHARACTERS else "")
+    shown = repr(cut)
+    return shown if quoted else shown[1:-1]
 
 
 def normalise_formula(formula: str | Composition) -> str:

@@ -8,6 +8,7 @@ import glob
 import os
 import re
 import shutil
+import stat
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -204,6 +205,7 @@ def atomic_path(target: str | Path):
     target = Path(target)
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
+    refuse_to_replace(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -220,6 +222,36 @@ def atomic_path(target: str | Path):
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def refuse_to_replace(target: str | Path) -> None:
+    """Raise unless ``target`` is absent or a regular file its owner may write: a rename over a device, FIFO or
+    socket would destroy it, and a read-only file was made read-only on purpose (root's ``os.access`` would say
+    yes to both, so the mode bits decide).
+
+    Parameters
+    ----------
+    target : str or pathlib.Path
+        The file about to be replaced.
+
+    Raises
+    ------
+    OSError
+        Naming ``target``: not a regular file, or read-only.
+    """
+    target = Path(target)
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EEXIST, "is not a regular file (a device, FIFO or socket): not replacing it",
+                      str(target))
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise PermissionError(errno.EACCES, "is read-only: not replacing it (make it writable, or write "
+                              "elsewhere)", str(target))
 
 
 @contextmanager
@@ -327,6 +359,65 @@ def write_csv_atomic(frame: pd.DataFrame, target: str | Path) -> Path:
     """
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False)
+    return Path(target)
+
+
+#: The table formats an output path may name, by suffix.
+TABLE_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def table_format(path: str | Path, allowed: Iterable[str] = ("csv", "json", "parquet")) -> str:
+    """Return the format (``"csv"``, ``"json"`` or ``"parquet"``) an output path's suffix names.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The output file.
+    allowed : iterable of str
+        The formats this output may be written in.
+
+    Returns
+    -------
+    str
+        The format.
+
+    Raises
+    ------
+    ValueError
+        If the suffix names no allowed format (the message lists the allowed suffixes).
+    """
+    allowed = tuple(allowed)
+    kind = TABLE_FORMATS.get(Path(path).suffix.lower())
+    if kind not in allowed:
+        suffixes = ", ".join(suffix for suffix, k in TABLE_FORMATS.items() if k in allowed)
+        raise ValueError(f"{path}: give a file ending in {suffixes}")
+    return kind
+
+
+def write_table_atomic(frame: pd.DataFrame, target: str | Path) -> Path:
+    """Write ``frame`` to ``target`` atomically in the format its suffix names (:func:`table_format`): CSV without
+    the index, JSON as a list of records, or Parquet.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    target : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+    """
+    kind = table_format(target)
+    with atomic_path(target) as tmp:
+        if kind == "csv":
+            frame.to_csv(tmp, index=False)
+        elif kind == "json":
+            frame.to_json(tmp, orient="records", indent=1, double_precision=10)
+        else:
+            frame.to_parquet(tmp, index=False)
     return Path(target)
 
 

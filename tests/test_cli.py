@@ -98,6 +98,61 @@ def test_predict_several_formulas_and_stdin_give_one_table_and_one_file(small_mo
     assert rows == ["Li6PS5Cl", "Li3YCl6", "Li3N"]
 
 
+def test_predict_writes_the_format_its_output_names_at_a_sensible_precision(small_model, tmp_path):
+    model = ["--model", str(small_model)]
+    for name in ("p.csv", "p.json", "p.parquet"):
+        run(["predict", "Li3N", "Li6PS5Cl", "--output", name, *model], tmp_path, tmp_path)
+    csv = pd.read_csv(tmp_path / "p.csv")
+    records = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    parquet = pd.read_parquet(tmp_path / "p.parquet")
+    assert [r["composition"] for r in records] == parquet["composition"].tolist() == csv["composition"].tolist()
+    assert csv["log10_sigma"].tolist() == pytest.approx(parquet["log10_sigma"].tolist(), abs=1e-12)
+    # σ's interval in S/cm is the log10 interval's, and no figure carries more digits than it means.
+    assert csv["sigma_lo_S_cm"].tolist() == pytest.approx((10 ** csv["log10_sigma_lo"]).tolist(), rel=2e-3)
+    first = (tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert max(len(cell) for cell in first.split(",")[2:12]) <= 10, first
+    result = run(["predict", "Li3N", "--output", "p.xlsx", *model], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: --output p.xlsx: give a file ending in .csv, .json, .parquet, .pq"
+    pd.DataFrame({"composition": ["Li3N"]}).to_csv(tmp_path / "in.csv", index=False)
+    result = run(["predict", "--input", "in.csv", "--output", "in.json", *model], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: --output in.json: give a file ending in .csv, .parquet, .pq"
+
+
+def test_predict_never_replaces_its_input_a_fifo_a_read_only_file_or_a_directory(small_model, tmp_path):
+    model = ["--model", str(small_model)]
+    query = tmp_path / "in.csv"
+    pd.DataFrame({"composition": ["Li3N", "Li6PS5Cl"]}).to_csv(query, index=False)
+    before = query.read_bytes()
+    os.link(query, tmp_path / "same.csv")
+    for output in ("in.csv", "same.csv"):
+        result = run(["predict", "--input", "in.csv", "--output", output, *model], tmp_path, tmp_path, check_code=2)
+        assert result.stderr.strip() == f"error: --output {output} is the input file: write the predictions elsewhere"
+    assert query.read_bytes() == before
+    os.mkfifo(tmp_path / "fifo.csv")
+    result = run(["predict", "Li3N", "--output", "fifo.csv", *model], tmp_path, tmp_path, check_code=2)
+    assert "fifo.csv: is not a regular file (a device, FIFO or socket)" in result.stderr
+    assert (tmp_path / "fifo.csv").is_fifo()
+    locked = tmp_path / "locked.csv"
+    locked.write_text("mine\n", encoding="utf-8")
+    locked.chmod(0o444)
+    result = run(["predict", "Li3N", "--output", "locked.csv", *model], tmp_path, tmp_path, check_code=2)
+    assert "locked.csv: is read-only" in result.stderr and locked.read_text(encoding="utf-8") == "mine\n"
+    result = run(["predict", "--input", str(tmp_path), "--output", "out.csv", *model], tmp_path, tmp_path,
+                 check_code=2)
+    assert result.stderr.strip() == f"error: --input {tmp_path}: is a directory, not a file"
+
+
+def test_models_list_marks_the_active_version_and_gives_its_error_figures(tmp_path):
+    from mlsse.workspace.registry import model_dir
+
+    metadata = json.loads((model_dir("default") / "metadata.json").read_text(encoding="utf-8"))
+    out = run(["models", "list"], tmp_path, tmp_path).stdout
+    row = next(line for line in out.splitlines() if "default" in line and "shipped" in line)
+    assert "active" in row and f"{metadata['metrics']['log10_sigma']['mae']:.3f}" in row
+    assert f"{metadata['metrics']['ea_eV']['mae']:.3f}" in row
+    assert "active model: default" in out
+
+
 def test_version_is_the_installed_one(tmp_path):
     from importlib.metadata import version
 
@@ -130,9 +185,10 @@ def test_predict_csv_keeps_columns_and_notes_bad_rows(small_model, tmp_path):
     from mlsse.models.predictor import OUTPUT_COLUMNS
 
     assert out.columns.tolist() == ["composition", "temperature_C", "id", *OUTPUT_COLUMNS]
-    assert OUTPUT_COLUMNS[:13] == ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV",
-                                   "ea_lo", "ea_hi", "p_sigma_below_detection", "in_domain", "note",
-                                   "model_log10_sigma", "measured_log10_sigma", "measured_papers"]
+    assert OUTPUT_COLUMNS[:15] == ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm",
+                                   "sigma_lo_S_cm", "sigma_hi_S_cm", "ea_eV", "ea_lo", "ea_hi",
+                                   "p_sigma_below_detection", "in_domain", "note", "model_log10_sigma",
+                                   "measured_log10_sigma", "measured_papers"]
     assert out["nearest_1"].notna().tolist() == [True, False, True]  # every good row names its nearest material
     assert out["log10_sigma"].isna().tolist() == [False, True, False]
     assert out["p_sigma_below_detection"].between(0, 1).tolist() == [True, False, True]  # empty for the bad row
@@ -244,6 +300,14 @@ def test_dope_and_explain_refuse_bad_paths_and_requests_before_working(small_mod
                   "cr.csv", *model], tmp_path, tmp_path)
     assert "note: Cr on the Ti site taken as Cr6+; it is also common as Cr3+" in result.stderr
     assert (tmp_path / "cr.csv").exists() and (tmp_path / "cr.png").exists()
+    # Any figure format matplotlib writes, by the suffix; others refused before the scan.
+    run(["dope", "Li2ZrCl6", "--site", "Zr", "--dopants", "Y", "--levels", "0.1", "--output", "y.csv", "--plot",
+         "y.svg", *model], tmp_path, tmp_path)
+    assert b"<svg" in (tmp_path / "y.svg").read_bytes()[:400]
+    result = run(["dope", "Li2ZrCl6", "--site", "Zr", "--dopants", "Y", "--output", "z.csv", "--plot", "z.txt",
+                  *model], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.startswith("error: --plot z.txt: give a file ending in ") and ".pdf" in result.stderr
+    assert not (tmp_path / "z.csv").exists()
     result = run(["explain", "Li3N", "--global", *model], tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: give a FORMULA or --global, not both"
     run(["explain", "Li3Xx", "--out", "never", *model], tmp_path, tmp_path, check_code=2)
@@ -273,6 +337,38 @@ def test_explain_global_writes_the_picture_and_names_lab_batches_it_cannot_find(
 def test_unparsable_formula_on_the_command_line(small_model, tmp_path):
     result = run(["predict", "Li2Xx", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
     assert result.stderr.strip() == "error: Li2Xx: unknown element 'Xx' in 'Li2Xx'"
+
+
+@pytest.mark.parametrize("formula, message", [
+    ("LiCl.2H2O", "a '.' not after a digit in 'LiCl.2H2O': '.' is read only as a decimal point; write a hydrate "
+                  "as LiCl(H2O)2"),
+    ("Li1e400Cl", "formula 'Li1e400Cl' has an amount that is not a number up to 10000 atoms per formula unit"),
+    ("Li1e300Cl", "formula 'Li1e300Cl' has an amount that is not a number up to 10000 atoms per formula unit"),
+])
+def test_a_hydrate_dot_or_an_absurd_amount_is_refused_in_one_line(small_model, tmp_path, formula, message):
+    result = run(["predict", formula, "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == f"error: {formula}: {message}"
+
+
+def test_long_or_non_printing_formulas_are_echoed_cut_and_escaped(small_model, tmp_path):
+    result = run(["predict", "Li3\x01\x02YCl6", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert "\x01" not in result.stderr and "Li3\\x01\\x02YCl6" in result.stderr
+    result = run(["predict", "Qq" * 5000, "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert len(result.stderr) < 400 and "…" in result.stderr
+
+
+def test_the_api_refuses_a_dict_or_a_list_of_numbers(small_model):
+    import mlsse
+    from mlsse.errors import DataError
+
+    with pytest.raises(DataError, match="a dict is not a query"):
+        mlsse.predict({"Li3YCl6": 80}, model=small_model)
+    with pytest.raises(DataError, match="a dict is not a query"):
+        mlsse.predict({"composition": ["Li3YCl6"]}, model=small_model)
+    with pytest.raises(DataError, match="not float"):
+        mlsse.predict([1.5], model=small_model)
+    one_row_with_a_bad_amount = mlsse.predict(["Li3N", "Li1e300Cl"], model=small_model)
+    assert one_row_with_a_bad_amount["log10_sigma"].isna().tolist() == [False, True]
 
 
 def test_data_build_writes_table_card_and_problems(tmp_path, external_dir):

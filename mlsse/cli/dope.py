@@ -27,7 +27,9 @@ def dope_command(
     temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Also predict σ at this °C.")] = None,
     output: Annotated[Path, typer.Option(help="Ranked candidates, .csv or .json (missing folders are created)."
                                         )] = Path("scan.csv"),
-    plot: Annotated[Path | None, typer.Option(help="PNG of σ and Ea vs level (default: --output with .png).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Figure of σ and Ea vs level, .png, .svg, .pdf or another "
+                                                   "format matplotlib writes (default: --output with .png).")
+                    ] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
 ) -> None:
     """Rank candidate dopings of HOST: which dopant, at which level, and which features say why."""
@@ -35,7 +37,7 @@ def dope_command(
     from rich.table import Table
 
     from mlsse.cli.notes import printed_notes
-    from mlsse.doping.plot import plot_scan
+    from mlsse.doping.plot import plot_formats, plot_scan
     from mlsse.doping.scanning import scan
     from mlsse.errors import MlsseError
     from mlsse.io import write_csv_atomic, write_text_atomic
@@ -44,8 +46,8 @@ def dope_command(
     # Checked before the scan runs, so a bad path costs no scan.
     if output.suffix.lower() not in (".csv", ".json"):
         raise MlsseError(f"--output {output}: give a .csv or .json file")
-    if plot.suffix.lower() != ".png":
-        raise MlsseError(f"--plot {plot}: give a .png file")
+    if plot.suffix.lower() not in plot_formats():
+        raise MlsseError(f"--plot {plot}: give a file ending in {', '.join(plot_formats())}")
     for path in (output, plot):
         if path.is_dir():
             raise MlsseError(f"{path}: is a directory, not a file")

@@ -63,13 +63,33 @@ def retrain_command(
 
 
 def list_command() -> None:
-    """List model versions; * marks the active one."""
-    from mlsse.workspace.registry import list_models
+    """List model versions with their paper-grouped CV error; the active one is marked."""
+    import json
 
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.workspace.registry import list_models, model_dir
+
+    table = Table(title="model versions (MAE: paper-grouped 5-fold CV when trained)")
+    for column in ("", "name", "created", "lab batches", "σ rows", "MAE log10 σ", "MAE Ea eV"):
+        table.add_column(column)
+    active = None
     for entry in list_models():
-        mark = "*" if entry["active"] else " "
-        batches = ", ".join(entry.get("batches", [])) or "-"
-        typer.echo(f"{mark} {entry['name']:<24} {entry['created']:<10} batches: {batches}")
+        try:
+            metadata = json.loads((model_dir(entry["name"]) / "metadata.json").read_text(encoding="utf-8"))
+            metrics = metadata.get("metrics", {}) if isinstance(metadata, dict) else {}
+            sigma, ea = metrics.get("log10_sigma", {}).get("mae"), metrics.get("ea_eV", {}).get("mae")
+            figures = [str(metadata.get("n_sigma_rows", "?")), f"{sigma:.3f}" if sigma is not None else "–",
+                       f"{ea:.3f}" if ea is not None else "–"]
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            figures = [f"damaged: {type(exc).__name__}", "", ""]
+        if entry["active"]:
+            active = entry["name"]
+        table.add_row("active" if entry["active"] else "", entry["name"], entry["created"],
+                      ", ".join(entry.get("batches", [])) or "–", *figures)
+    Console().print(table)
+    typer.echo(f"active model: {active}; switch with 'mlsse models use NAME' or 'mlsse models rollback'")
 
 
 def use_command(name: Annotated[str, typer.Argument(help="Model version to activate.")]) -> None:

@@ -22,9 +22,9 @@ def predict_command(
                                                    "BaTiO3) and additive_wt_pct (wt%); other columns are kept. Read, "
                                                    "predicted and written a chunk of rows at a time."
                                                    )] = None,
-    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions, CSV or "
-                                                    ".parquet (also for a single FORMULA; missing folders are "
-                                                    "created).")] = None,
+    output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions: .csv, "
+                                                    ".json (not with --input) or .parquet, by the suffix; also for "
+                                                    "FORMULA; missing folders are created.")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk with --input.")] = 20_000,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the on-disk feature cache.")
@@ -38,8 +38,8 @@ def predict_command(
     formulas = _read_formulas(formulas or [])
     if bool(formulas) == (input_csv is not None):
         raise MlsseError("give either FORMULA ... or --input CSV (with --output CSV)")
-    if output_csv is not None and output_csv.is_dir():  # before predicting, not after
-        raise MlsseError(f"{output_csv}: is a directory, not a file")
+    if output_csv is not None:  # before predicting, not after
+        _check_output(output_csv, input_csv)
     with printed_notes():
         if input_csv is not None:
             _predict_csv(input_csv, output_csv, temperature_c, model, chunk_rows, not no_cache, quiet)
@@ -47,6 +47,48 @@ def predict_command(
             _predict_one(formulas[0], temperature_c, model, output_csv)
         else:
             _predict_several(formulas, temperature_c, model, output_csv)
+
+
+def _check_output(output: Path, input_path: Path | None) -> None:
+    """Refuse, before any work, an output that names no format the command writes, or that would replace the
+    input or something that is not a regular writable file."""
+    import os
+
+    from mlsse.errors import MlsseError
+    from mlsse.io import refuse_to_replace, table_format
+
+    if output.is_dir():
+        raise MlsseError(f"{output}: is a directory, not a file")
+    # A stream is written chunk by chunk: CSV or Parquet; a few formulas may also go to JSON.
+    try:
+        table_format(output, ("csv", "parquet") if input_path is not None else ("csv", "json", "parquet"))
+    except ValueError as exc:
+        raise MlsseError(f"--output {exc}") from None
+    if input_path is not None:
+        if input_path.is_dir():
+            raise MlsseError(f"--input {input_path}: is a directory, not a file")
+        if output.exists() and input_path.exists() and os.path.samefile(output, input_path):
+            raise MlsseError(f"--output {output} is the input file: write the predictions elsewhere")
+    refuse_to_replace(output)
+
+
+def _rounded(result):
+    """The predictions at a precision that means something: 4 decimals of log10 σ (S/cm), Ea (eV) and
+    probabilities, 4 significant digits of σ in S/cm; other columns as given."""
+    import numpy as np
+
+    from mlsse.models.predictor import NUMERIC_PREDICTION_COLUMNS
+
+    out = result.copy()
+    for column in NUMERIC_PREDICTION_COLUMNS + ["model_log10_sigma", "measured_log10_sigma"]:
+        if column not in out:
+            continue
+        values = out[column].to_numpy(dtype=float)
+        if column.endswith("_S_cm"):
+            out[column] = [float(f"{v:.4g}") if np.isfinite(v) else v for v in values]
+        else:
+            out[column] = np.round(values, 4)
+    return out
 
 
 def _read_formulas(arguments: list[str]) -> list[str]:
@@ -70,7 +112,8 @@ def _predict_several(formulas: list[str], temperature_c: float | None, model: Pa
     from rich.table import Table
 
     from mlsse.api import predict
-    from mlsse.io import write_csv_atomic
+    from mlsse.chemistry import echo
+    from mlsse.io import write_table_atomic
     from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
     from mlsse.temperature import ROOM_TEMPERATURE_C
 
@@ -88,18 +131,19 @@ def _predict_several(formulas: list[str], temperature_c: float | None, model: Pa
     notes = []
     for formula, (_, row) in zip(formulas, result.iterrows()):
         if row["log10_sigma"] != row["log10_sigma"]:
-            table.add_row(formula, "–", "", "", "", "", "")
-            notes.append(f"{formula}: {row['note']}")
+            table.add_row(echo(formula, quoted=False), "–", "", "", "", "", "")
+            notes.append(f"{echo(formula, quoted=False)}: {row['note']}")
             continue
         below = row["p_sigma_below_detection"] >= 0.5
         measured = row["measured_log10_sigma"]
         sigma = f"<{10 ** DETECTION_LIMIT_LOG10_SIGMA:.0e}" if below else f"{row['sigma_S_cm']:.2g}"
         table.add_row(
-            formula, sigma, f"{10 ** row['log10_sigma_lo']:.0e}–{10 ** row['log10_sigma_hi']:.0e}",
+            echo(formula, quoted=False), sigma,
+            f"{10 ** row['log10_sigma_lo']:.0e}–{10 ** row['log10_sigma_hi']:.0e}",
             f"{row['ea_eV']:.2f}", f"{row['p_sigma_below_detection']:.2f}", "in" if row["in_domain"] else "OUT",
             f"{_sigma_text(measured, short=True)} ({int(row['measured_papers'])})" if measured == measured else "–")
         if row["note"] and not row["note"].startswith("measured:"):
-            notes.append(f"{formula}: {row['note']}")
+            notes.append(f"{echo(formula, quoted=False)}: {row['note']}")
     console = Console()
     console.print(table)
     console.print("measured: median σ at room temperature in the training data (papers); the nearest measured "
@@ -107,7 +151,7 @@ def _predict_several(formulas: list[str], temperature_c: float | None, model: Pa
     for note in notes:
         console.print(note)
     if output_csv is not None:
-        write_csv_atomic(result, output_csv)
+        write_table_atomic(_rounded(result), output_csv)
         console.print(f"written to {output_csv}")
 
 
@@ -117,13 +161,15 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
 
     from mlsse.api import predict
     from mlsse.errors import MlsseError
-    from mlsse.io import write_csv_atomic
+    from mlsse.io import write_table_atomic
     from mlsse.workspace.registry import load_predictor
 
     result = predict(formula, temperature_c=temperature_c, model=model)
     row = result.iloc[0]
     if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
-        raise MlsseError(f"{formula}: {row['note']}")
+        from mlsse.chemistry import echo
+
+        raise MlsseError(f"{echo(formula, quoted=False)}: {row['note']}")
     from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
     from mlsse.temperature import ROOM_TEMPERATURE_C
 
@@ -151,7 +197,7 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
                   + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
                               for name, value, push in reasons))
     if output_csv is not None:
-        write_csv_atomic(result, output_csv)
+        write_table_atomic(_rounded(result), output_csv)
         console.print(f"written to {output_csv}")
 
 

@@ -7,6 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 
+def plot_formats() -> list[str]:
+    """Return the figure suffixes matplotlib writes here (``.png``, ``.svg``, ``.pdf``, …), sorted; not ``.pgf``,
+    which needs a LaTeX installation."""
+    from matplotlib.figure import Figure
+
+    return sorted(f".{kind}" for kind in Figure().canvas.get_supported_filetypes() if kind != "pgf")
+
+
 def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     """Draw log10 σ (25 °C) and Ea versus dopant level, one curve per dopant with its 80 % band.
 
@@ -17,7 +25,8 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     scan : pandas.DataFrame
         A doping scan (:func:`mlsse.doping.scanning.scan`).
     path : str or pathlib.Path
-        The PNG file, written atomically.
+        The figure file, written atomically in the format its suffix names (any matplotlib writes: .png,
+        .svg, .pdf, …; :func:`plot_formats`).
 
     Returns
     -------
@@ -49,6 +58,6 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     ax_sigma.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)
     plt.close(fig)
     return Path(path)

@@ -24,11 +24,11 @@ from mlsse.temperature import (
     temperature_half_width_extra,
 )
 
-#: Prediction columns: log10 σ (S/cm) at the asked temperature with its 80 % interval, σ (S/cm), Ea (eV) with its
-#: interval, the probability that σ at 25 °C is below the detection limit 1e-10 S/cm (what papers report as
-#: "<1E-10"), the domain flag and a note.
-PREDICTION_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "ea_eV", "ea_lo", "ea_hi",
-                      "p_sigma_below_detection", "in_domain", "note"]
+#: Prediction columns: log10 σ (S/cm) at the asked temperature with its 80 % interval, σ and its interval (S/cm),
+#: Ea (eV) with its interval, the probability that σ at 25 °C is below the detection limit 1e-10 S/cm (what
+#: papers report as "<1E-10"), the domain flag and a note.
+PREDICTION_COLUMNS = ["log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "sigma_S_cm", "sigma_lo_S_cm",
+                      "sigma_hi_S_cm", "ea_eV", "ea_lo", "ea_hi", "p_sigma_below_detection", "in_domain", "note"]
 #: The numeric prediction columns (NaN where a row is not predicted).
 NUMERIC_PREDICTION_COLUMNS = PREDICTION_COLUMNS[:-2]
 #: What the training data holds of each query: ``model_log10_sigma`` (the model's own log10 σ at 25 °C, S/cm,
@@ -341,6 +341,8 @@ class Predictor:
         out["log10_sigma_lo"] = low
         out["log10_sigma_hi"] = high
         out["sigma_S_cm"] = 10.0 ** log10_sigma
+        out["sigma_lo_S_cm"] = 10.0 ** low
+        out["sigma_hi_S_cm"] = 10.0 ** high
         out["ea_eV"] = ea
         out["ea_lo"] = np.maximum(ea - ea_hw, 0.0)  # an activation energy is positive (wide out-of-domain widths)
         out["ea_hi"] = ea + ea_hw
