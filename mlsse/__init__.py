@@ -6,7 +6,7 @@ structure. Heavy libraries load on first use so that ``import mlsse`` and ``mlss
 
 __version__ = "0.1.0"
 
-__all__ = ["predict", "__version__"]
+__all__ = ["predict", "rank", "__version__"]
 
 
 def __getattr__(name):
@@ -15,6 +15,10 @@ def __getattr__(name):
         from mlsse.api import predict
 
         return predict
+    if name == "rank":
+        from mlsse.doping.ranking import rank
+
+        return rank
     if name == "doping":
         import importlib
 

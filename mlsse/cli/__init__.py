@@ -13,6 +13,7 @@ from mlsse.cli.dope import dope_command
 from mlsse.cli.evaluate import evaluate_command
 from mlsse.cli.explain import explain_command
 from mlsse.cli.predict import predict_command
+from mlsse.cli.rank import rank_command
 from mlsse.cli.screen import screen_command
 from mlsse.cli.train import train_command
 from mlsse.errors import MlsseError
@@ -56,7 +57,8 @@ def _register(app: typer.Typer, name: str, command) -> None:
 
 app = typer.Typer(name="mlsse", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Predict ionic conductivity and activation energy of Li solid-state electrolytes.")
-for _name, _command in (("predict", predict_command), ("dope", dope_command), ("screen", screen_command),
+for _name, _command in (("predict", predict_command), ("rank", rank_command), ("dope", dope_command),
+                        ("screen", screen_command),
                         ("explain", explain_command),
                         ("retrain", models_commands.retrain_command), ("train", train_command),
                         ("evaluate", evaluate_command)):

@@ -39,7 +39,7 @@ def predict_command(
     if bool(formulas) == (input_csv is not None):
         raise MlsseError("give either FORMULA ... or --input CSV (with --output CSV)")
     if output_csv is not None:  # before predicting, not after
-        _check_output(output_csv, input_csv)
+        check_output(output_csv, input_csv)
     with printed_notes():
         if input_csv is not None:
             _predict_csv(input_csv, output_csv, temperature_c, model, chunk_rows, not no_cache, quiet)
@@ -49,9 +49,10 @@ def predict_command(
             _predict_several(formulas, temperature_c, model, output_csv)
 
 
-def _check_output(output: Path, input_path: Path | None) -> None:
-    """Refuse, before any work, an output that names no format the command writes, or that would replace the
-    input or something that is not a regular writable file."""
+def check_output(output: Path, input_path: Path | None, formats: tuple[str, ...] | None = None) -> None:
+    """Refuse, before any work, an output that names no format the command writes (``formats``; default: CSV
+    or Parquet for a stream from ``input_path``, also JSON for formulas), or that would replace the input or
+    something that is not a regular writable file."""
     import os
 
     from mlsse.errors import MlsseError
@@ -61,7 +62,8 @@ def _check_output(output: Path, input_path: Path | None) -> None:
         raise MlsseError(f"{output}: is a directory, not a file")
     # A stream is written chunk by chunk: CSV or Parquet; a few formulas may also go to JSON.
     try:
-        table_format(output, ("csv", "parquet") if input_path is not None else ("csv", "json", "parquet"))
+        streamed = ("csv", "parquet") if input_path is not None else ("csv", "json", "parquet")
+        table_format(output, formats or streamed)
     except ValueError as exc:
         raise MlsseError(f"--output {exc}") from None
     if input_path is not None:
@@ -72,15 +74,17 @@ def _check_output(output: Path, input_path: Path | None) -> None:
     refuse_to_replace(output)
 
 
-def _rounded(result):
-    """The predictions at a precision that means something: 4 decimals of log10 σ (S/cm), Ea (eV) and
-    probabilities, 4 significant digits of σ in S/cm; other columns as given."""
+def rounded_predictions(result):
+    """Return the predictions at a precision that means something: 4 decimals of log10 σ (S/cm), Ea (eV),
+    probabilities and rank scores, 4 significant digits of σ in S/cm; other columns as given."""
     import numpy as np
 
     from mlsse.models.predictor import NUMERIC_PREDICTION_COLUMNS
 
     out = result.copy()
-    for column in NUMERIC_PREDICTION_COLUMNS + ["model_log10_sigma", "measured_log10_sigma"]:
+    ranking = ["rank_score", "delta_log10_sigma", "delta_log10_sigma_lo", "delta_log10_sigma_hi", "delta_ea_eV",
+               "delta_ea_lo", "delta_ea_hi", "p_beats_reference"]
+    for column in NUMERIC_PREDICTION_COLUMNS + ["model_log10_sigma", "measured_log10_sigma"] + ranking:
         if column not in out:
             continue
         values = out[column].to_numpy(dtype=float)
@@ -151,7 +155,7 @@ def _predict_several(formulas: list[str], temperature_c: float | None, model: Pa
     for note in notes:
         console.print(note)
     if output_csv is not None:
-        write_table_atomic(_rounded(result), output_csv)
+        write_table_atomic(rounded_predictions(result), output_csv)
         console.print(f"written to {output_csv}")
 
 
@@ -197,7 +201,7 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
                   + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
                               for name, value, push in reasons))
     if output_csv is not None:
-        write_table_atomic(_rounded(result), output_csv)
+        write_table_atomic(rounded_predictions(result), output_csv)
         console.print(f"written to {output_csv}")
 
 
