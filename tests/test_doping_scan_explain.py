@@ -97,8 +97,19 @@ def test_dope_and_explain_commands_write_their_files(small_model, tmp_path):
     result = run(["dope", "Li2ZrCl6", "--site", "Cl", "--dopants", "N,F", "--levels", "0:0.25:0.05",
                   "--output", "scan.csv", "--model", str(small_model)], tmp_path, tmp_path)
     assert "wrote scan.csv (12 candidates)" in result.stdout
-    assert "Δ log10 σ (80 %)" in result.stdout and "P(σ > host)" in result.stdout
+    assert "Δ ±80 %" in result.stdout and "P>host" in result.stdout and "--wide adds" in result.stdout
     table = pd.read_csv(tmp_path / "scan.csv")
+    # The table, the CSV and the plot show one quantity: the host's prediction moved by the ranking's change.
+    host = table[table["versus_host"] == "host"].iloc[0]
+    assert np.allclose(table["relative_log10_sigma"] - host["relative_log10_sigma"], table["delta_log10_sigma"])
+    assert host["relative_log10_sigma"] == pytest.approx(host["log10_sigma"])
+    best = table.sort_values("rank").iloc[0]
+    half = (best["delta_log10_sigma_hi"] - best["delta_log10_sigma_lo"]) / 2
+    assert f"{best['delta_log10_sigma']:+.2f} ±{half:.2f}" in result.stdout
+    assert {"sigma_S_cm", "measured_log10_sigma", "measured_papers", "measured_references"} <= set(table.columns)
+    wide = run(["dope", "Li2ZrCl6", "--site", "Cl", "--dopants", "N", "--levels", "0.1", "--output", "w.csv",
+                "--wide", "--model", str(small_model)], tmp_path, tmp_path)
+    assert "Li2.1ZrN0.05Cl5.95" not in wide.stdout and "Li2.2ZrN0.1Cl5.9" in wide.stdout
     for column in ("composition", "dopant", "level", "log10_sigma", "log10_sigma_lo", "log10_sigma_hi", "ea_eV",
                    "ea_lo", "ea_hi", "in_domain", "rank", "reasons_up", "reasons_down"):
         assert column in table.columns
@@ -116,3 +127,14 @@ def test_dope_and_explain_commands_write_their_files(small_model, tmp_path):
     assert (tmp_path / "ex" / "explain_Li3N_sigma.png").stat().st_size > 10_000
     assert pd.read_csv(tmp_path / "ex" / "explain_Li3N_sigma.csv").columns.tolist() == [
         "group", "contribution", "leading_feature", "leading_value"]
+
+
+def test_a_scan_shows_the_measured_members_of_the_seed_n_doping_series(tmp_path):
+    from mlsse.doping.plot import plot_scan
+
+    # The shipped model: the Li2+2xZrCl6-xNx series (seed file 000, peak at x = 0.15) is in its training data.
+    result = scan("Li2ZrCl6", "Cl", ["N"], "0:0.25:0.05")
+    measured = result.dropna(subset=["measured_log10_sigma"]).set_index("level")["measured_log10_sigma"]
+    assert len(measured) == 6 and measured.idxmax() == pytest.approx(0.15)
+    assert result["measured_references"].str.contains("000_878e6fb3c4b52443").all()
+    assert plot_scan(result, tmp_path / "scan.svg").read_bytes().count(b"<svg") == 1

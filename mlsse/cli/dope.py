@@ -31,6 +31,8 @@ def dope_command(
                                                    "format matplotlib writes (default: --output with .png).")
                     ] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Table with compositions, ΔEa and reasons (needs a wide "
+                                       "terminal).")] = False,
 ) -> None:
     """Rank candidate dopings of HOST: which dopant, at which level, and which features say why."""
     from rich.console import Console
@@ -62,21 +64,32 @@ def dope_command(
     except BaseException:
         plot_path.unlink(missing_ok=True)  # both files or neither
         raise
-    table = Table(title=f"doping scan of {host} ({site} site), best candidate per dopant; Δ versus the host at "
-                        "25 °C with its paired 80 % interval")
-    for column in ("dopant rank", "dopant", "level", "composition", "Δ log10 σ (80 %)", "P(σ > host)", "Δ Ea eV",
-                   "in domain", "why (vs host)"):
-        table.add_column(column)
+    from rich import box
+
+    table = Table(title=f"{host} ({site} site): best candidate per dopant", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    columns = ["rank", "dopant", "level", "Δ ±80 %", "σ S/cm", "P>host", "dom."]
+    if wide:
+        columns[2:3] = ["level", "composition"]
+        columns += ["Δ Ea eV", "why (vs host)"]
+    for column in columns:
+        table.add_column(column, no_wrap=column != "why (vs host)")
     best = result.sort_values("rank").groupby("dopant", sort=False).head(1)
     for _, row in best.iterrows():
         host_row = row["versus_host"] == "host"
-        table.add_row(str(row["dopant_rank"]), row["dopant_species"], f"{row['level']:g}", row["composition"],
-                      "host" if host_row else f"{row['delta_log10_sigma']:+.2f} ({row['delta_log10_sigma_lo']:+.2f}…"
-                                              f"{row['delta_log10_sigma_hi']:+.2f})",
-                      "–" if host_row else f"{row['p_beats_host']:.2f}",
-                      "host" if host_row else f"{row['delta_ea_eV']:+.3f}",
-                      "yes" if row["in_domain"] else "NO", row["reasons_up"] or "-")
-    Console().print(table)
+        width = (row["delta_log10_sigma_hi"] - row["delta_log10_sigma_lo"]) / 2
+        cells = [str(row["dopant_rank"]), row["dopant_species"], f"{row['level']:g}",
+                 "host" if host_row else f"{row['delta_log10_sigma']:+.2f} ±{width:.2f}", f"{row['sigma_S_cm']:.2g}",
+                 "–" if host_row else f"{row['p_beats_host']:.2f}", "in" if row["in_domain"] else "OUT"]
+        if wide:
+            cells[3:3] = [row["composition"]]
+            cells += ["host" if host_row else f"{row['delta_ea_eV']:+.3f}", row["reasons_up"] or "-"]
+        table.add_row(*cells)
+    console = Console()
+    console.print(table)
+    console.print("Δ: relative log10 σ (ranking) minus the host's at 25 °C, with its paired 80 % half-width, as "
+                  "the plot and relative_log10_sigma in the output show it; σ: the absolute prediction"
+                  + ("" if wide else "; --wide adds compositions, ΔEa and reasons"))
     top = result.loc[result["rank"].idxmin()]
     tied = result[result["tied_with_best"] & result["versus_host"].ne("host")]
     names = ", ".join(dict.fromkeys(tied["composition"]))

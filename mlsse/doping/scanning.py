@@ -167,8 +167,11 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     pandas.DataFrame
         One row per candidate: :func:`candidate_table`'s columns; ``log10_sigma`` (25 °C, log10 S/cm) with
         ``log10_sigma_lo``/``log10_sigma_hi``, ``ea_eV`` with ``ea_lo``/``ea_hi`` (eV),
-        ``p_sigma_below_detection``, ``in_domain`` and ``note``; the change versus the undoped host with paired
-        80 % intervals and the probability of beating it (:func:`versus_host`); ``temperature_C`` and
+        ``sigma_S_cm``, ``p_sigma_below_detection``, ``in_domain`` and ``note``; the change versus the undoped
+        host with paired 80 % intervals and the probability of beating it (:func:`versus_host`);
+        ``relative_log10_sigma`` (the host's log10 σ plus the change: what the plot draws, log10 S/cm);
+        ``measured_log10_sigma``, ``measured_papers`` and ``measured_references`` where the training data
+        measured the composition; ``temperature_C`` and
         ``log10_sigma_at_T`` when ``temperature_c`` is given; ``rank`` (by the predicted change of σ versus the
         host, which the ranking member helps order; 1 = best), ``rank_in_dopant``,
         ``dopant_rank`` (dopants ordered by their best candidate), ``tied_with_best`` (the model cannot tell the
@@ -201,7 +204,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])
     predicted = predictor.predict_features(features, compositions=candidates["composition"])
-    out = pd.concat([candidates, predicted.drop(columns=["sigma_S_cm"])], axis=1)
+    out = pd.concat([candidates, predicted.drop(columns=["sigma_lo_S_cm", "sigma_hi_S_cm"])], axis=1)
     if temperature_c is not None:
         out["temperature_C"] = temperature_c
         out["log10_sigma_at_T"] = log10_sigma_at(out["log10_sigma"], out["ea_eV"], temperature_c)
@@ -213,6 +216,11 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     out = out.join(versus_host(out.assign(relative=relative), distance == 0,
                                predictor.paired_half_width("log10_sigma", distance),
                                predictor.paired_half_width("ea_eV", distance)))
+    # What the table, the CSV and the plot all show: the host's prediction moved by the ranking's change, so a
+    # difference read off the plot is the table's Δ.
+    out["relative_log10_sigma"] = out.at[host, "log10_sigma"] + out["delta_log10_sigma"]
+    measured = _measured(predictor, out)
+    out[measured.columns] = measured  # predict_features leaves them blank: it is not given evidence keys
     # Ranked by the change versus the host: the σ model's prediction with the ranking member's say.
     out["rank"] = out["delta_log10_sigma"].rank(ascending=False, method="min").astype(int)
     out["rank_in_dopant"] = out.groupby("dopant")["delta_log10_sigma"].rank(ascending=False,
@@ -222,6 +230,23 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     out["tied_with_best"] = _tied_with_best(out, predictor)
     out["reasons_up"], out["reasons_down"] = reasons_against_host(predictor, features, host)
     return out.sort_values(["dopant_rank", "dopant", "rank_in_dopant", "level"], kind="stable").reset_index(drop=True)
+
+
+def _measured(predictor, scan: pd.DataFrame) -> pd.DataFrame:
+    """What the training data measured of each scanned composition (σ near room temperature: the median over
+    papers, log10 S/cm; the number of papers; their spread, decades; up to three references), blank where never
+    measured."""
+    from mlsse.models.evidence import evidence_key
+
+    columns = ["measured_log10_sigma", "measured_papers", "measured_spread_log10", "measured_references"]
+    if predictor.measured is None:
+        return pd.DataFrame({"measured_log10_sigma": np.nan, "measured_papers": 0, "measured_spread_log10": np.nan,
+                             "measured_references": ""}, index=scan.index)
+    keys = [evidence_key(c, a, w) for c, a, w in zip(scan["composition"], scan["additive"],
+                                                      scan["additive_wt_pct"])]
+    records = predictor.measured.records(keys)[columns]
+    records.index = scan.index
+    return records
 
 
 def _tied_with_best(scan: pd.DataFrame, predictor) -> np.ndarray:
