@@ -206,22 +206,64 @@ def atomic_path(target: str | Path):
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(target))
     refuse_to_replace(target)
+    with temporary_path(target) as tmp_path:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; the final file gets the usual permissions
+        yield tmp_path
+        os.replace(tmp_path, target)
+
+
+@contextmanager
+def temporary_path(target: str | Path):
+    """Yield a new empty temporary file beside ``target`` (``.NAME.PID.*.tmp``), removed on every way out.
+
+    Temporaries that a killed process left beside ``target`` (their process is gone) are removed first, so
+    ``kill -9`` leaves at most one run's worth of them, until the next run.
+
+    Parameters
+    ----------
+    target : str or pathlib.Path
+        The file the temporary stands in for; missing parent directories are created.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file.
+
+    Raises
+    ------
+    OSError
+        If it cannot be created (naming ``target``).
+    """
+    target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        _remove_stale_temporaries(target)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     except OSError as exc:  # name the file the user asked for, not the temporary one
         raise OSError(exc.errno, f"cannot write here ({exc.strerror})", str(target)) from None
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the final file gets the usual permissions
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        tmp_path.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove ``.NAME.PID.*.tmp`` files beside ``target`` whose process no longer runs."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.tmp$")
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        match = pattern.match(path.name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (PermissionError, OverflowError):  # someone else's live process, or not a pid
+            continue
 
 
 def refuse_to_replace(target: str | Path) -> None:

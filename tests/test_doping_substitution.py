@@ -45,8 +45,7 @@ def test_vacancy_compensation():
 @pytest.mark.parametrize("args, message", [
     (("Li2ZrCl6", "Br", "N", 0.1), "site Br is not in host Li2ZrCl6"),
     (("Li2ZrCl6", "Zr", "Y", 1.5), "level 1.5 exceeds the 1 Zr per formula unit of Li2ZrCl6"),
-    (("Li2ZrCl6", "Cl", "Y", 0.1), "dopant Y has no common anion (negative) oxidation state; give it explicitly, "
-                                   "e.g. Y3-"),
+    (("Li2ZrCl6", "Cl", "Y", 0.1), "dopant Y is a cation, not an anion: it does not go on an anion site"),
     (("Li2ZrCl6", "Zr", "Xx", 0.1), "unknown dopant 'Xx'"),
     (("Li2ZrCl6", "Zr", "N3-", 0.1), "N3- (-3) cannot sit on the Zr site (+4)"),
     (("LiCl", "Li", "Mg", 0.6), "charge balance would need 0.6 Li removed from LiCl: not enough Li"),

@@ -3,6 +3,8 @@ picks."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,8 +111,11 @@ def test_screen_scores_and_picks_diverse_candidates_with_reasons(small_model, tm
     assert top["pick"].tolist() == [1, 2, 3, 4, 5]
     pairs = list(zip(top["host"], top["dopant"]))
     assert len(set(pairs)) == 5 and set(top["host"]) == {"Li3YCl6", "Li6PS5Cl", "Li2ZrCl6"}
-    # the first pick is the best candidate by the upper confidence bound
-    assert top["ucb_log10_sigma"].iloc[0] == table["ucb_log10_sigma"].max()
+    # the first pick is the best in-domain candidate by the upper confidence bound; no out-of-domain pick
+    assert top["in_domain"].all()
+    assert top["ucb_log10_sigma"].iloc[0] == table.loc[table["in_domain"].fillna(False).astype(bool),
+                                                       "ucb_log10_sigma"].max()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary survives
     assert (top["reasons_up"].ne("") | top["reasons_down"].ne("")).all()
     assert top["reasons_up"].str.contains(r"[+]\d\.\d\d").any()
 
@@ -140,6 +145,8 @@ def test_acquisition_scores():
     assert probability_beats_host(0.5, 1.2815515655446004) == pytest.approx(0.6914624612740131)  # Φ(0.5)
     ucb, p = acquisition_scores([-3.0], [1.2815515655446004], [0.0], [1.0], kappa=2.0)
     assert ucb[0] == pytest.approx(-1.0) and p[0] == pytest.approx(0.5)
+    # an out-of-domain interval's top is capped at a σ no Li conductor exceeds (1 S/cm)
+    assert acquisition_scores([-2.0], [3.1], [0.0], [1.0], kappa=2.0)[0][0] == 0.0
     sigma, ea = [-3, -2, -2, -4, -1, np.nan], [0.3, 0.4, 0.5, 0.2, 0.6, 0.1]
     assert pareto_front(sigma, ea).tolist() == [True, True, False, True, True, False]
 
@@ -175,3 +182,19 @@ def test_a_candidate_the_featurizer_refuses_gets_no_scores(small_model, monkeypa
     last = out.iloc[-1]
     assert "Qq" in last["note"] and np.isnan(last["log10_sigma"])
     assert np.isnan(last["ucb_log10_sigma"]) and np.isnan(last["p_beats_host"])
+
+
+def test_a_screen_refuses_a_kappa_that_is_not_a_number_and_clears_a_killed_runs_temporaries(small_model, tmp_path):
+    from mlsse.doping.screening import build_spec, screen
+    from mlsse.doping.substitution import DopingError
+
+    spec = build_spec({"Li3YCl6": {"Y": ["Sc"]}}, "0.1:0.2:0.1", ["li"])
+    with pytest.raises(DopingError, match=r"--kappa nan: give a finite number ≥ 0"):
+        screen(spec, tmp_path / "s.parquet", small_model, kappa=float("nan"), workers=1)
+    # what a kill -9 leaves: temporaries named by a process that no longer runs; a live process's are kept
+    stale = tmp_path / ".s.parquet.999999999.abc.tmp"
+    live = tmp_path / f".s.parquet.{os.getpid()}.abc.tmp"
+    stale.write_bytes(b"x")
+    live.write_bytes(b"x")
+    screen(spec, tmp_path / "s.parquet", small_model, workers=1)
+    assert not stale.exists() and live.exists()

@@ -31,6 +31,9 @@ def screen_command(
                                                   "the chunks there instead.")] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Candidates per chunk.")] = 10_000,
     kappa: Annotated[float, typer.Option(help="Weight of the spread in ucb_log10_sigma.")] = 2.0,
+    include_out_of_domain: Annotated[bool, typer.Option("--include-out-of-domain", help="Let out-of-domain "
+                                                        "candidates be picked (their UCB is the top of a wide "
+                                                        "interval).")] = False,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
@@ -62,7 +65,8 @@ def screen_command(
         progress.message(f"{space.n_candidates} candidates in {len(space.series)} series"
                          + (f"; {len(space.refused)} series cannot be built" if space.refused else ""))
         summary = screen(space, output, model, top=top, chunk_rows=chunk_rows, workers=workers,
-                         scheduler=scheduler, kappa=kappa, progress=progress)
+                         scheduler=scheduler, kappa=kappa, include_out_of_domain=include_out_of_domain,
+                         progress=progress)
     for reason in space.refused[:10]:
         typer.echo(f"note: not screened: {reason}", err=True)
     if len(space.refused) > 10:
@@ -71,4 +75,22 @@ def screen_command(
                f"-> {output}")
     if summary.top is not None:
         write_csv_atomic(summary.top, top_output)
+        _print_picks(summary.top, include_out_of_domain)
         typer.echo(f"top {len(summary.top)} -> {top_output}")
+
+
+def _print_picks(picks, include_out_of_domain: bool) -> None:
+    """The picks as a table that fits an 80-column terminal (every column is in the CSV)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="picks for the next experiments" + ("" if include_out_of_domain else " (in domain)"),
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in ("pick", "composition", "host", "σ S/cm", "UCB S/cm", "P>host", "dom."):
+        table.add_column(column, no_wrap=True)
+    for _, row in picks.iterrows():
+        table.add_row(str(row["pick"]), row["composition"], row["host"], f"{10 ** row['log10_sigma']:.2g}",
+                      f"{10 ** row['ucb_log10_sigma']:.2g}", f"{row['p_beats_host']:.2f}",
+                      "in" if row["in_domain"] else "OUT")
+    Console().print(table)

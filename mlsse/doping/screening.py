@@ -26,6 +26,9 @@ from mlsse.progress import SILENT, Progress
 
 #: Candidates per chunk: the unit of work of a worker and a row group of the Parquet file.
 DEFAULT_CHUNK_ROWS = 10_000
+#: Highest upper confidence bound a candidate gets, log10 S/cm: 1 S/cm at 25 °C, forty times the best Li
+#: conductor measured (Li9.54Si1.74P1.44S11.7Cl0.3, 2.5e-2 S/cm).
+MAX_PLAUSIBLE_LOG10_SIGMA = 0.0
 #: Default weight of the spread in the upper confidence bound, ``ucb = log10 σ + kappa · sd``.
 DEFAULT_KAPPA = 2.0
 #: The columns describing a candidate, before the prediction columns.
@@ -348,14 +351,16 @@ def acquisition_scores(mean, half_width, delta, paired_half_width, kappa: float 
     Returns
     -------
     ucb : numpy.ndarray
-        The upper confidence bound, log10 S/cm.
+        The upper confidence bound, log10 S/cm, at most :data:`MAX_PLAUSIBLE_LOG10_SIGMA`.
     p_beats_host : numpy.ndarray
         The probability that the candidate's σ is above its host's.
     """
     from mlsse.doping.scanning import probability_beats_host
 
     mean, half_width = np.asarray(mean, dtype=float), np.asarray(half_width, dtype=float)
-    return mean + kappa * half_width / Z_80, probability_beats_host(delta, paired_half_width)
+    # A wide out-of-domain interval must not buy a pick with a σ no Li conductor has.
+    ucb = np.minimum(mean + kappa * half_width / Z_80, MAX_PLAUSIBLE_LOG10_SIGMA)
+    return ucb, probability_beats_host(delta, paired_half_width)
 
 
 def pareto_front(log10_sigma, ea) -> np.ndarray:
@@ -411,13 +416,17 @@ def _mark_front(frame: pd.DataFrame, keys: set) -> np.ndarray:
 class _TopTracker:
     """The ``k`` best candidates of each (host, dopant) seen so far, by upper confidence bound."""
 
-    def __init__(self, k: int):
-        self.k, self.best = k, None
+    def __init__(self, k: int, include_out_of_domain: bool = False):
+        self.k, self.best, self.include_out_of_domain = k, None, include_out_of_domain
 
     def add(self, frame: pd.DataFrame, first_row: int) -> None:
         if self.k <= 0:
             return
-        frame = frame[frame["log10_sigma"].notna()].assign(row=lambda f: f.index + first_row)
+        frame = frame.assign(row=frame.index + first_row)
+        keep = frame["log10_sigma"].notna()
+        if not self.include_out_of_domain:  # an out-of-domain UCB is its interval's top, not a finding
+            keep &= frame["in_domain"].fillna(False).astype(bool)
+        frame = frame[keep]
         both = frame if self.best is None else pd.concat([self.best, frame], ignore_index=True)
         both = both.sort_values(["ucb_log10_sigma", "row"], ascending=[False, True], kind="stable")
         self.best = both.groupby(["host", "dopant"], sort=False).head(self.k).reset_index(drop=True)
@@ -482,7 +491,8 @@ class ScreenSummary:
 
 def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None, *, top: int = 0,
            chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int | None = None, scheduler=None,
-           kappa: float = DEFAULT_KAPPA, progress: Progress = SILENT) -> ScreenSummary:
+           kappa: float = DEFAULT_KAPPA, include_out_of_domain: bool = False,
+           progress: Progress = SILENT) -> ScreenSummary:
     """Predict every candidate of a doping space into a Parquet file, score it, and pick the best.
 
     Chunks of ``chunk_rows`` candidates run on a process pool of ``workers`` (or in this process for one
@@ -507,7 +517,9 @@ def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None
     scheduler : str or distributed.Client, optional
         A Dask scheduler address (``tcp://host:8786``) or client; the chunks run there instead.
     kappa : float, default DEFAULT_KAPPA
-        Weight of the spread in ``ucb_log10_sigma``.
+        Weight of the spread in ``ucb_log10_sigma`` (finite, ≥ 0).
+    include_out_of_domain : bool, default False
+        Let out-of-domain candidates be picked (they are always written to ``output``).
     progress : mlsse.progress.Progress, optional
         Receives one step per candidate.
 
@@ -524,19 +536,21 @@ def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None
         If the model is missing, damaged or incompatible.
     """
     from mlsse.batch import arrow_table, parquet_writer
-    from mlsse.io import atomic_path
+    from mlsse.io import atomic_path, temporary_path
     from mlsse.workspace.registry import default_model_dir, load_predictor
 
     if spec.n_candidates == 0:
         raise DopingError("no candidate to screen" + (f": {'; '.join(spec.refused[:3])}" if spec.refused else ""))
+    if not (math.isfinite(kappa) and kappa >= 0):
+        raise DopingError(f"--kappa {kappa}: give a finite number ≥ 0")
     model = str(Path(model).resolve() if model is not None else default_model_dir().resolve())
     predictor = load_predictor(model)
     hosts = host_predictions(predictor, spec.hosts)
     n_chunks = math.ceil(spec.n_candidates / chunk_rows)
-    fronts, best = _FrontTracker(), _TopTracker(top)
+    fronts, best = _FrontTracker(), _TopTracker(top, include_out_of_domain)
     written = predicted = 0
     output = Path(output)
-    with atomic_path(output) as final, atomic_path(output.with_name(f".{output.name}.pass1")) as first_pass:
+    with atomic_path(output) as final, temporary_path(output) as first_pass:
         schema = None
         engine = _engine(workers, scheduler)
         with engine as submit, progress.task("screening", total=spec.n_candidates) as advance:

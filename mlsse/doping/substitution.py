@@ -116,9 +116,12 @@ def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
         raise DopingError(f"unknown dopant {dopant!r}") from None
     states = _common_states(element, anion)
     if not states:
-        kind = "anion (negative)" if anion else "cation (positive)"
-        raise DopingError(f"dopant {dopant} has no common {kind} oxidation state; give it explicitly, e.g. "
-                          f"{dopant}{'3-' if anion else '3+'}")
+        kind, other = ("an anion", "a cation") if anion else ("a cation", "an anion")
+        rare = [q for q in element.oxidation_states if (q < 0) == anion and q != 0]
+        # Suggest an explicit state only where the element has one of that sign at all (never Sc3-).
+        hint = (f"; give {dopant}{abs(rare[0])}{'-' if anion else '+'} to mean its rare state" if rare
+                else f": it does not go on {kind} site")
+        raise DopingError(f"dopant {dopant} is {other}, not {kind}{hint}")
     return element.symbol, float(min(states, key=lambda q: abs(q - site_charge)) if anion else max(states))
 
 
