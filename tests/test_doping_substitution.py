@@ -99,6 +99,31 @@ def test_levels_and_candidates():
             parse_levels(spec)
 
 
+@pytest.mark.parametrize("spec, message", [
+    ("0:1:0", "levels '0:1:0': the step is 0; give a step > 0"),
+    ("0:1:-0.1", "levels '0:1:-0.1': the step is -0.1; give a step > 0"),
+    ("1:0:0.1", "levels '1:0:0.1': the range runs backwards (1 to 0); give start ≤ stop"),
+    ("0:1:1e-9", "levels '0:1:1e-9': 1,000,000,000 values, more than 10,000; give a larger step"),
+])
+def test_a_zero_step_a_reversed_range_or_a_huge_count_is_said_plainly(spec, message):
+    with pytest.raises(DopingError) as caught:
+        parse_levels(spec)
+    assert str(caught.value) == message
+
+
+def test_a_scan_or_screen_too_large_is_refused_before_anything_is_built(tmp_path):
+    from mlsse.doping.scanning import scan
+    from mlsse.doping.screening import build_spec, screen
+
+    with pytest.raises(DopingError, match=r"^30,000 candidates \(3 dopants × 1000 levels × 10 wt%\), more than"):
+        scan("Li2ZrCl6", "Zr", ["Y", "In", "Sc"], [i / 1000 for i in range(1000)], additive="BaTiO3",
+             wt_pcts=list(range(10)), model=tmp_path / "no-model-needed")
+    spec = build_spec({"Li3YCl6": {"Y": ["Sc", "In"]}}, "0.001:0.5:0.001", ["li"])
+    with pytest.raises(DopingError, match=r"^1,000 candidates, more than --max-candidates 999"):
+        screen(spec, tmp_path / "s.parquet", tmp_path / "no-model-needed", max_candidates=999)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_candidate_requests_are_checked_before_anything_is_predicted():
     # a comma string is a list of dopants (not its letters); each row names the species used
     from mlsse.errors import MlsseWarning

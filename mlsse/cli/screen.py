@@ -31,6 +31,8 @@ def screen_command(
                                                   "the chunks there instead.")] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Candidates per chunk.")] = 10_000,
     kappa: Annotated[float, typer.Option(help="Weight of the spread in ucb_log10_sigma.")] = 2.0,
+    max_candidates: Annotated[int, typer.Option("--max-candidates", min=1, help="Refuse a larger doping space "
+                                                "(counted before any candidate is built).")] = 5_000_000,
     include_out_of_domain: Annotated[bool, typer.Option("--include-out-of-domain", help="Let out-of-domain "
                                                         "candidates be picked (their UCB is the top of a wide "
                                                         "interval).")] = False,
@@ -66,7 +68,7 @@ def screen_command(
                          + (f"; {len(space.refused)} series cannot be built" if space.refused else ""))
         summary = screen(space, output, model, top=top, chunk_rows=chunk_rows, workers=workers,
                          scheduler=scheduler, kappa=kappa, include_out_of_domain=include_out_of_domain,
-                         progress=progress)
+                         max_candidates=max_candidates, progress=progress)
     for reason in space.refused[:10]:
         typer.echo(f"note: not screened: {reason}", err=True)
     if len(space.refused) > 10:

@@ -17,6 +17,11 @@ from mlsse.doping.substitution import (
     species_label,
 )
 
+#: Most values one levels or wt% range may give: counted before any candidate is built, so that a tiny step
+#: cannot fill the memory (a screen has its own bound on candidates, --max-candidates).
+MAX_LEVELS = 10_000
+#: Most candidates one doping scan (``mlsse dope``) predicts and explains; larger spaces are for ``mlsse screen``.
+MAX_SCAN_CANDIDATES = 20_000
 #: How many SHAP features are listed as reasons, each way.
 N_REASONS = 3
 
@@ -37,24 +42,34 @@ def parse_levels(spec: str) -> list[float]:
     Raises
     ------
     DopingError
-        If the text is not such a range (step > 0, stop ≥ start) or list of finite numbers.
+        If the text is not such a range (step > 0, stop ≥ start, at most :data:`MAX_LEVELS` values) or list of
+        finite numbers.
     """
+    from mlsse.chemistry import echo
+
     spec = spec.strip()
     try:
         if ":" in spec:
             start, stop, step = (float(part) for part in spec.split(":"))
-            if step <= 0 or stop < start:
-                raise ValueError
             if not all(np.isfinite([start, stop, step])):
                 raise ValueError
+            # Said plainly: a zero step or a reversed range is a slip, not an unreadable text.
+            if step <= 0:
+                raise DopingError(f"levels {echo(spec)}: the step is {step:g}; give a step > 0")
+            if stop < start:
+                raise DopingError(f"levels {echo(spec)}: the range runs backwards ({start:g} to {stop:g}); give "
+                                  "start ≤ stop")
             count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            if count > MAX_LEVELS:
+                raise DopingError(f"levels {echo(spec)}: {count:,} values, more than {MAX_LEVELS:,}; give a "
+                                  "larger step")
             return [round(start + i * step, 10) for i in range(count)]
         levels = [round(float(part), 10) for part in spec.split(",") if part.strip()]
         if not levels or not all(np.isfinite(levels)):
             raise ValueError
         return levels
     except ValueError:
-        raise DopingError(f"cannot read levels {spec!r}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
+        raise DopingError(f"cannot read levels {echo(spec)}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
                           f"(0.05,0.1)") from None
 
 
@@ -200,6 +215,11 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         if (problem := temperature_problem(float(temperature_c))) is not None:
             raise DopingError(problem)
         warn_if_kelvin_like(temperature_c)
+    count = len(dopants) * len(levels) * max(1, len(wt_pcts or []))
+    if count > MAX_SCAN_CANDIDATES:
+        raise DopingError(f"{count:,} candidates ({len(dopants)} dopants × {len(levels)} levels"
+                          + (f" × {len(wt_pcts)} wt%" if wt_pcts else "") + f"), more than a scan's "
+                          f"{MAX_SCAN_CANDIDATES:,}: use fewer levels, or 'mlsse screen' for a large space")
     candidates = candidate_table(host, site, dopants, levels, compensation, additive, wt_pcts)
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])

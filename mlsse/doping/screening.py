@@ -26,6 +26,8 @@ from mlsse.progress import SILENT, Progress
 
 #: Candidates per chunk: the unit of work of a worker and a row group of the Parquet file.
 DEFAULT_CHUNK_ROWS = 10_000
+#: Largest doping space a screen takes unless told otherwise (scripts/bench_screen.py measures the speed).
+DEFAULT_MAX_CANDIDATES = 5_000_000
 #: Highest upper confidence bound a candidate gets, log10 S/cm: 1 S/cm at 25 °C, forty times the best Li
 #: conductor measured (Li9.54Si1.74P1.44S11.7Cl0.3, 2.5e-2 S/cm).
 MAX_PLAUSIBLE_LOG10_SIGMA = 0.0
@@ -492,7 +494,7 @@ class ScreenSummary:
 def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None, *, top: int = 0,
            chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int | None = None, scheduler=None,
            kappa: float = DEFAULT_KAPPA, include_out_of_domain: bool = False,
-           progress: Progress = SILENT) -> ScreenSummary:
+           max_candidates: int = DEFAULT_MAX_CANDIDATES, progress: Progress = SILENT) -> ScreenSummary:
     """Predict every candidate of a doping space into a Parquet file, score it, and pick the best.
 
     Chunks of ``chunk_rows`` candidates run on a process pool of ``workers`` (or in this process for one
@@ -520,6 +522,8 @@ def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None
         Weight of the spread in ``ucb_log10_sigma`` (finite, ≥ 0).
     include_out_of_domain : bool, default False
         Let out-of-domain candidates be picked (they are always written to ``output``).
+    max_candidates : int, default DEFAULT_MAX_CANDIDATES
+        Refuse a space of more candidates, before any is built.
     progress : mlsse.progress.Progress, optional
         Receives one step per candidate.
 
@@ -541,6 +545,9 @@ def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None
 
     if spec.n_candidates == 0:
         raise DopingError("no candidate to screen" + (f": {'; '.join(spec.refused[:3])}" if spec.refused else ""))
+    if spec.n_candidates > max_candidates:
+        raise DopingError(f"{spec.n_candidates:,} candidates, more than --max-candidates {max_candidates:,}: "
+                          "narrow the levels, sites or dopants, or raise --max-candidates")
     if not (math.isfinite(kappa) and kappa >= 0):
         raise DopingError(f"--kappa {kappa}: give a finite number ≥ 0")
     model = str(Path(model).resolve() if model is not None else default_model_dir().resolve())
