@@ -70,7 +70,7 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
     ("composition,sigma_S_cm,Ea_eV\nLi3N,1e-3,0.3\n", "line 1: column 'Ea_eV' is not read: name it 'ea_eV'"),
     ("composition,sigma_S_cm\n", "line 2: no data rows"),
     ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,-500\n",
-     "line 2, column 'temperature_C': temperature -500 °C outside -273.15–1500 °C"),
+     "line 2, column 'temperature_C': temperature -500 °C outside -273.15–600 °C"),
     ("composition,sigma_S_cm,log10_sigma\nLi3N,1e-3,-6\n",
      "line 2, column 'log10_sigma': sigma_S_cm 0.001 and log10_sigma -6 disagree; give one"),
     ("composition,sigma_S_cm,cif\nLi3N,1e-3,missing.cif\n", "missing.cif': file not found"),
@@ -87,6 +87,16 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
     ("composition,sigma_S_cm,a,gamma\nLi3N,1e-3,3.6,190\n", "line 2, column 'gamma': gamma = 190° is outside 0–180°"),
     ("composition,sigma_S_cm\nLi3N,1e-3,5\n", "line 2: the row has a value beyond the header's 2 columns"),
     ("composition,sigma_S_cm,composition\nLi3N,1e-3,Li3P\n", "line 1: column(s) 'composition' appear more than once"),
+    ("composition,sigma_S_cm,ea_eV\nLi3N,nan,0.3\n",
+     "line 2, column 'sigma_S_cm': 'nan' is not a number: leave the cell empty if it was not measured"),
+    ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,NaN\n",
+     "line 2, column 'temperature_C': 'nan' is not a number: leave the cell empty if it was not measured"),
+    ("composition,sigma_S_cm\nLi3N,inf\n", "line 2, column 'sigma_S_cm': 'inf' is not a finite number"),
+    ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,25\nLi3P,1e-4,1000\n",
+     "line 3, column 'temperature_C': temperature 1000 °C outside -273.15–600 °C"),
+    ("composition,sigma_S_cm\nLiCl.2H2O,1e-3\n",
+     "line 2, column 'composition': a '.' not after a digit in 'LiCl.2H2O': '.' is read only as a decimal point; "
+     "write a hydrate as LiCl(H2O)2"),
     ("composition,log10_sigma\nLi3N,-3\n", None),
     ("composition,log10_sigma,temperature_C,ea_eV\nLi3N,-3,NA,n/a\n", None),  # NA-like cells are empty
     ("composition,sigma_S_cm,log10_sigma\nLi3N,1e-3,-3.02\n", None),  # rounding is not a disagreement

@@ -17,6 +17,7 @@ import pandas as pd
 from mlsse.chemistry import (
     charge_balance_problem,
     composition_key,
+    echo,
     formula_text,
     parse_composition,
 )
@@ -178,13 +179,24 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         if column not in raw.columns:
             continue
         for index, cell in raw[column].items():
+            if isinstance(cell, str) and cell.strip().lower() == "nan":
+                # Written out, nan is a value someone computed, not a cell left empty: say so, do not guess.
+                problems.append(DataError("'nan' is not a number: leave the cell empty if it was not measured",
+                                          path=path, line=index + 2, column=column))
+                continue
             if is_blank(cell):
                 continue
             text = str(cell).strip()
             try:
-                values[column][index] = float(text)
+                number = float(text)
             except ValueError:
-                problems.append(DataError(f"{text!r} is not a number", path=path, line=index + 2, column=column))
+                problems.append(DataError(f"{echo(text)} is not a number", path=path, line=index + 2, column=column))
+                continue
+            if not math.isfinite(number):  # a written nan is no blank: it would pass as "not given"
+                problems.append(DataError(f"{echo(text)} is not a finite number", path=path, line=index + 2,
+                                          column=column))
+                continue
+            values[column][index] = number
     for column in STRUCTURE_VALUE_RANGES:
         for index, value in values[column].items():
             if (problem := structure_value_problem(column, value)) is not None:

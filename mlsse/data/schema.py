@@ -46,8 +46,9 @@ CURATED_COLUMNS: list[str] = [
 
 #: Temperatures (°C) σ may be predicted at; outside, a query row is refused with a note.
 PREDICTION_TEMPERATURE_RANGE_C = (-100.0, 600.0)
-#: Temperatures (°C) a measurement can have: not below absolute zero, the upper end well past any electrolyte's use.
-MEASUREMENT_TEMPERATURE_RANGE_C = (-273.15, 1500.0)
+#: Temperatures (°C) a lab measurement can have: not below absolute zero, and not above where Li-ion conductivities
+#: are measured; a 1000 among rows at 25 is a kelvin slip (1000 K = 726.85 °C), not a measurement.
+MEASUREMENT_TEMPERATURE_RANGE_C = (-273.15, 600.0)
 #: Accepted values of the structure columns: the space-group number (an integer, bounds included), lattice
 #: lengths in Å and angles in degrees (bounds excluded).
 STRUCTURE_VALUE_RANGES = {"space_group_number": (1, 230), "a": (0.0, 1000.0), "b": (0.0, 1000.0),
