@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -75,7 +76,10 @@ def read_table(path: str | Path, required: Iterable[str] = (), **read_csv_kwargs
         raise DataError("the file is empty", path=path) from None
     except pd.errors.ParserError as exc:
         _raise_malformed(exc, path)
-    header_line, header = next(_csv_rows(path), (1, []))
+    try:
+        header_line, header = next(_csv_rows(path), (1, []))
+    except UnicodeDecodeError as exc:  # pandas may read past bytes Python's csv reader refuses
+        raise DataError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV", path=path) from None
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         raise DataError(f"column(s) {', '.join(repr(name) for name in repeated)} appear more than once",
@@ -461,6 +465,22 @@ def write_table_atomic(frame: pd.DataFrame, target: str | Path) -> Path:
         else:
             frame.to_parquet(tmp, index=False)
     return Path(target)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the SHA-256 hex digest of a file's bytes.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_text_atomic(text: str, target: str | Path) -> Path:

@@ -480,3 +480,25 @@ def test_element_fraction_block_equals_matminer_and_reads_as_content():
     assert readable_name("Zr atoms per formula unit") == "Zr atoms per formula unit"
     assert feature_group("Zr atoms per formula unit") == "Zr content"
     assert readable_name("Li fraction") == "Li fraction"
+
+
+def test_an_unreadable_feature_cache_is_set_aside_and_rebuilt(tmp_path):
+    import warnings
+
+    import numpy as np
+
+    from mlsse.errors import MlsseWarning
+    from mlsse.features.cache import FeatureCache
+
+    cache = FeatureCache(tmp_path, version="v-test")
+    cache.add({"Li3N": np.array([1.0, 2.0])}, ["a", "b"])
+    assert cache.lookup(["Li3N"], ["a", "b"])["Li3N"].tolist() == [1.0, 2.0]
+    with open(cache.path, "r+b") as handle:  # what a crash or a full disk leaves
+        handle.truncate(100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cache.lookup(["Li3N"], ["a", "b"]) == {}
+    assert any(issubclass(w.category, MlsseWarning) and "set aside" in str(w.message) for w in caught)
+    assert (tmp_path / "v-test.npz.unreadable").exists()
+    cache.add({"Li3N": np.array([1.0, 2.0])}, ["a", "b"])
+    assert cache.lookup(["Li3N"], ["a", "b"])["Li3N"].tolist() == [1.0, 2.0]

@@ -253,23 +253,34 @@ def test_incompatible_or_incomplete_model_is_refused(small_model, tmp_path):
     # damaged files: one line naming the model, not a KeyError or an XGBoost trace
     shutil.copytree(small_model, copy, dirs_exist_ok=True)
     (copy / "sigma-0.ubj.gz").write_bytes(__import__("gzip").compress(b"garbage"))
-    with pytest.raises(ModelError, match=r"model at .*copy is damaged \(XGBoostError: [^\n]*\); retrain it"):
+    with pytest.raises(ModelError, match=r"model at .*copy is damaged: sigma-0.ubj.gz cannot be read "
+                                         r"\(XGBoostError: [^\n]*\); retrain it"):
         load_model(copy)
     flipped = bytearray((small_model / "sigma-0.ubj.gz").read_bytes())
     middle = slice(len(flipped) // 2, len(flipped) // 2 + 400)
     flipped[middle] = bytes(b ^ 0x5A for b in flipped[middle])
     (copy / "sigma-0.ubj.gz").write_bytes(bytes(flipped))
-    with pytest.raises(ModelError, match=r"is damaged \((error|BadGzipFile|EOFError|XGBoostError)"):
+    with pytest.raises(ModelError, match=r"is damaged: sigma-0.ubj.gz cannot be read "
+                                         r"\((error|BadGzipFile|EOFError|XGBoostError)"):
         load_model(copy)
     shutil.copy(small_model / "sigma-0.ubj.gz", copy / "sigma-0.ubj.gz")
     del metadata["ea_params"]
     metadata["format"] = json.loads((small_model / "metadata.json").read_text())["format"]
     metadata["featurizer_version"] = json.loads((small_model / "metadata.json").read_text())["featurizer_version"]
     (copy / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(ModelError, match=r"is damaged \(KeyError: 'ea_params'\)"):
+    with pytest.raises(ModelError, match=r"is damaged: metadata.json has a missing or wrong field "
+                                         r"\(KeyError: 'ea_params'\)"):
         load_model(copy)
     (copy / "metadata.json").write_text("{bad")
-    with pytest.raises(ModelError, match=r"is damaged \(JSONDecodeError"):
+    with pytest.raises(ModelError, match=r"is damaged: metadata.json cannot be read \(JSONDecodeError"):
+        load_model(copy)
+    (copy / "metadata.json").write_text("[1, 2]")
+    with pytest.raises(ModelError, match=r"is damaged: metadata.json holds a list, not an object"):
+        load_model(copy)
+    (copy / "metadata.json").write_text((small_model / "metadata.json").read_text())
+    (copy / "ea-0.ubj.gz").unlink()
+    (copy / "ea-0.ubj.gz").symlink_to(small_model / "sigma-0.ubj.gz")
+    with pytest.raises(ModelError, match=r"is damaged: ea-0.ubj.gz is a symlink \(to "):
         load_model(copy)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -242,6 +243,52 @@ def test_good_batch_adds_a_version_and_rollback_restores_predictions(shipped, tm
     # earlier data is kept: a second batch keeps the first one
     retrain(write(tmp_path, "composition,sigma_S_cm\nLi3InCl6,1.2e-3\n", "lab2.csv"), name="lab-2", base_params=QUICK)
     assert [b["source_file"] for b in read_state()["batches"]] == ["lab.csv", "lab2.csv"]
+    _stored_files_are_checked_before_they_are_trusted(tmp_path, isolated_home, queries)
+
+
+def _stored_files_are_checked_before_they_are_trusted(tmp_path, home, queries):
+    """What is stored is checked on use: a damaged inactive version, an edited batch, an edited model."""
+    from mlsse.api import predict
+    from mlsse.errors import MlsseError, ModelError
+    from mlsse.workspace.registry import use_model
+    from mlsse.workspace.retraining import retrain
+    from tests.test_cli import run
+
+    # A damaged version that is not active neither stops predictions nor lists as fine.
+    with open(home / "models" / "lab-1" / "sigma-0.ubj.gz", "r+b") as booster:
+        booster.truncate(1000)
+    active = predict(queries)
+    listed = run(["models", "list"], tmp_path, home).stdout
+    row = next(line for line in listed.splitlines() if "lab-1" in line)
+    assert "DAMAGED: sigma-0.ubj.gz cannot be read" in row, listed
+    with pytest.raises(ModelError, match=r"model version 'lab-1' is damaged: sigma-0.ubj.gz cannot be read"):
+        use_model("lab-1")
+    assert read_state()["active"] == "lab-2"
+    # An edited batch (1.6e-3 -> 1.6e-1) is refused, naming the file; nothing trains on it, the store stays.
+    state = read_state()
+    batch = home / "store" / "batches" / state["batches"][0]["file"]
+    text = batch.read_text(encoding="utf-8")
+    edited = re.sub(r",(0\.0016|1\.6e-0?3),", ",0.16,", text, count=1)
+    assert edited != text, text[:300]
+    batch.write_text(edited, encoding="utf-8")
+    state_file = home / "state.json"
+    state_bytes = state_file.read_bytes()
+    with pytest.raises(MlsseError, match=rf"batch {state['batches'][0]['id']}: .* was changed after it was "
+                                         r"committed"):
+        retrain(write(tmp_path, "composition,sigma_S_cm\nLi3ScCl6,3e-3\n", "lab3.csv"), name="lab-3",
+                base_params=QUICK)
+    assert state_file.read_bytes() == state_bytes
+    assert not (home / "models" / "lab-3").exists()
+    # An edited model is refused by name; the shipped one still predicts.
+    metadata = home / "models" / "lab-2" / "metadata.json"
+    metadata.write_text(metadata.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    from mlsse.workspace import registry
+
+    registry._load.cache_clear()
+    with pytest.raises(ModelError, match=r"model version 'lab-2': .*metadata.json was changed after"):
+        predict(queries)
+    use_model("default")
+    assert predict(queries)["log10_sigma"].notna().all() and len(active) == len(queries)
 
 
 def test_unsafe_version_names_unknown_files_and_a_damaged_state_are_refused(shipped, tmp_path, isolated_home):

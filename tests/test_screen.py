@@ -198,3 +198,23 @@ def test_a_screen_refuses_a_kappa_that_is_not_a_number_and_clears_a_killed_runs_
     live.write_bytes(b"x")
     screen(spec, tmp_path / "s.parquet", small_model, workers=1)
     assert not stale.exists() and live.exists()
+
+
+def test_a_site_in_none_of_the_hosts_is_named(small_model, tmp_path):
+    result = run(["screen", "Li3YCl6", "Li2ZrCl6", "--sites", "Q", "--dopants", "Sc", "--model", str(small_model),
+                  "--quiet"], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: no candidate to screen: site Q is in none of the hosts (Li3YCl6, Li2ZrCl6)"
+
+
+def test_error_lines_escape_non_printing_characters_and_are_cut(small_model, tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(bytes(range(256)) * 8)
+    result = run(["predict", "--input", "bad.parquet", "--output", "o.csv", "--model", str(small_model)], tmp_path,
+                 tmp_path, check_code=2)
+    line = result.stderr.strip()
+    assert line.startswith("error: bad.parquet: ") and line.isprintable() and len(line) <= 510
+    assert not (tmp_path / "o.csv").exists()
+    (tmp_path / "bad.csv").write_bytes(bytes(range(256)) * 4)
+    result = run(["predict", "--input", "bad.csv", "--output", "o.csv", "--model", str(small_model)], tmp_path,
+                 tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: bad.csv: not UTF-8 text (byte 128); save the file as UTF-8 CSV"
+    assert not (tmp_path / "o.csv").exists()

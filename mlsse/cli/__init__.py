@@ -41,14 +41,25 @@ def one_line_errors(command):
         try:
             return command(*args, **kwargs)
         except MlsseError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {_printable(str(exc))}", err=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # e.g. an output path that is a directory or not writable
             where = f"{exc.filename}: " if exc.filename else ""
-            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            typer.echo(f"error: {_printable(f'{where}{exc.strerror or exc}')}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+#: Longest error line printed: a message that quotes a damaged file or a huge input is cut here.
+MAX_ERROR_CHARACTERS = 500
+
+
+def _printable(message: str) -> str:
+    """An error message safe for a terminal: non-printing characters escaped as in ``repr`` (a bit-flipped file's
+    bytes, control codes in a formula) and the line cut at :data:`MAX_ERROR_CHARACTERS`."""
+    shown = "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in message)
+    return shown if len(shown) <= MAX_ERROR_CHARACTERS else shown[:MAX_ERROR_CHARACTERS] + "…"
 
 
 def _register(app: typer.Typer, name: str, command) -> None:

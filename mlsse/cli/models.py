@@ -69,6 +69,7 @@ def list_command() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from mlsse.models.storage import model_problem
     from mlsse.workspace.registry import list_models, model_dir
 
     table = Table(title="model versions (MAE: paper-grouped 5-fold CV when trained)")
@@ -76,14 +77,18 @@ def list_command() -> None:
         table.add_column(column)
     active = None
     for entry in list_models():
+        directory = model_dir(entry["name"])
+        problem = model_problem(directory) if directory.is_dir() else "its directory is missing"
         try:
-            metadata = json.loads((model_dir(entry["name"]) / "metadata.json").read_text(encoding="utf-8"))
-            metrics = metadata.get("metrics", {}) if isinstance(metadata, dict) else {}
+            if problem is not None:
+                raise ValueError(problem)
+            metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+            metrics = metadata.get("metrics", {})
             sigma, ea = metrics.get("log10_sigma", {}).get("mae"), metrics.get("ea_eV", {}).get("mae")
             figures = [str(metadata.get("n_sigma_rows", "?")), f"{sigma:.3f}" if sigma is not None else "–",
                        f"{ea:.3f}" if ea is not None else "–"]
-        except (OSError, ValueError, AttributeError, TypeError) as exc:
-            figures = [f"damaged: {type(exc).__name__}", "", ""]
+        except (ValueError, AttributeError, TypeError) as exc:  # shown, not raised: the other versions list
+            figures = [f"DAMAGED: {exc}", "", ""]
         if entry["active"]:
             active = entry["name"]
         table.add_row("active" if entry["active"] else "", entry["name"], entry["created"],

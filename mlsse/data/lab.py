@@ -6,7 +6,6 @@ so the user fixes the file once instead of once per error.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from mlsse.data.schema import (
     to_curated_frame,
 )
 from mlsse.errors import DataError, MlsseError
+from mlsse.io import file_sha256
 from mlsse.temperature import ROOM_TEMPERATURE_C
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
@@ -97,22 +97,6 @@ class LabBatch:
     sha256: str
     rows: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Return the SHA-256 hex digest of a file's bytes.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The file.
-
-    Returns
-    -------
-    str
-        64 hexadecimal digits.
-    """
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *, today: str = "",

@@ -137,7 +137,7 @@ def build_spec(hosts: dict[str, dict[str, list[str]]], levels, compensations=("l
         raise DopingError(f"compensation must be li or vacancy; got {list(compensations)}") from None
     if not hosts:
         raise DopingError("no host given")
-    series, refused = [], []
+    series, refused, present = [], [], set()
     for host, sites in hosts.items():
         try:
             host_comp = parse_composition(host)
@@ -149,6 +149,7 @@ def build_spec(hosts: dict[str, dict[str, list[str]]], levels, compensations=("l
         except DopingError as exc:
             refused.append(f"{name}: {exc}")
             continue
+        present |= set(states) & set(sites)
         for site, dopants in sites.items():
             if site not in states:
                 if absent_sites != "skip":
@@ -163,6 +164,9 @@ def build_spec(hosts: dict[str, dict[str, list[str]]], levels, compensations=("l
                         refused.append(f"{name}, {dopant} on {site} ({compensation}): {exc}")
                         continue
                     series.append(Series(name, site, dopant, species_label(symbol, charge), compensation, levels))
+    if absent_sites == "skip":  # a site skipped in every host is a slip (Q for Cl), not a choice: name it
+        for site in sorted({site for sites in hosts.values() for site in sites} - present):
+            refused.append(f"site {site} is in none of the hosts ({', '.join(hosts)})")
     return ScreenSpec(series, refused)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
+from mlsse.errors import MlsseWarning
 from mlsse.io import atomic_path
 
 #: Sub-directory of ``mlsse.paths.cache_dir()`` holding the feature caches.
@@ -64,8 +68,17 @@ class FeatureCache:
                 if data["labels"].tolist() != list(labels):
                     return {}  # written by different feature code under the same name: ignore, overwrite later
                 return dict(zip(data["keys"].tolist(), data["values"]))
-        except (OSError, ValueError, KeyError):
-            return {}  # unreadable (e.g. truncated by a crash elsewhere): treat as empty
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            # Unreadable (truncated by a crash or a full disk): set it aside, so the rows are computed again and
+            # the next write starts a good file, and say so once.
+            aside = self.path.with_name(self.path.name + ".unreadable")
+            try:
+                os.replace(self.path, aside)
+            except OSError:
+                return {}
+            warnings.warn(f"feature cache {self.path} could not be read ({type(exc).__name__}); set aside as "
+                          f"{aside.name} and rebuilt", MlsseWarning, stacklevel=2)
+            return {}
 
     def lookup(self, keys: Iterable[str], labels: list[str]) -> dict[str, np.ndarray]:
         """Return the cached rows for those of ``keys`` that are cached.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import os
 import re
 import zlib
 from importlib.metadata import PackageNotFoundError, version
@@ -112,8 +113,18 @@ def _load_booster(path: Path, booster):
     """Load a gzipped UBJ file written by :func:`save_model` into ``booster``; ``ModelError`` if missing."""
     if not path.is_file():
         raise ModelError(f"model at {path.parent} is incomplete: {path.name} missing")
-    booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
+    try:
+        booster.load_model(bytearray(gzip.decompress(path.read_bytes())))
+    # XGBoostError is a ValueError; a corrupted gzip stream raises zlib.error, a truncated one EOFError.
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
+        raise ModelError(f"model at {path.parent} is damaged: {path.name} cannot be read "
+                         f"({type(exc).__name__}: {_first_line(exc)}); retrain it or use another "
+                         "(mlsse models list)") from None
     return booster
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def save_model(predictor, directory: str | Path) -> Path:
@@ -206,13 +217,63 @@ def load_model(directory: str | Path):
         hint = (f"; a save killed half-way left the earlier model at {aside[-1]}: rename it back to "
                 f"{directory.name}" if aside and not directory.exists() else "")
         raise ModelError(f"no model at {directory} (metadata.json missing){hint}")
+    # A model's files are its own: a symlink would load another model's member without a word.
+    for path in sorted(directory.iterdir()):
+        if path.is_symlink():
+            raise ModelError(f"model at {directory} is damaged: {path.name} is a symlink (to {os.readlink(path)}); "
+                             "a model's files are its own: retrain it or use another (mlsse models list)")
     try:
-        return _load(directory, json.loads(meta_path.read_text(encoding="utf-8")))
-    # XGBoostError is a ValueError; a corrupted gzip stream raises zlib.error, a truncated one EOFError.
-    except (KeyError, TypeError, ValueError, OSError, EOFError, zlib.error) as exc:
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"model at {directory} is damaged ({type(exc).__name__}: {detail}); retrain it or "
-                         "use another (mlsse models list)") from None
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ModelError(f"model at {directory} is damaged: metadata.json cannot be read ({type(exc).__name__}: "
+                         f"{_first_line(exc)}); retrain it or use another (mlsse models list)") from None
+    if not isinstance(metadata, dict):
+        raise ModelError(f"model at {directory} is damaged: metadata.json holds a {type(metadata).__name__}, not "
+                         "an object; retrain it or use another (mlsse models list)")
+    try:
+        return _load(directory, metadata)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # the boosters name their own files
+        raise ModelError(f"model at {directory} is damaged: metadata.json has a missing or wrong field "
+                         f"({type(exc).__name__}: {_first_line(exc)}); retrain it or use another "
+                         "(mlsse models list)") from None
+
+
+def model_problem(directory: str | Path) -> str | None:
+    """Return why a model directory cannot be trusted, without loading its boosters into XGBoost, or None.
+
+    Checks what :func:`load_model` would trip on first: ``metadata.json`` missing, unreadable or not an object, a
+    file that is a symlink, a booster file that does not decompress (truncated, garbage). A field of the wrong
+    type is found only by :func:`load_model`.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        The model directory.
+
+    Returns
+    -------
+    str or None
+        The problem, naming the file.
+    """
+    directory = Path(directory)
+    meta_path = directory / "metadata.json"
+    if not meta_path.is_file():
+        return "metadata.json missing"
+    for path in sorted(directory.iterdir()):
+        if path.is_symlink():
+            return f"{path.name} is a symlink"
+    try:
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        return f"metadata.json cannot be read ({type(exc).__name__})"
+    if not isinstance(metadata, dict):
+        return f"metadata.json holds a {type(metadata).__name__}, not an object"
+    for path in sorted(directory.glob(f"*{BOOSTER_SUFFIX}")):
+        try:
+            gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, zlib.error) as exc:
+            return f"{path.name} cannot be read ({type(exc).__name__})"
+    return None
 
 
 def _load(directory: Path, metadata: dict):

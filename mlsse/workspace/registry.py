@@ -7,8 +7,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from mlsse.errors import ModelError
+from mlsse.io import file_sha256
 from mlsse.models.predictor import Predictor
-from mlsse.models.storage import load_model
+from mlsse.models.storage import load_model, model_problem
 from mlsse.paths import SHIPPED_MODELS_DIR, home_dir
 from mlsse.workspace.store import read_state, store_lock, write_state
 
@@ -107,12 +108,15 @@ def use_model(name: str) -> None:
     Raises
     ------
     ModelError
-        If there is no version of that name, or its files are missing.
+        If there is no version of that name, or its files are missing or damaged (:func:`model_problem`).
     BusyError
         If another process holds the store's lock.
     """
     if not (model_dir(name) / "metadata.json").is_file():  # model_dir raises if the name is unknown
         raise ModelError(f"model version {name!r} has no files at {model_dir(name)}; see 'mlsse models list'")
+    if (problem := model_problem(model_dir(name))) is not None:
+        raise ModelError(f"model version {name!r} is damaged: {problem}; the active model stays "
+                         f"{active_model_name()!r}")
     with store_lock():
         state = read_state()
         previous = state.get("active") or BASE_MODEL
@@ -181,4 +185,31 @@ def load_predictor(model: str | Path | None = None) -> Predictor:
         If the model is missing, damaged or incompatible.
     """
     directory = Path(model) if model is not None else default_model_dir()
+    verify_version_files(directory)
     return _load(str(directory.resolve()))
+
+
+def verify_version_files(directory: Path) -> None:
+    """Refuse a committed user version whose ``metadata.json`` changed after it was committed.
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        A model directory; one that is no committed user version (the shipped model, a ``--model DIR``) or
+        that was committed before hashes were recorded is not checked.
+
+    Raises
+    ------
+    ModelError
+        Naming the version and the file, when its SHA-256 is not the one ``state.json`` recorded.
+    """
+    resolved = directory.resolve()
+    if versions_dir().resolve() not in resolved.parents:
+        return
+    for entry in read_state()["models"]:
+        if (versions_dir() / entry["dir"]).resolve() == resolved and entry.get("metadata_sha256"):
+            path = resolved / "metadata.json"
+            if not path.is_file() or file_sha256(path) != entry["metadata_sha256"]:
+                raise ModelError(f"model version {entry['name']!r}: {path} was changed after the version was "
+                                 "committed (its SHA-256 is not the one state.json recorded); nothing predicts "
+                                 "with it: retrain, or 'mlsse models use' another")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.lab import ValidationError, validate_lab_file
+from mlsse.io import file_sha256
 from mlsse.models.metrics import regression_metrics
 from mlsse.models.splits import grouped_folds
 from mlsse.models.storage import save_model
@@ -156,9 +157,11 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         (staging / "model").rename(final_dir)
         state["batches"].append({"id": batch_id, "file": batch_file.name, "source_file": Path(data_path).name,
-                                 "sha256": batch.sha256, "date": today, "rows": int(len(rows))})
+                                 "sha256": batch.sha256, "file_sha256": file_sha256(batch_file), "date": today,
+                                 "rows": int(len(rows))})
         state["models"].append({"name": name, "dir": name, "created": today, "batches": predictor.metadata["batches"],
-                                "metrics": predictor.metadata["metrics"]})
+                                "metrics": predictor.metadata["metrics"],
+                                "metadata_sha256": file_sha256(final_dir / "metadata.json")})
         state["history"].append(previous)
         state["active"] = name
         write_state(state)  # the commit point

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlsse.errors import DataError, MlsseError
-from mlsse.io import write_text_atomic
+from mlsse.io import file_sha256, write_text_atomic
 from mlsse.paths import home_dir
 
 STATE_FILE = "state.json"
@@ -175,12 +175,25 @@ def committed_user_rows(home: Path | None = None, batch_ids=None) -> pd.DataFram
     pandas.DataFrame
         The rows as strings (``censored`` as bool), each row's ``batch`` column holding its batch's id (also for
         batch files written before the column existed); an empty curated frame if there are none.
+
+    Raises
+    ------
+    MlsseError
+        If a batch file is not the one committed (its SHA-256 differs from ``state.json``'s).
     """
     from mlsse.data.schema import empty_curated_frame
 
     home = home or home_dir()
-    frames = [pd.read_csv(home / "store" / "batches" / b["file"], dtype=str, keep_default_na=False).assign(
-        batch=b["id"]) for b in read_state(home)["batches"] if batch_ids is None or b["id"] in batch_ids]
+    frames = []
+    for b in read_state(home)["batches"]:
+        if batch_ids is not None and b["id"] not in batch_ids:
+            continue
+        path = home / "store" / "batches" / b["file"]
+        # An edited batch would be trained on silently: its bytes must be those committed.
+        if b.get("file_sha256") and (not path.is_file() or file_sha256(path) != b["file_sha256"]):
+            raise MlsseError(f"batch {b['id']}: {path} was changed after it was committed (its SHA-256 is not the "
+                             "one state.json recorded); nothing trains on it: restore the file")
+        frames.append(pd.read_csv(path, dtype=str, keep_default_na=False).assign(batch=b["id"]))
     if not frames:
         return empty_curated_frame()
     rows = pd.concat(frames, ignore_index=True)
