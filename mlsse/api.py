@@ -89,7 +89,8 @@ def predict(data, temperature_c=None, model: str | Path | None = None, *,
         and ``synthesis``.
     temperature_c : float, array_like or pandas.Series, optional
         Temperature for σ, °C: one number, or one per row (a Series is matched to the query by index). Give it
-        or a ``temperature_C`` column, not both; without either, or for an empty cell, σ is at 25 °C.
+        or a ``temperature_C`` column, not both; without either, or for an empty cell, σ is at 25 °C (an empty
+        cell of a ``temperature_C`` column says so in the row's ``note``).
     model : str or pathlib.Path, optional
         Model directory; default: the active model (:func:`mlsse.workspace.registry.load_predictor`).
     cif_dir : str or pathlib.Path, optional
@@ -173,6 +174,7 @@ def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_di
             result.loc[good, column] = predicted[column].to_numpy()
     out = query.reset_index(drop=True).rename(columns=renamed or {})
     used = np.where(np.isnan(temperature), ROOM_TEMPERATURE_C, temperature)
+    blank = np.zeros(n, dtype=bool)
     if "temperature_C" in query.columns:
         blank = out["temperature_C"].map(is_blank).to_numpy(dtype=bool)
         out["temperature_C"] = out["temperature_C"].astype(object).where(~blank, pd.Series(used, dtype=object))
@@ -180,6 +182,11 @@ def predict_rows(predictor, query: pd.DataFrame, temperature: np.ndarray, cif_di
         out["temperature_C"] = used
     for column in OUTPUT_COLUMNS:
         out[column] = result[column]
+    # A blank cell in a temperature column the file does give is an assumption: say it where it was made.
+    assumed = blank & np.isnan(temperature) & out["log10_sigma"].notna().to_numpy()
+    if assumed.any():
+        note = f"no temperature_C given: σ at {ROOM_TEMPERATURE_C:g} °C"
+        out.loc[assumed, "note"] = [f"{text}; {note}" if text else note for text in out.loc[assumed, "note"]]
     return out, refused
 
 

@@ -153,6 +153,15 @@ def test_models_list_marks_the_active_version_and_gives_its_error_figures(tmp_pa
     assert "active model: default" in out
 
 
+def test_a_blank_temperature_in_a_query_file_is_noted_where_25_degrees_is_assumed(small_model, tmp_path):
+    (tmp_path / "in.csv").write_text("composition,temperature_C\nLi3N,nan\nLi3P,\nLi6PS5Cl,60\n", encoding="utf-8")
+    run(["predict", "--input", "in.csv", "--output", "out.csv", "--model", str(small_model)], tmp_path, tmp_path)
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert out["temperature_C"].tolist() == [25.0, 25.0, 60.0]
+    assumed = [note.endswith("no temperature_C given: σ at 25 °C") for note in out["note"]]
+    assert assumed == [True, True, False]
+
+
 def test_version_is_the_installed_one(tmp_path):
     from importlib.metadata import version
 
