@@ -162,6 +162,20 @@ def test_a_blank_temperature_in_a_query_file_is_noted_where_25_degrees_is_assume
     assert assumed == [True, True, False]
 
 
+def test_predict_takes_a_composite_additive_on_the_command_line(small_model, tmp_path):
+    import mlsse
+
+    out = run(["predict", "Li2.5Y0.5Zr0.5Cl6", "--additive", "BaTiO3", "--wt", "5", "--output", "c.csv", "--model",
+               str(small_model)], tmp_path, tmp_path).stdout
+    assert "Li2.5Y0.5Zr0.5Cl6 + 5 wt% BaTiO3 at 25 °C" in out
+    written = pd.read_csv(tmp_path / "c.csv")
+    expected = mlsse.predict(pd.DataFrame({"composition": ["Li2.5Y0.5Zr0.5Cl6"], "additive": ["BaTiO3"],
+                                           "additive_wt_pct": [5.0]}), model=small_model)
+    assert written.loc[0, "log10_sigma"] == pytest.approx(expected.loc[0, "log10_sigma"], abs=1e-4)
+    result = run(["predict", "Li3N", "--wt", "5", "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.strip() == "error: --additive needs --wt (its wt%), and --wt needs --additive"
+
+
 def test_version_is_the_installed_one(tmp_path):
     from importlib.metadata import version
 
@@ -271,8 +285,11 @@ def test_progress_shows_stage_lines_off_a_terminal_bars_on_one_and_nothing_when_
 
 def test_usage_errors_are_one_message_not_a_traceback(tmp_path):
     # through the installed entry point: typer ships its own copy of click, and click itself may not be installed
+    result = run_installed(["rank", "--group", "series"], tmp_path, tmp_path, check_code=2)
+    assert "Missing option '--input'" in result.stderr and "Traceback" not in result.stderr
     result = run_installed(["dope", "Li2ZrCl6", "--dopants", "Y"], tmp_path, tmp_path, check_code=2)
-    assert "Missing option '--site'" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr == ("error: give --site and --dopants (or an --additive with --wt for a composite series "
+                             "alone)\n")
     result = run_installed(["predict", "LiCl", "--temperature-c", "warm"], tmp_path, tmp_path, check_code=2)
     assert "Invalid value for '--temperature-c'" in result.stderr and "Traceback" not in result.stderr
     result = run_installed(["models", "use", "nothere"], tmp_path, tmp_path, check_code=2)

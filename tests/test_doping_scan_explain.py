@@ -138,3 +138,20 @@ def test_a_scan_shows_the_measured_members_of_the_seed_n_doping_series(tmp_path)
     assert len(measured) == 6 and measured.idxmax() == pytest.approx(0.15)
     assert result["measured_references"].str.contains("000_878e6fb3c4b52443").all()
     assert plot_scan(result, tmp_path / "scan.svg").read_bytes().count(b"<svg") == 1
+
+
+def test_an_additive_series_alone_needs_no_dopant_and_names_its_candidates_with_their_share(small_model, tmp_path):
+    from tests.test_cli import run
+
+    result = run(["dope", "Li2.5Y0.5Zr0.5Cl6", "--additive", "BaTiO3", "--wt", "0:10:5", "--output", "c.csv",
+                  "--model", str(small_model)], tmp_path, tmp_path)
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert sorted(table["additive_wt_pct"]) == [0, 5, 10] and set(table["dopant"]) == {"undoped"}
+    assert "Li2.5Y0.5Zr0.5Cl6 + BaTiO3: every wt%" in result.stdout and "wt%" in result.stdout
+    said = " ".join(result.stdout.split("the absolute prediction", 1)[1].split())
+    assert "Li2.5Y0.5Zr0.5Cl6 + 5 wt% BaTiO3" in said or "Li2.5Y0.5Zr0.5Cl6 + 10 wt% BaTiO3" in said
+    assert "Li2.5Y0.5Zr0.5Cl6," not in said  # the host is never named as a candidate
+    refused = run(["dope", "Li2ZrCl6", "--output", "x.csv", "--model", str(small_model)], tmp_path, tmp_path,
+                  check_code=2)
+    assert refused.stderr.strip() == ("error: give --site and --dopants (or an --additive with --wt for a composite "
+                                      "series alone)")

@@ -25,6 +25,10 @@ def predict_command(
     output_csv: Annotated[Path | None, typer.Option("--output", help="Where to write the predictions: .csv, "
                                                     ".json (not with --input) or .parquet, by the suffix; also for "
                                                     "FORMULA; missing folders are created.")] = None,
+    additive: Annotated[str | None, typer.Option(help="Composite additive of every FORMULA, e.g. BaTiO3 (with "
+                                                 "--wt; a CSV gives additive and additive_wt_pct columns).")
+                        ] = None,
+    wt: Annotated[float | None, typer.Option(help="The additive's share, wt%.")] = None,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per chunk with --input.")] = 20_000,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the on-disk feature cache.")
@@ -40,13 +44,22 @@ def predict_command(
         raise MlsseError("give either FORMULA ... or --input CSV (with --output CSV)")
     if output_csv is not None:  # before predicting, not after
         check_output(output_csv, input_csv)
+    if (additive is None) != (wt is None):
+        raise MlsseError("--additive needs --wt (its wt%), and --wt needs --additive")
+    if additive is not None and input_csv is not None:
+        raise MlsseError("with --input, give the additive in the CSV's additive and additive_wt_pct columns")
     with printed_notes():
         if input_csv is not None:
             _predict_csv(input_csv, output_csv, temperature_c, model, chunk_rows, not no_cache, quiet)
-        elif len(formulas) == 1:
-            _predict_one(formulas[0], temperature_c, model, output_csv)
         else:
-            _predict_several(formulas, temperature_c, model, output_csv)
+            import pandas as pd
+
+            query = pd.DataFrame({"composition": formulas, **({"additive": additive, "additive_wt_pct": wt}
+                                                              if additive is not None else {})})
+            if len(formulas) == 1:
+                _predict_one(query, temperature_c, model, output_csv)
+            else:
+                _predict_several(query, temperature_c, model, output_csv)
 
 
 def check_output(output: Path, input_path: Path | None, formats: tuple[str, ...] | None = None) -> None:
@@ -109,8 +122,7 @@ def _read_formulas(arguments: list[str]) -> list[str]:
     return formulas
 
 
-def _predict_several(formulas: list[str], temperature_c: float | None, model: Path | None,
-                     output_csv: Path | None) -> None:
+def _predict_several(query, temperature_c: float | None, model: Path | None, output_csv: Path | None) -> None:
     """Several formulas: one model load, one table (a row each), and the notes of the rows that need one."""
     from rich.console import Console
     from rich.table import Table
@@ -121,7 +133,8 @@ def _predict_several(formulas: list[str], temperature_c: float | None, model: Pa
     from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
     from mlsse.temperature import ROOM_TEMPERATURE_C
 
-    result = predict(formulas, temperature_c=temperature_c, model=model)
+    result = predict(query, temperature_c=temperature_c, model=model)
+    formulas = _query_labels(query)
     t = ROOM_TEMPERATURE_C if temperature_c is None else temperature_c
     from rich import box
 
@@ -159,7 +172,15 @@ def _predict_several(formulas: list[str], temperature_c: float | None, model: Pa
         console.print(f"written to {output_csv}")
 
 
-def _predict_one(formula: str, temperature_c: float | None, model: Path | None, output_csv: Path | None) -> None:
+def _query_labels(query) -> list[str]:
+    """Each query row as a chemist writes it: the formula, and a composite's share and additive after it."""
+    if "additive" not in query:
+        return query["composition"].tolist()
+    return [f"{c} + {w:g} wt% {a}" for c, a, w in zip(query["composition"], query["additive"],
+                                                     query["additive_wt_pct"])]
+
+
+def _predict_one(query, temperature_c: float | None, model: Path | None, output_csv: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -168,7 +189,8 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     from mlsse.io import write_table_atomic
     from mlsse.workspace.registry import load_predictor
 
-    result = predict(formula, temperature_c=temperature_c, model=model)
+    result = predict(query, temperature_c=temperature_c, model=model)
+    formula = _query_labels(query)[0]
     row = result.iloc[0]
     if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
         from mlsse.chemistry import echo
@@ -196,7 +218,7 @@ def _predict_one(formula: str, temperature_c: float | None, model: Path | None, 
     console = Console()
     console.print(table)
     console.print(_evidence_table(row))
-    reasons = load_predictor(model).top_contributions([formula], k=3)[0]
+    reasons = load_predictor(model).top_contributions(query, k=3)[0]
     console.print("features that pushed log10 σ most: "
                   + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
                               for name, value, push in reasons))

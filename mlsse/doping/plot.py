@@ -95,9 +95,10 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     additive = additive[additive.astype(str).str.len() > 0]
     xlabel = ("dopant level x (per formula unit)" if x_column == "level"
               else f"{formula_mathtext(str(additive.iloc[0])) if len(additive) else 'additive'} (wt%)")
+    named = formula_mathtext(host) + (f" + {formula_mathtext(str(additive.iloc[0]))}" if len(additive) else "")
     ax_sigma.set(xlabel=xlabel, ylabel="log10 σ at 25 °C (log10 S/cm): host + Δ (ranking)",
-                 title=f"{formula_mathtext(host)}: conductivity (paired 80 % intervals)")
-    ax_ea.set(xlabel=xlabel, ylabel="predicted Ea (eV)", title=f"{formula_mathtext(host)}: activation energy (80 %)")
+                 title=f"{named}: conductivity (paired 80 % intervals)")
+    ax_ea.set(xlabel=xlabel, ylabel="predicted Ea (eV)", title=f"{named}: activation energy (80 %)")
     ax_sigma.legend(fontsize=7, loc="best")
     ax_ea.legend(fontsize=7, loc="best")
     fig.tight_layout()

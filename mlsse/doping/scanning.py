@@ -22,6 +22,8 @@ from mlsse.doping.substitution import (
 MAX_LEVELS = 10_000
 #: Most candidates one doping scan (``mlsse dope``) predicts and explains; larger spaces are for ``mlsse screen``.
 MAX_SCAN_CANDIDATES = 20_000
+#: The ``dopant`` of a composite series without a dopant (the host at each additive share).
+UNDOPED = "undoped"
 #: How many SHAP features are listed as reasons, each way.
 N_REASONS = 3
 
@@ -86,7 +88,8 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
     host : str
         The host formula.
     site : str
-        The element whose site is doped.
+        The element whose site is doped; blank, with no dopants, for a composite series alone (``additive``
+        at each of ``wt_pcts``, ``dopant`` :data:`UNDOPED`).
     dopants : list of str or str
         Dopants (elements, or species such as ``N3-``), as a list or a comma-separated string.
     levels : list of float
@@ -130,7 +133,16 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
         raise DopingError(f"levels must be finite numbers; got {levels}")
     if isinstance(dopants, str):
         dopants = dopants.split(",")
-    dopants = [d.strip() for d in dopants if d.strip()]
+    dopants = [d.strip() for d in (dopants or []) if d.strip()]
+    if not site and not dopants and additive:
+        # A composite series alone: the host at each additive share, one curve named for what it is.
+        host_text = formula_text(host_comp, pymatgen_order=True)
+        return pd.DataFrame([{"host": host_text, "site": "", "dopant": UNDOPED, "dopant_species": UNDOPED,
+                              "level": 0.0, "compensation": Compensation(compensation).value,
+                              "composition": host_text, "additive": additive, "additive_wt_pct": wt}
+                             for wt in wt_pcts])
+    if not site:
+        raise DopingError("give --site and --dopants (or an --additive with --wt for a composite series alone)")
     if not dopants:
         raise DopingError("no dopant given")
     site_charge = host_oxidation_states(host_comp).get(site) if site in host_comp.get_el_amt_dict() else None
@@ -211,11 +223,13 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         levels = parse_levels(levels)
     if isinstance(wt_pcts, str):
         wt_pcts = parse_levels(wt_pcts)
+    if isinstance(dopants, str):
+        dopants = [d.strip() for d in dopants.split(",") if d.strip()]
     if temperature_c is not None:
         if (problem := temperature_problem(float(temperature_c))) is not None:
             raise DopingError(problem)
         warn_if_kelvin_like(temperature_c)
-    count = len(dopants) * len(levels) * max(1, len(wt_pcts or []))
+    count = max(1, len(dopants or [])) * max(1, len(levels)) * max(1, len(wt_pcts or []))
     if count > MAX_SCAN_CANDIDATES:
         raise DopingError(f"{count:,} candidates ({len(dopants)} dopants × {len(levels)} levels"
                           + (f" × {len(wt_pcts)} wt%" if wt_pcts else "") + f"), more than a scan's "

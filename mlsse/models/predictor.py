@@ -418,8 +418,9 @@ class Predictor:
 
         Parameters
         ----------
-        formulas : iterable of str
-            The formulas.
+        formulas : iterable of str, or pandas.DataFrame
+            The formulas, or a query frame with a ``composition`` column (and ``additive``,
+            ``additive_wt_pct`` for composites).
         k : int, default 3
             Features per formula.
         target : Target or str, default "log10_sigma"
@@ -434,7 +435,8 @@ class Predictor:
         from mlsse.features import featurize_table
         from mlsse.features.names import readable_name
 
-        features = featurize_table(pd.DataFrame({"composition": list(formulas)})).reindex(columns=self.feature_names)
+        query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
+        features = featurize_table(query).reindex(columns=self.feature_names)
         contributions = self.explain_features(features, target).drop(columns="bias")
         ranked = []
         for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
