@@ -12,9 +12,12 @@ def predict_command(
     formulas: Annotated[list[str] | None, typer.Argument(help="One or more compositions, e.g. Li2.3ZrCl5.85N0.15 "
                                                          "Li6PS5Cl; '-' reads them from stdin, one per line.",
                                                          metavar="FORMULA", show_default=False)] = None,
-    temperature_c: Annotated[float | None, typer.Option("--temperature-c", help="Temperature for σ, °C "
-                                                        "(default 25 °C; with --input, only if the CSV has no "
-                                                        "temperature_C values).")] = None,
+    temperature: Annotated[str | None, typer.Option("--temperature-c", help="Temperature for σ, °C (default 25 "
+                                                    "°C; with --input, only if the CSV has no temperature_C "
+                                                    "values), or start:stop:step for an Arrhenius view of one "
+                                                    "FORMULA (a table, and the figure with --plot).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="With --temperature-c start:stop:step: the Arrhenius figure "
+                                              "(.png, .svg, .pdf, …).")] = None,
     input_csv: Annotated[Path | None, typer.Option("--input", help="CSV (or .parquet) with a 'composition' column "
                                                    "and optionally temperature_C (°C), space_group_number, a, b, c "
                                                    "(Å), alpha, beta, gamma (°), cif (a path, relative to the CSV's "
@@ -39,7 +42,17 @@ def predict_command(
     from mlsse.cli.notes import printed_notes
     from mlsse.errors import MlsseError
 
+    temperature_c, temperatures = _read_temperature(temperature)
     formulas = _read_formulas(formulas or [])
+    if temperatures is not None and (len(formulas) != 1 or input_csv is not None):
+        raise MlsseError("--temperature-c start:stop:step draws one FORMULA's Arrhenius view: give one formula")
+    if plot is not None and temperatures is None:
+        raise MlsseError("--plot draws an Arrhenius view: give --temperature-c start:stop:step")
+    if plot is not None:
+        from mlsse.doping.plot import plot_formats
+
+        if plot.suffix.lower() not in plot_formats():
+            raise MlsseError(f"--plot {plot}: give a file ending in {', '.join(plot_formats())}")
     if bool(formulas) == (input_csv is not None):
         raise MlsseError("give either FORMULA ... or --input CSV (with --output CSV)")
     if output_csv is not None:  # before predicting, not after
@@ -56,7 +69,9 @@ def predict_command(
 
             query = pd.DataFrame({"composition": formulas, **({"additive": additive, "additive_wt_pct": wt}
                                                               if additive is not None else {})})
-            if len(formulas) == 1:
+            if temperatures is not None:
+                _predict_arrhenius(query, temperatures, model, output_csv, plot)
+            elif len(formulas) == 1:
                 _predict_one(query, temperature_c, model, output_csv)
             else:
                 _predict_several(query, temperature_c, model, output_csv)
@@ -106,6 +121,63 @@ def rounded_predictions(result):
         else:
             out[column] = np.round(values, 4)
     return out
+
+
+def _read_temperature(text: str | None) -> tuple[float | None, list[float] | None]:
+    """``--temperature-c``: one temperature (°C), or a start:stop:step range for an Arrhenius view."""
+    from mlsse.doping.scanning import parse_levels
+    from mlsse.errors import MlsseError
+
+    if text is None:
+        return None, None
+    if ":" in text:
+        try:
+            return None, parse_levels(text)
+        except MlsseError as exc:
+            raise MlsseError(f"--temperature-c {text}: {exc}") from None
+    try:
+        return float(text), None
+    except ValueError:
+        raise MlsseError(f"--temperature-c {text!r}: give °C, one number or start:stop:step") from None
+
+
+def _predict_arrhenius(query, temperatures: list[float], model: Path | None, output: Path | None,
+                       plot: Path | None) -> None:
+    """One formula at each temperature: a table, the output file and the Arrhenius figure."""
+    import pandas as pd
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from mlsse.api import predict
+    from mlsse.io import write_table_atomic
+
+    label = _query_labels(query)[0]
+    rows = pd.concat([query] * len(temperatures), ignore_index=True).assign(temperature_C=temperatures)
+    result = predict(rows, model=model)
+    table = Table(title=f"{label}: σ against temperature (80 % intervals)", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    for column in ("T °C", "1000/T (1/K)", "σ S/cm", "80 %", "log10 σ"):
+        table.add_column(column, no_wrap=True)
+    for _, row in result.iterrows():
+        if row["log10_sigma"] != row["log10_sigma"]:
+            table.add_row(f"{row['temperature_C']:g}", "", "–", "", row["note"])
+            continue
+        table.add_row(f"{row['temperature_C']:g}", f"{1000 / (row['temperature_C'] + 273.15):.3f}",
+                      f"{row['sigma_S_cm']:.2g}", f"{row['sigma_lo_S_cm']:.0e}–{row['sigma_hi_S_cm']:.0e}",
+                      f"{row['log10_sigma']:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"Ea {result['ea_eV'].iloc[0]:.3f} eV (80 %: {result['ea_lo'].iloc[0]:.3f}–"
+                  f"{result['ea_hi'].iloc[0]:.3f}); σ(T) from σ(25 °C) and Ea through σT = A·exp(−Ea/kT)")
+    if output is not None:
+        write_table_atomic(rounded_predictions(result), output)
+        console.print(f"written to {output}")
+    if plot is not None:
+        from mlsse.figures import plot_arrhenius
+
+        plot_arrhenius(result, label, plot)
+        console.print(f"figure: {plot}")
 
 
 def _read_formulas(arguments: list[str]) -> list[str]:
