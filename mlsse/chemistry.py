@@ -394,7 +394,7 @@ def parse_composition(formula: str | Composition) -> Composition:
     if isinstance(formula, Composition):
         comp = formula
     else:
-        text = clean_formula_text(formula)
+        text = mixture_formula(clean_formula_text(formula))
         if not text:
             raise ValueError("empty formula")
         if re.search(r"(?<![0-9])\.", text):
@@ -404,11 +404,14 @@ def parse_composition(formula: str | Composition) -> Composition:
         try:
             comp = Composition(text)
         except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
-            raise ValueError(f"cannot parse formula {echo(formula)}: {echo(exc, quoted=False)}") from None
+            hint = _capitalised(text)
+            raise ValueError(f"cannot parse formula {echo(formula)}: {echo(exc, quoted=False)}"
+                             + (f"; did you mean {hint}?" if hint else "")) from None
     unknown = [str(sp) for sp in comp.elements if not isinstance(sp, Element)]
     if unknown:
         symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
-        raise ValueError(f"unknown element {symbols} in {echo(formula)}")
+        hint = _capitalised(clean_formula_text(formula)) if not isinstance(formula, Composition) else None
+        raise ValueError(f"unknown element {symbols} in {echo(formula)}" + (f"; did you mean {hint}?" if hint else ""))
     if comp.num_atoms <= 0 or any(amount < 0 for amount in comp.values()):
         raise ValueError(f"formula {echo(formula)} has no atoms or a negative amount")
     if not all(math.isfinite(amount) and amount <= MAX_AMOUNT for amount in comp.values()):
@@ -465,6 +468,67 @@ def normalise_formula(formula: str | Composition) -> str:
         atoms.
     """
     return formula_text(parse_composition(formula), pymatgen_order=True)
+
+
+#: Unicode subscript digits (Li₃YCl₆) and what they stand for.
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+#: A component of a mixture: an optional amount, then a formula (75Li2S, 0.25P2S5, LiCl, 2H2O).
+_COMPONENT = re.compile(r"^(\d+(?:\.\d+)?)?([A-Z(].*)$")
+
+
+def mixture_formula(text: str) -> str:
+    """Return a formula pymatgen reads for the ways chemists write one: Unicode subscripts (``Li₃YCl₆``), and
+    mixtures of components with their amounts, in glass notation (``75Li2S-25P2S5``, mol %) or with a middle dot
+    (``0.75Li2S·0.25P2S5``, ``LiCl·2H2O``), as ``(Li2S)0.75(P2S5)0.25``. Other text is returned as it is.
+
+    Parameters
+    ----------
+    text : str
+        A formula, white space already removed (:func:`clean_formula_text`).
+
+    Returns
+    -------
+    str
+        The formula; a glass's mol % amounts become fractions of 1.
+    """
+    text = text.translate(_SUBSCRIPTS)
+    separator = "·" if "·" in text else "•" if "•" in text else None
+    glass = separator is None and re.fullmatch(r"\d+(?:\.\d+)?[A-Z][^-]*(?:-\d+(?:\.\d+)?[A-Z][^-]*)+", text)
+    if separator is None and not glass:
+        return text
+    parts = text.split(separator) if separator else text.split("-")
+    components = [_COMPONENT.match(part) for part in parts]
+    if not all(components):
+        return text  # not a mixture after all: pymatgen says what is wrong
+    amounts = [float(m.group(1)) if m.group(1) else 1.0 for m in components]
+    if glass:  # mol %: fractions of the whole
+        total = sum(amounts)
+        amounts = [a / total for a in amounts]
+    return "".join(f"({m.group(2)}){amount:g}" for m, amount in zip(components, amounts))
+
+
+def _capitalised(text: str) -> str | None:
+    """A formula written in lower or upper case only, read as element symbols (``li3ycl6`` → ``Li3YCl6``), if
+    there is one reading; None otherwise."""
+    if not (text.islower() or text.isupper()) or not re.search(r"[a-zA-Z]", text):
+        return None
+    symbols = {el.symbol.lower(): el.symbol for el in Element}
+    out, i, low = [], 0, text.lower()
+    while i < len(low):
+        if low[i].isalpha():
+            two, one = low[i:i + 2], low[i]
+            if len(two) == 2 and two.isalpha() and two in symbols:
+                out.append(symbols[two]); i += 2; continue
+            if one in symbols:
+                out.append(symbols[one]); i += 1; continue
+            return None
+        out.append(low[i]); i += 1
+    guess = "".join(out)
+    try:
+        Composition(guess)
+    except Exception:  # pymatgen raises ValueError, KeyError, ...
+        return None
+    return guess
 
 
 def clean_formula_text(text: str) -> str:

@@ -502,3 +502,25 @@ def test_an_unreadable_feature_cache_is_set_aside_and_rebuilt(tmp_path):
     assert (tmp_path / "v-test.npz.unreadable").exists()
     cache.add({"Li3N": np.array([1.0, 2.0])}, ["a", "b"])
     assert cache.lookup(["Li3N"], ["a", "b"])["Li3N"].tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("75Li2S-25P2S5", "(Li2S)0.75(P2S5)0.25"),  # glass notation, mol %
+    ("0.75Li2S·0.25P2S5", "(Li2S)0.75(P2S5)0.25"),
+    ("Li₃YCl₆", "Li3YCl6"),  # Unicode subscripts
+    ("LiCl·2H2O", "LiCl(H2O)2"),  # a hydrate with its middle dot
+])
+def test_formulas_as_chemists_write_them_parse_to_the_composition_meant(written, meant):
+    from pymatgen.core import Composition
+
+    from mlsse.chemistry import parse_composition
+
+    assert parse_composition(written).almost_equals(Composition(meant))
+
+
+@pytest.mark.parametrize("written, hint", [("li3ycl6", "Li3YCl6"), ("LI3YCL6", "Li3YCl6")])
+def test_a_formula_in_one_case_gets_a_did_you_mean(written, hint):
+    from mlsse.chemistry import parse_composition
+
+    with pytest.raises(ValueError, match=rf"did you mean {hint}\?$"):
+        parse_composition(written)

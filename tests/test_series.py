@@ -88,9 +88,13 @@ def test_member_pairs_and_residuals():
     assert pairs["distance"].iloc[3] > 0  # a composite differs from its matrix by its additive's atoms
     residual = pair_residuals(pairs, series["measured"], [-3.0, -2.0, -2.0, -6.0, -6.0])
     assert residual.tolist() == pytest.approx([0.5, 0.0, 0.5, 1.0])
-    # an additive written as free text (a glass in mol%): its distance is unknown, so the farthest class
-    glass = series.assign(additive=["", "", "", "65Li2O·27B2O3·8SiO2", "65Li2O·27B2O3·8SiO2"])
-    unknown = member_pairs(glass)["distance"]
+    # an additive written as a glass in mol% is read as its components (the same distance as written out)
+    glass = series.assign(additive=["", "", "", "", "65Li2O·27B2O3·8SiO2"])
+    written_out = series.assign(additive=["", "", "", "", "(Li2O)0.65(B2O3)0.27(SiO2)0.08"])
+    assert member_pairs(glass)["distance"].iloc[3] == pytest.approx(member_pairs(written_out)["distance"].iloc[3])
+    # an additive that is free text: its distance is unknown, so the farthest class
+    free = series.assign(additive=["", "", "", "", "borate glass"])
+    unknown = member_pairs(free)["distance"]
     assert unknown.iloc[:3].tolist() == pairs["distance"].iloc[:3].tolist() and np.isnan(unknown.iloc[3])
     assert distance_class(unknown).tolist()[3] == 3
 
