@@ -190,7 +190,7 @@ def load_predictor(model: str | Path | None = None) -> Predictor:
 
 
 def verify_version_files(directory: Path) -> None:
-    """Refuse a committed user version whose ``metadata.json`` changed after it was committed.
+    """Refuse a committed user version whose files changed after it was committed.
 
     Parameters
     ----------
@@ -201,15 +201,20 @@ def verify_version_files(directory: Path) -> None:
     Raises
     ------
     ModelError
-        Naming the version and the file, when its SHA-256 is not the one ``state.json`` recorded.
+        Naming the version and the file, when a file's SHA-256 is not the one ``state.json`` recorded (a file
+        added, removed, edited or replaced).
     """
     resolved = directory.resolve()
     if versions_dir().resolve() not in resolved.parents:
         return
     for entry in read_state()["models"]:
-        if (versions_dir() / entry["dir"]).resolve() == resolved and entry.get("metadata_sha256"):
-            path = resolved / "metadata.json"
-            if not path.is_file() or file_sha256(path) != entry["metadata_sha256"]:
+        recorded = entry.get("files_sha256")
+        if (versions_dir() / entry["dir"]).resolve() != resolved or not recorded:
+            continue
+        present = {path.name for path in resolved.iterdir() if path.is_file()}
+        for name in sorted(present | set(recorded)):
+            path = resolved / name
+            if name not in recorded or not path.is_file() or file_sha256(path) != recorded[name]:
                 raise ModelError(f"model version {entry['name']!r}: {path} was changed after the version was "
                                  "committed (its SHA-256 is not the one state.json recorded); nothing predicts "
                                  "with it: retrain, or 'mlsse models use' another")

@@ -161,7 +161,8 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
                                  "rows": int(len(rows))})
         state["models"].append({"name": name, "dir": name, "created": today, "batches": predictor.metadata["batches"],
                                 "metrics": predictor.metadata["metrics"],
-                                "metadata_sha256": file_sha256(final_dir / "metadata.json")})
+                                "files_sha256": {path.name: file_sha256(path)
+                                                 for path in sorted(final_dir.iterdir()) if path.is_file()}})
         state["history"].append(previous)
         state["active"] = name
         write_state(state)  # the commit point
