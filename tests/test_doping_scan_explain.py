@@ -121,8 +121,8 @@ def test_dope_and_explain_commands_write_their_files(small_model, tmp_path):
     explained = run(["explain", "Li3N", "--out", "ex", "--model", str(small_model)], tmp_path, tmp_path).stdout
     explained = " ".join(explained.split())  # rich wraps the title
     # the contributions' unit and the base value they start from are printed with them
-    assert re.search(r"Li3N: predicted log10 σ at 25 °C \(S/cm\) = -?\d+\.\d{3} = base value -?\d+\.\d{3} \+ the "
-                     r"contributions \(log10 S/cm\)", explained), explained
+    assert re.search(r"Li3N: the model's log10 σ at 25 °C \(log10 S/cm\) = -?\d+\.\d{3} = base value -?\d+\.\d{3} "
+                     r"\+ the contributions, summed per feature group", explained), explained
     assert "how far that group of features moves this prediction away from the base value" in explained
     assert (tmp_path / "ex" / "explain_Li3N_sigma.png").stat().st_size > 10_000
     assert pd.read_csv(tmp_path / "ex" / "explain_Li3N_sigma.csv").columns.tolist() == [

@@ -87,9 +87,11 @@ def explain_command(
     label, unit = LABELS[Target.named(target.value)], Target.named(target.value).unit
     prediction = float(explanation.base_values[0] + explanation.values[0].sum())
     base = float(explanation.base_values[0])
-    png = waterfall_png(explanation, 0, out / f"explain_{stem}_{target.value}.png", f"{formula}: {label}")
-    table = Table(title=f"{formula}: predicted {label} = {prediction:.3f} = base value {base:.3f} + the "
-                        f"contributions ({unit})")
+    png = waterfall_png(explanation, 0, out / f"explain_{stem}_{target.value}.png",
+                        f"{formula}: SHAP contributions to the model's {label} ({unit}), one per feature; the "
+                        "table sums them per group")
+    table = Table(title=f"{formula}: the model's {label} ({unit}) = {prediction:.3f} = base value {base:.3f} + "
+                        f"the contributions, summed per feature group")
     for column in ("feature group", f"contribution ({unit})", "leading feature", "its value"):
         table.add_column(column)
     for _, row in groups.head(10).iterrows():

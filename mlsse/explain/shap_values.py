@@ -11,7 +11,7 @@ from mlsse.features.names import feature_group, readable_name
 from mlsse.models.targets import Target
 
 #: How each target is labelled in tables and plots.
-LABELS = {Target.LOG10_SIGMA: "log10 σ at 25 °C (S/cm)", Target.EA: "Ea (eV)"}
+LABELS = {Target.LOG10_SIGMA: "log10 σ at 25 °C", Target.EA: "Ea"}
 
 
 def shap_explanation(predictor, features: pd.DataFrame, target="log10_sigma", progress=None,
@@ -116,11 +116,18 @@ def waterfall_png(explanation, row: int, path: str | Path, title: str, max_displ
 
     from mlsse.io import atomic_path
 
-    shap.plots.waterfall(explanation[row], max_display=max_display, show=False)
+    one = explanation[row]
+    # An unknown value (a structure the query does not give) reads "unknown", not "nan".
+    one.display_data = np.array(["unknown" if isinstance(v, float) and v != v else
+                                 (f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)) for v in one.data],
+                                dtype=object)
+    shap.plots.waterfall(one, max_display=max_display, show=False)
     figure = plt.gcf()
     figure.suptitle(title, fontsize=10)
-    figure.set_size_inches(9, 6)
+    figure.set_size_inches(9.5, 6)
     figure.tight_layout()
+    # Room on the right for SHAP's f(x) label, which tight_layout does not count.
+    figure.subplots_adjust(right=0.88, top=0.9)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110)
     plt.close(figure)
@@ -177,8 +184,12 @@ def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, targ
 
     out_dir = Path(out_dir)
     written = []
+    unit = Target.named(target).unit
     shap.plots.beeswarm(explanation, max_display=20, show=False)
     figure = plt.gcf()
+    figure.axes[0].set_xlabel(f"SHAP contribution to {LABELS[Target.named(target)]} ({unit})")
+    figure.suptitle(f"What moves the model's {LABELS[Target.named(target)]}, over the training compositions "
+                    "(colour: the feature's value, high to low)", fontsize=10)
     figure.set_size_inches(10, 8)
     figure.tight_layout()
     with atomic_path(out_dir / f"shap_beeswarm_{target}.png") as tmp:
@@ -188,7 +199,8 @@ def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, targ
     top = importance.head(20).iloc[::-1]
     figure, ax = plt.subplots(figsize=(9, 7))
     ax.barh(top["feature"], top["mean_abs_shap"])
-    ax.set_xlabel(f"mean |SHAP| on {LABELS[Target.named(target)]} ({Target.named(target).unit})")
+    ax.set_xlabel(f"mean |SHAP| on {LABELS[Target.named(target)]} ({unit})")
+    ax.set_title(f"The 20 features that move the model's {LABELS[Target.named(target)]} most", fontsize=10)
     figure.tight_layout()
     with atomic_path(out_dir / f"shap_bar_{target}.png") as tmp:
         figure.savefig(tmp, format="png", dpi=100)
