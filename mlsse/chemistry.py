@@ -397,10 +397,10 @@ def parse_composition(formula: str | Composition) -> Composition:
         text = mixture_formula(clean_formula_text(formula))
         if not text:
             raise ValueError("empty formula")
-        if re.search(r"(?<![0-9])\.", text):
-            # pymatgen reads LiCl.2H2O as LiCl0.2H2O: a dot not after a digit is a hydrate or a typo.
-            raise ValueError(f"a '.' not after a digit in {echo(formula)}: '.' is read only as a decimal point; "
-                             "write a hydrate as LiCl(H2O)2")
+        if re.search(r"(?<![0-9])\.|\.\d*H2O", text):
+            # pymatgen reads LiCl.2H2O as LiCl0.2H2O and Li3InCl6.2H2O as Li3InCl6.2H2O: a hydrate's dot, or a typo.
+            raise ValueError(f"a '.' in {echo(formula)} that is no decimal point: write decimals with a digit "
+                             "before the point (Li0.5) and a hydrate with a middle dot (LiCl·2H2O)")
         try:
             comp = Composition(text)
         except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
@@ -479,7 +479,8 @@ _COMPONENT = re.compile(r"^(\d+(?:\.\d+)?)?([A-Z(].*)$")
 def mixture_formula(text: str) -> str:
     """Return a formula pymatgen reads for the ways chemists write one: Unicode subscripts (``Li₃YCl₆``), and
     mixtures of components with their amounts, in glass notation (``75Li2S-25P2S5``, mol %) or with a middle dot
-    (``0.75Li2S·0.25P2S5``, ``LiCl·2H2O``), as ``(Li2S)0.75(P2S5)0.25``. Other text is returned as it is.
+    (``0.75Li2S·0.25P2S5``, ``75Li2S·25P2S5``, ``LiCl·2H2O``), as ``(Li2S)0.75(P2S5)0.25``; amounts on every
+    component that add up to more than 1 are read as mol %. Other text is returned as it is.
 
     Parameters
     ----------
@@ -501,10 +502,18 @@ def mixture_formula(text: str) -> str:
     if not all(components):
         return text  # not a mixture after all: pymatgen says what is wrong
     amounts = [float(m.group(1)) if m.group(1) else 1.0 for m in components]
-    if glass:  # mol %: fractions of the whole
+    # Amounts on every component that add up to more than 1 are mol % (77.5Li2S·22.5P2S5 as 77.5Li2S-22.5P2S5):
+    # fractions of the whole, so that one composition is one formula unit however it is written. A hydrate's
+    # (LiCl·2H2O) first component has no amount: its amounts are coefficients.
+    if glass or (all(m.group(1) for m in components) and sum(amounts) > 1.0):
         total = sum(amounts)
         amounts = [a / total for a in amounts]
-    return "".join(f"({m.group(2)}){amount:g}" for m, amount in zip(components, amounts))
+    return "".join(f"({m.group(2)}){_plain_number(amount)}" for m, amount in zip(components, amounts))
+
+
+def _plain_number(value: float) -> str:
+    """A number as pymatgen reads it in a formula: no exponent (1e-05 would read as an element 'e')."""
+    return f"{value:.8f}".rstrip("0").rstrip(".")
 
 
 def _capitalised(text: str) -> str | None:

@@ -463,6 +463,10 @@ def write_table_atomic(frame: pd.DataFrame, target: str | Path) -> Path:
         elif kind == "json":
             frame.to_json(tmp, orient="records", indent=1, double_precision=10)
         else:
+            mixed = [c for c in frame.columns if frame[c].dtype == object
+                     and frame[c].dropna().map(type).nunique() > 1]
+            # Parquet columns have one type: a column of numbers and text as given (a bad cell kept) is text.
+            frame = frame.assign(**{c: frame[c].map(lambda v: v if v is None or v != v else str(v)) for c in mixed})
             frame.to_parquet(tmp, index=False)
     return Path(target)
 

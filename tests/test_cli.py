@@ -94,7 +94,8 @@ def test_predict_several_formulas_and_stdin_give_one_table_and_one_file(small_mo
                                env={"MLSSE_HOME": str(tmp_path), "COLUMNS": "200"}, catch_exceptions=False)
     assert piped.exit_code == 0, piped.stdout
     assert "3 compositions at 25 °C" in piped.stdout
-    rows = [line.split()[0] for line in piped.stdout.splitlines() if line.strip().startswith("Li")]
+    rows = [line.split()[0] for line in piped.stdout.splitlines()
+            if line.strip().startswith("Li") and not line.split()[0].endswith(":")]  # notes follow the table
     assert rows == ["Li6PS5Cl", "Li3YCl6", "Li3N"]
 
 
@@ -187,6 +188,36 @@ def test_an_arrhenius_view_of_one_formula_gives_a_table_a_file_and_a_figure(smal
     result = run(["predict", "Li3N", "Li3P", "--temperature-c", "25:100:25", "--model", str(small_model)], tmp_path,
                  tmp_path, check_code=2)
     assert "give one formula" in result.stderr
+
+
+def test_rank_leaves_rows_it_cannot_predict_unranked_and_never_compares_with_them(small_model, tmp_path):
+    (tmp_path / "r.csv").write_text("composition,space_group_number,fam\nLi3YCl6,999,A\nLi3InCl6,,A\n"
+                                    "Li3ErCl6,,A\nLi2ZrCl6,999,B\n", encoding="utf-8")
+    run(["rank", "--input", "r.csv", "--output", "o.parquet", "--group", "fam", "--model", str(small_model)],
+        tmp_path, tmp_path)
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    a = out[out["group"] == "A"]
+    assert set(a["reference"]) == {"Li3InCl6"}  # the first row that could be predicted
+    assert a["rank"].isna().tolist() == [False, False, True] and a["delta_log10_sigma"].notna().sum() == 2
+    b = out[out["group"] == "B"]  # a group with no prediction is kept, unranked
+    assert b["rank"].isna().all() and b["versus_reference"].eq("").all()
+    (tmp_path / "t.csv").write_text("composition,temperature_C,ref\nLi3YCl6,abc,x\nLi3InCl6,25,\n", encoding="utf-8")
+    result = run(["rank", "--input", "t.csv", "--output", "t.parquet", "--reference", "ref", "--model",
+                  str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.startswith("error: the reference 'Li3YCl6' of group 'all' cannot be predicted: ")
+    assert not (tmp_path / "t.parquet").exists()
+
+
+def test_an_arrhenius_view_with_no_temperature_it_can_predict_writes_nothing(small_model, tmp_path):
+    result = run(["predict", "Li3YCl6", "--temperature-c", "650:800:50", "--output", "z.csv", "--model",
+                  str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert result.stderr.startswith("error: Li3YCl6: no temperature could be predicted: temperature 650 °C")
+    assert not (tmp_path / "z.csv").exists()
+    (tmp_path / "ro.png").write_bytes(b"mine")
+    (tmp_path / "ro.png").chmod(0o444)
+    result = run(["predict", "Li3YCl6", "--temperature-c", "25:50:25", "--output", "y.csv", "--plot", "ro.png",
+                  "--model", str(small_model)], tmp_path, tmp_path, check_code=2)
+    assert "ro.png: is read-only" in result.stderr and not (tmp_path / "y.csv").exists()
 
 
 def test_version_is_the_installed_one(tmp_path):
@@ -379,8 +410,10 @@ def test_unparsable_formula_on_the_command_line(small_model, tmp_path):
 
 
 @pytest.mark.parametrize("formula, message", [
-    ("LiCl.2H2O", "a '.' not after a digit in 'LiCl.2H2O': '.' is read only as a decimal point; write a hydrate "
-                  "as LiCl(H2O)2"),
+    ("LiCl.2H2O", "a '.' in 'LiCl.2H2O' that is no decimal point: write decimals with a digit before the point "
+                  "(Li0.5) and a hydrate with a middle dot (LiCl·2H2O)"),
+    ("Li3InCl6.2H2O", "a '.' in 'Li3InCl6.2H2O' that is no decimal point: write decimals with a digit before the "
+                      "point (Li0.5) and a hydrate with a middle dot (LiCl·2H2O)"),
     ("Li1e400Cl", "formula 'Li1e400Cl' has an amount that is not a number up to 10000 atoms per formula unit"),
     ("Li1e300Cl", "formula 'Li1e300Cl' has an amount that is not a number up to 10000 atoms per formula unit"),
 ])

@@ -509,6 +509,8 @@ def test_an_unreadable_feature_cache_is_set_aside_and_rebuilt(tmp_path):
     ("0.75Li2S·0.25P2S5", "(Li2S)0.75(P2S5)0.25"),
     ("Li₃YCl₆", "Li3YCl6"),  # Unicode subscripts
     ("LiCl·2H2O", "LiCl(H2O)2"),  # a hydrate with its middle dot
+    ("77.5Li2S·22.5P2S5", "(Li2S)0.775(P2S5)0.225"),  # mol % with a middle dot: the glass's formula unit
+    ("99.999Li2S-0.001P2S5", "(Li2S)0.99999(P2S5)0.00001"),  # no exponent in the amounts pymatgen reads
 ])
 def test_formulas_as_chemists_write_them_parse_to_the_composition_meant(written, meant):
     from pymatgen.core import Composition
@@ -524,3 +526,9 @@ def test_a_formula_in_one_case_gets_a_did_you_mean(written, hint):
 
     with pytest.raises(ValueError, match=rf"did you mean {hint}\?$"):
         parse_composition(written)
+
+
+def test_one_composition_is_one_formula_unit_however_a_mixture_is_written():
+    from mlsse.chemistry import mixture_formula
+
+    assert mixture_formula("77.5Li2S·22.5P2S5") == mixture_formula("77.5Li2S-22.5P2S5") == "(Li2S)0.775(P2S5)0.225"

@@ -96,8 +96,8 @@ def write(tmp_path, text, name="lab.csv", encoding="utf-8"):
     ("composition,sigma_S_cm,temperature_C\nLi3N,1e-3,25\nLi3P,1e-4,1000\n",
      "line 3, column 'temperature_C': temperature 1000 °C outside -273.15–600 °C"),
     ("composition,sigma_S_cm\nLiCl.2H2O,1e-3\n",
-     "line 2, column 'composition': a '.' not after a digit in 'LiCl.2H2O': '.' is read only as a decimal point; "
-     "write a hydrate as LiCl(H2O)2"),
+     "line 2, column 'composition': a '.' in 'LiCl.2H2O' that is no decimal point: write decimals with a digit "
+     "before the point (Li0.5) and a hydrate with a middle dot (LiCl·2H2O)"),
     ("composition,log10_sigma\nLi3N,-3\n", None),
     ("composition,log10_sigma,temperature_C,ea_eV\nLi3N,-3,NA,n/a\n", None),  # NA-like cells are empty
     ("composition,sigma_S_cm,log10_sigma\nLi3N,1e-3,-3.02\n", None),  # rounding is not a disagreement

@@ -50,9 +50,11 @@ def predict_command(
         raise MlsseError("--plot draws an Arrhenius view: give --temperature-c start:stop:step")
     if plot is not None:
         from mlsse.doping.plot import plot_formats
+        from mlsse.io import refuse_to_replace
 
         if plot.suffix.lower() not in plot_formats():
             raise MlsseError(f"--plot {plot}: give a file ending in {', '.join(plot_formats())}")
+        refuse_to_replace(plot)  # before any work: a read-only or special file is refused now, not after
     if bool(formulas) == (input_csv is not None):
         raise MlsseError("give either FORMULA ... or --input CSV (with --output CSV)")
     if output_csv is not None:  # before predicting, not after
@@ -152,24 +154,33 @@ def _predict_arrhenius(query, temperatures: list[float], model: Path | None, out
     from mlsse.api import predict
     from mlsse.io import write_table_atomic
 
+    from mlsse.errors import MlsseError
+
     label = _query_labels(query)[0]
     rows = pd.concat([query] * len(temperatures), ignore_index=True).assign(temperature_C=temperatures)
     result = predict(rows, model=model)
+    predicted = result[result["log10_sigma"].notna()]
+    if predicted.empty:
+        raise MlsseError(f"{label}: no temperature could be predicted: {result['note'].iloc[0]}")
     table = Table(title=f"{label}: σ against temperature (80 % intervals)", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
     for column in ("T °C", "1000/T (1/K)", "σ S/cm", "80 %", "log10 σ"):
         table.add_column(column, no_wrap=True)
+    notes = []
     for _, row in result.iterrows():
         if row["log10_sigma"] != row["log10_sigma"]:
-            table.add_row(f"{row['temperature_C']:g}", "", "–", "", row["note"])
+            table.add_row(str(row["temperature_C"]), "", "–", "", "")
+            notes.append(f"{row['temperature_C']} °C: {row['note']}")
             continue
         table.add_row(f"{row['temperature_C']:g}", f"{1000 / (row['temperature_C'] + 273.15):.3f}",
                       f"{row['sigma_S_cm']:.2g}", f"{row['sigma_lo_S_cm']:.0e}–{row['sigma_hi_S_cm']:.0e}",
                       f"{row['log10_sigma']:.2f}")
     console = Console()
     console.print(table)
-    console.print(f"Ea {result['ea_eV'].iloc[0]:.3f} eV (80 %: {result['ea_lo'].iloc[0]:.3f}–"
-                  f"{result['ea_hi'].iloc[0]:.3f}); σ(T) from σ(25 °C) and Ea through σT = A·exp(−Ea/kT)")
+    for note in notes:
+        console.print(note)
+    console.print(f"Ea {predicted['ea_eV'].iloc[0]:.3f} eV (80 %: {predicted['ea_lo'].iloc[0]:.3f}–"
+                  f"{predicted['ea_hi'].iloc[0]:.3f}); σ(T) from σ(25 °C) and Ea through σT = A·exp(−Ea/kT)")
     if output is not None:
         write_table_atomic(rounded_predictions(result), output)
         console.print(f"written to {output}")
@@ -231,8 +242,12 @@ def _predict_several(query, temperature_c: float | None, model: Path | None, out
             f"{10 ** row['log10_sigma_lo']:.0e}–{10 ** row['log10_sigma_hi']:.0e}",
             f"{row['ea_eV']:.2f}", f"{row['p_sigma_below_detection']:.2f}", "in" if row["in_domain"] else "OUT",
             f"{_sigma_text(measured, short=True)} ({int(row['measured_papers'])})" if measured == measured else "–")
-        if row["note"] and not row["note"].startswith("measured:"):
-            notes.append(f"{echo(formula, quoted=False)}: {row['note']}")
+        # The measured value is in its column; what the note adds to it (papers disagree, ...) is said.
+        measured_note = row["note"].startswith("measured:")
+        # The references inside the measured part are "; "-joined too: what follows it starts after its ")".
+        extra = (row["note"].split("); ", 1)[1] if "); " in row["note"] else "") if measured_note else row["note"]
+        if extra:
+            notes.append(f"{echo(formula, quoted=False)}: {extra}")
     console = Console()
     console.print(table)
     console.print("measured: median σ at room temperature in the training data (papers); the nearest measured "

@@ -20,7 +20,8 @@ def formula_mathtext(formula: str) -> str:
     """Return a formula with its amounts as matplotlib mathtext subscripts: ``Li2ZrCl6`` → ``Li$_{2}$ZrCl$_{6}$``."""
     import re
 
-    return re.sub(r"(\d+(?:\.\d+)?)", r"$_{\1}$", formula)
+    # Only an amount after an element or a bracket: "+ 5 wt%" and a glass's mol % stay as written.
+    return re.sub(r"(?<=[A-Za-z)])(\d+(?:\.\d+)?)", r"$_{\1}$", formula)
 
 
 def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:

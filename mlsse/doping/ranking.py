@@ -31,7 +31,7 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
         Column whose values split the candidates into groups ranked apart (default: one group of all rows).
     reference : str, optional
         A column of ``data`` marking each group's reference row (true, yes, 1 or x), or a formula to compare
-        every group with. Default: each group's first row.
+        every group with. Default: each group's first row that can be predicted.
     model : str or pathlib.Path, optional
         Model directory; default the active model.
 
@@ -63,7 +63,7 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
     query = as_query_frame(data).reset_index(drop=True)
     if group is not None and group not in query.columns:
         raise DopingError(f"--group {group!r} names no column; found {list(query.columns)}")
-    groups = query[group].astype(str).to_numpy() if group is not None else np.full(len(query), "all")
+    groups = np.array([str(g) for g in (query[group] if group is not None else ["all"] * len(query))], dtype=object)
     reference_column = reference if reference is not None and reference in query.columns else None
     reference_formula = reference if reference is not None and reference_column is None else None
     extra = None
@@ -76,11 +76,13 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
         raise DopingError(f"--reference {reference_formula!r}: {out.at[extra, 'note']}")
     members = query.reindex(columns=["composition", "additive", "additive_wt_pct"])
     features = featurize_table(members, errors="nan")  # cached by the prediction just made
-    ok = features["error"].eq("").to_numpy()
+    # A row predict refused (a bad temperature, space group or CIF) has no score even if its formula featurizes.
+    ok = features["error"].eq("").to_numpy() & out["log10_sigma"].notna().to_numpy()
     score = np.full(len(query), np.nan)
     if ok.any():
         score[ok] = predictor.relative_log10_sigma(features.drop(columns="error")[ok],
                                                    out["model_log10_sigma"].to_numpy(dtype=float)[ok])
+    ok &= np.isfinite(score)
     fractions = [atom_fractions(c, a if isinstance(a, str) else "", 0.0 if pd.isna(w) else float(w))
                  if good else None for c, a, w, good in zip(members["composition"], members["additive"].fillna(""),
                                                             members["additive_wt_pct"], ok)]
@@ -88,7 +90,14 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
     n = len(groups)
     for name in dict.fromkeys(groups):
         rows = np.flatnonzero(groups == name)
-        ref = extra if extra is not None else _reference_row(query, rows, reference_column, name)
+        if extra is None and reference_column is None:
+            # The default reference is the group's first row that has a prediction; a group with none is not ranked.
+            if not ok[rows].any():
+                ranked.loc[rows, ["group", "reference", "versus_reference", "tied_with_best"]] = [name, "", "", False]
+                continue
+            ref = int(rows[np.flatnonzero(ok[rows])[0]])
+        else:
+            ref = extra if extra is not None else _reference_row(query, rows, reference_column, name)
         if not ok[ref]:
             raise DopingError(f"the reference {query.at[ref, 'composition']!r} of group {name!r} cannot be "
                               f"predicted: {out.at[ref, 'note']}")
@@ -99,7 +108,7 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
         delta_ea = out["ea_eV"].to_numpy(dtype=float)[rows] - out.at[ref, "ea_eV"]
         is_ref = (rows == ref) | (distance == 0)  # the reference itself, or a row of the same composition
         order = pd.Series(score[rows]).rank(ascending=False, method="min").to_numpy()
-        best = rows[np.nanargmax(score[rows])] if ok[rows].any() else None
+        best = rows[np.nanargmax(np.where(ok[rows], score[rows], -np.inf))] if ok[rows].any() else None
         best_width = (predictor.paired_half_width("log10_sigma", [fraction_distance(fractions[i], fractions[best])
                                                                   if ok[i] else 0.0 for i in rows])
                       if best is not None else np.zeros(len(rows)))
@@ -118,7 +127,8 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
         ranked.loc[rows, "p_beats_reference"] = np.where(is_ref, np.nan, probability_beats_host(delta, sigma_width))
         verdict = np.where(delta - sigma_width > 0, "higher σ", np.where(delta + sigma_width < 0, "lower σ",
                                                                         "cannot tell"))
-        ranked.loc[rows, "versus_reference"] = np.where(is_ref, "reference", np.where(ok[rows], verdict, ""))
+        ranked.loc[rows, "versus_reference"] = np.where(is_ref & ok[rows], "reference",
+                                                        np.where(ok[rows], verdict, ""))
         ranked.loc[rows, "tied_with_best"] = np.where(ok[rows], tied, False)
     result = pd.concat([out, ranked], axis=1).iloc[:n] if extra is not None else pd.concat([out, ranked], axis=1)
     for column in RANK_COLUMNS:

@@ -434,7 +434,8 @@ class _TopTracker:
             keep &= frame["in_domain"].fillna(False).astype(bool)
         frame = frame[keep]
         both = frame if self.best is None else pd.concat([self.best, frame], ignore_index=True)
-        both = both.sort_values(["ucb_log10_sigma", "row"], ascending=[False, True], kind="stable")
+        both = both.sort_values(["ucb_log10_sigma", "log10_sigma", "row"], ascending=[False, False, True],
+                                kind="stable")
         self.best = both.groupby(["host", "dopant"], sort=False).head(self.k).reset_index(drop=True)
 
 
@@ -458,15 +459,16 @@ def pick_diverse(candidates: pd.DataFrame, k: int) -> pd.DataFrame:
     pandas.DataFrame
         The picks in pick order, with ``pick`` (1 = first).
     """
-    ranked = candidates.sort_values(["ucb_log10_sigma", "row"], ascending=[False, True], kind="stable")
+    ranked = candidates.sort_values(["ucb_log10_sigma", "log10_sigma", "row"], ascending=[False, False, True],
+                                    kind="stable")
     ranked = ranked.assign(round=ranked.groupby(["host", "dopant"], sort=False).cumcount())
     # Within a round, alternate hosts: the n-th best pair of each host before the (n+1)-th of any.
     first = ranked[ranked["round"] == 0]
     pair_rank = first.groupby("host", sort=False).cumcount()
     order = {(h, d): r for h, d, r in zip(first["host"], first["dopant"], pair_rank)}
     ranked["pair_rank"] = [order[(h, d)] for h, d in zip(ranked["host"], ranked["dopant"])]
-    picks = ranked.sort_values(["round", "pair_rank", "ucb_log10_sigma", "row"],
-                               ascending=[True, True, False, True], kind="stable").head(k)
+    picks = ranked.sort_values(["round", "pair_rank", "ucb_log10_sigma", "log10_sigma", "row"],
+                               ascending=[True, True, False, False, True], kind="stable").head(k)
     return picks.drop(columns=["round", "pair_rank"]).assign(pick=np.arange(1, min(k, len(picks)) + 1))
 
 
