@@ -148,7 +148,7 @@ def test_an_additive_series_alone_needs_no_dopant_and_names_its_candidates_with_
     table = pd.read_csv(tmp_path / "c.csv")
     assert sorted(table["additive_wt_pct"]) == [0, 5, 10] and set(table["dopant"]) == {"undoped"}
     assert "Li2.5Y0.5Zr0.5Cl6 + BaTiO3: every wt%" in result.stdout and "wt%" in result.stdout
-    said = " ".join(result.stdout.split("the absolute prediction", 1)[1].split())
+    said = " ".join(result.stdout.split("a measured composition its measurement)", 1)[1].split())
     assert "Li2.5Y0.5Zr0.5Cl6 + 5 wt% BaTiO3" in said or "Li2.5Y0.5Zr0.5Cl6 + 10 wt% BaTiO3" in said
     assert "Li2.5Y0.5Zr0.5Cl6," not in said  # the host is never named as a candidate
     refused = run(["dope", "Li2ZrCl6", "--output", "x.csv", "--model", str(small_model)], tmp_path, tmp_path,

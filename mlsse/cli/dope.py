@@ -74,7 +74,7 @@ def dope_command(
     title = (f"{host} + {additive}: every wt%" if alone
              else f"{host} ({site} site{f', + {additive}' if composite else ''}): best candidate per dopant")
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    columns = ["rank", "dopant", "level", *(["wt%"] if composite else []), "Δ ±80 %", "σ S/cm", "P>host", "dom."]
+    columns = ["rank", "dopant", "level", *(["wt%"] if composite else []), "Δ ±80 %", "model σ", "P>host", "dom."]
     if wide:
         columns[3:3] = ["composition"]
         columns += ["Δ Ea eV", "why (vs host)"]
@@ -96,7 +96,8 @@ def dope_command(
     console = Console()
     console.print(table)
     console.print("Δ: relative log10 σ (ranking) minus the host's at 25 °C, with its paired 80 % half-width, as "
-                  "the plot and relative_log10_sigma in the output show it; σ: the absolute prediction"
+                  "the plot and relative_log10_sigma in the output show it; model σ: the model's absolute value, "
+                  "S/cm (predict gives a measured composition its measurement)"
                   + ("" if wide else "; --wide adds compositions, ΔEa and reasons"))
     # A composite candidate is named with its share: its composition alone is the host's.
     labels = [c + (f" + {w:g} wt% {a}" if isinstance(a, str) and a and w == w and w > 0 else "")
