@@ -26,6 +26,12 @@ MODELS = ("mlsse", "rf_elements_lattice", "median")
 TEMPERATURE_RUN = "full_log10_sigma_at_temperature/papers"
 
 
+def _run_labels(key: str) -> tuple[str, str]:
+    """The rows a run tested and what it trained on, by its key (``full_log10_sigma/papers`` …)."""
+    run = key.split("/")[0]
+    return RUNS.get(run, (run, "?"))
+
+
 def _number(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -63,7 +69,7 @@ def benchmarks_page(metrics: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for key, run in runs.items():
-        tested, trained = RUNS.get(key.split("/")[0], (key.split("/")[0], "?"))
+        tested, trained = _run_labels(key)
         over = run.get("over_seeds", {}).get("mae") or {m: [run["models"][m]["mae"]] for m in MODELS}
         wins = sum(a < b for a, b in zip(over["mlsse"], over["rf_elements_lattice"]))
         lines.append(f"| {tested} | {trained} | {run['held_out'].replace('+', ' + ')} | {run['n']} | "
@@ -85,7 +91,7 @@ def benchmarks_page(metrics: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for key, run in runs.items():
-        tested, trained = RUNS.get(key.split("/")[0], (key, "?"))
+        tested, trained = _run_labels(key)
         m = run["models"]["mlsse"]
         n_out = m["n_out_of_domain"]
         lines.append(f"| {tested} | {trained} | {run['held_out'].replace('+', ' + ')} | {m['coverage_80']:.3f} | "
@@ -122,7 +128,7 @@ def benchmarks_page(metrics: dict) -> str:
     for key, run in runs.items():
         if run["held_out"] != "papers" or "below_detection" not in run:
             continue
-        tested, trained = RUNS.get(key.split("/")[0], (key, "?"))
+        tested, trained = _run_labels(key)
         m, rf, below = run["models"]["mlsse"], run["models"]["rf_elements_lattice"], run["below_detection"]
         lines.append(f"| {tested} | {trained} | {run['n_censored']} | {_number(m['mae_measured'])} / "
                      f"{_number(m['mae_censored'])} | {_number(rf['mae_measured'])} / {_number(rf['mae_censored'])} | "
@@ -143,7 +149,7 @@ def benchmarks_page(metrics: dict) -> str:
     for key, run in runs.items():
         if run["held_out"] != "papers":
             continue
-        tested, trained = RUNS.get(key.split("/")[0], (key, "?"))
+        tested, trained = _run_labels(key)
         r = run["repeat_measurements"]
         lines.append(f"| {tested} | {trained} | {r['n']} | {r['n_same_value']} | {_number(r['mae_other_papers'])} | "
                      f"{_number(r['mae_mlsse'])} |")
@@ -181,7 +187,7 @@ def _discovery_lines(runs: dict, seed_text: str, seed: int) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, run in with_discovery.items():
-        tested, trained = RUNS.get(key.split("/")[0], (key, "?"))
+        tested, trained = _run_labels(key)
         over = run["discovery_over_seeds"]
         first = run["models"]["mlsse"]["discovery"]
         for view, label in VIEWS.items():
@@ -210,7 +216,7 @@ def _discovery_lines(runs: dict, seed_text: str, seed: int) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, run in with_discovery.items():
-        tested, trained = RUNS.get(key.split("/")[0], (key, "?"))
+        tested, trained = _run_labels(key)
         discovery = run["models"]["mlsse"]["discovery"]
         for threshold in ("1e-04", "1e-03"):
             d = discovery[threshold]
@@ -221,7 +227,7 @@ def _discovery_lines(runs: dict, seed_text: str, seed: int) -> list[str]:
                          f"{_number(d['recall'], 2)} | {_number(d['f1'], 2)} | {tops} |")
     lines += ["", f"Mean error per decile of measured σ, mlsse (fold seed {seed}; lowest decile first):", ""]
     for key, run in with_discovery.items():
-        tested, trained = RUNS.get(key.split("/")[0], (key, "?"))
+        tested, trained = _run_labels(key)
         errors = run["models"]["mlsse"]["discovery"]["decile_mean_error"]
         lines.append(f"- {tested}, trained on {trained}, {run['held_out'].replace('+', ' + ')} held out: "
                      + ", ".join(f"{e:+.2f}" for e in errors))

@@ -217,25 +217,37 @@ def load_model(directory: str | Path):
         hint = (f"; a save killed half-way left the earlier model at {aside[-1]}: rename it back to "
                 f"{directory.name}" if aside and not directory.exists() else "")
         raise ModelError(f"no model at {directory} (metadata.json missing){hint}")
-    # A model's files are its own: a symlink would load another model's member without a word.
-    for path in sorted(directory.iterdir()):
-        if path.is_symlink():
-            raise ModelError(f"model at {directory} is damaged: {path.name} is a symlink (to {os.readlink(path)}); "
-                             "a model's files are its own: retrain it or use another (mlsse models list)")
     try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise ModelError(f"model at {directory} is damaged: metadata.json cannot be read ({type(exc).__name__}: "
-                         f"{_first_line(exc)}); retrain it or use another (mlsse models list)") from None
-    if not isinstance(metadata, dict):
-        raise ModelError(f"model at {directory} is damaged: metadata.json holds a {type(metadata).__name__}, not "
-                         "an object; retrain it or use another (mlsse models list)")
+        metadata = _trusted_metadata(directory)
+    except _Untrusted as exc:
+        raise ModelError(f"model at {directory} is damaged: {exc}; retrain it or use another "
+                         "(mlsse models list)") from None
     try:
         return _load(directory, metadata)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # the boosters name their own files
         raise ModelError(f"model at {directory} is damaged: metadata.json has a missing or wrong field "
                          f"({type(exc).__name__}: {_first_line(exc)}); retrain it or use another "
                          "(mlsse models list)") from None
+
+
+class _Untrusted(Exception):
+    """Why a model directory's files cannot be trusted; the text names the file."""
+
+
+def _trusted_metadata(directory: Path) -> dict:
+    """Return a model directory's metadata, after the checks :func:`load_model` and :func:`model_problem` share:
+    no file is a symlink (it would load another model's member without a word), and ``metadata.json`` is a
+    readable JSON object. Raises :class:`_Untrusted` otherwise."""
+    for path in sorted(directory.iterdir()):
+        if path.is_symlink():
+            raise _Untrusted(f"{path.name} is a symlink (to {os.readlink(path)}); a model's files are its own")
+    try:
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise _Untrusted(f"metadata.json cannot be read ({type(exc).__name__}: {_first_line(exc)})") from None
+    if not isinstance(metadata, dict):
+        raise _Untrusted(f"metadata.json holds a {type(metadata).__name__}, not an object")
+    return metadata
 
 
 def model_problem(directory: str | Path) -> str | None:
@@ -256,18 +268,12 @@ def model_problem(directory: str | Path) -> str | None:
         The problem, naming the file.
     """
     directory = Path(directory)
-    meta_path = directory / "metadata.json"
-    if not meta_path.is_file():
+    if not (directory / "metadata.json").is_file():
         return "metadata.json missing"
-    for path in sorted(directory.iterdir()):
-        if path.is_symlink():
-            return f"{path.name} is a symlink"
     try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        return f"metadata.json cannot be read ({type(exc).__name__})"
-    if not isinstance(metadata, dict):
-        return f"metadata.json holds a {type(metadata).__name__}, not an object"
+        _trusted_metadata(directory)
+    except _Untrusted as exc:
+        return str(exc)
     for path in sorted(directory.glob(f"*{BOOSTER_SUFFIX}")):
         try:
             gzip.decompress(path.read_bytes())
