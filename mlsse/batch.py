@@ -2,7 +2,7 @@
 
 Memory follows the chunk, not the table: a chunk is read, checked, featurized, predicted and written before the
 next is read, and the rows of a table never depend on each other, so the file written equals
-:func:`mlsse.predict` on the whole table written the same way. Layer: beside :mod:`mlsse.api`, which it uses.
+:func:`mlsse.predict` on the whole table written the same way. Layer: beside :mod:`mlsse.api`; both go through :mod:`mlsse.query`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsse.io import atomic_path
 from mlsse.progress import SILENT, Progress
+from mlsse.query import check_query, predict_rows
+from mlsse.temperature import kelvin_like_rows, warn_if_kelvin_like
+from mlsse.workspace.registry import load_predictor
 
 #: Rows per chunk: large enough that numpy and XGBoost work on whole arrays, small enough for flat memory.
 DEFAULT_CHUNK_ROWS = 20_000
@@ -81,51 +85,35 @@ def predict_file(input_path: str | Path, output_path: str | Path, temperature_c:
     ModelError
         If the model is missing, damaged or incompatible.
     """
-    from mlsse.api import (
-        _check_column_names,
-        _kept_input_names,
-        _temperatures,
-        as_query_frame,
-        kelvin_like_rows,
-        predict_rows,
-    )
-    from mlsse.io import atomic_path
-    from mlsse.workspace.registry import load_predictor
-
     input_path, output_path = Path(input_path), Path(output_path)
     predictor = load_predictor(model)
     chunks = _input_chunks(input_path, chunk_rows)
     total = _row_count(input_path)
     summary = StreamSummary()
     suspects: list[tuple[int, float]] = []
-    renamed = None
+    first = True
     with atomic_path(output_path) as tmp, _TableWriter(tmp, is_parquet(output_path), input_path) as writer, \
             progress.task(f"predicting {input_path.name}", total=total) as advance:
         for chunk in chunks:
-            if renamed is None:  # the whole query's checks, on its columns
-                as_query_frame(chunk.iloc[:0])
-                _check_column_names(chunk)
-                renamed = _kept_input_names(chunk.columns)
-            temperature = _temperatures(chunk, temperature_c)
-            out, refused = predict_rows(predictor, chunk, temperature, input_path.parent, renamed, cache=cache)
-            suspects += [(summary.rows + i, float(temperature[i])) for i in kelvin_like_rows(temperature, refused)]
+            query = check_query(chunk, temperature_c, warn=first)  # the columns' warnings once, not per chunk
+            first = False
+            predicted = predict_rows(predictor, query, input_path.parent, cache=cache)
+            out = predicted.table.reset_index(drop=True)
+            suspects += [(summary.rows + i, float(query.temperature_c[i]))
+                         for i in kelvin_like_rows(query.temperature_c, predicted.refused)]
             writer.write(out)
             summary.rows += len(out)
             summary.predicted += int(out["log10_sigma"].notna().sum())
             advance(len(out))
-        if renamed is None:  # no data rows: the header alone
-            empty = _empty_query(input_path)
-            _check_column_names(empty)
-            out, _ = predict_rows(predictor, empty, np.zeros(0), input_path.parent, _kept_input_names(empty.columns))
-            writer.write(out)
+        if first:  # no data rows: the header alone
+            writer.write(predict_rows(predictor, check_query(_empty_query(input_path)), input_path.parent).table)
     _warn_kelvin_like(suspects, summary.rows)
     return summary
 
 
 def _warn_kelvin_like(suspects: list[tuple[int, float]], n_rows: int) -> None:
-    """:func:`mlsse.api.warn_if_kelvin_like` for the rows of a streamed table, numbered in the whole table."""
-    from mlsse.api import warn_if_kelvin_like
-
+    """:func:`~mlsse.temperature.warn_if_kelvin_like` for the rows of a streamed table, numbered in the whole
+    table."""
     if not suspects:
         return
     # The warning names the first suspects and their count only: a short stand-in table with them says the same.

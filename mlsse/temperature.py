@@ -2,14 +2,20 @@
 
 Temperatures are in °C wherever mlsse reads or writes them; kelvin only inside these formulas.
 
-Layer: imports nothing from mlsse, so every layer may use it.
+Also the checks of a temperature someone gives: the ranges σ is predicted and measured at, and the traces of
+kelvin given where °C is asked.
+
+Layer: imports only :mod:`mlsse.errors`, so every layer may use it.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
+
+from mlsse.errors import MlsseWarning
 
 #: 0 °C in kelvin: T(K) = T(°C) + KELVIN_OFFSET.
 KELVIN_OFFSET = 273.15
@@ -24,6 +30,104 @@ ROOM_TEMPERATURE_RANGE_C = (15.0, 35.0)
 #: Ea is floored here when σ is carried to another temperature, so that σ(T) = (A/T)·exp(−Ea/k_BT) rises with T
 #: over the whole range users ask for (it does whenever Ea > k_B·T; 0.1 eV holds up to ~900 °C).
 MIN_EA_FOR_TEMPERATURE_EV = 0.1
+#: Temperatures (°C) σ may be predicted at; outside, a query row is refused with a note.
+PREDICTION_TEMPERATURE_RANGE_C = (-100.0, 600.0)
+#: Temperatures (°C) a lab measurement can have: not below absolute zero, and not above where Li-ion conductivities
+#: are measured; a 1000 among rows at 25 is a kelvin slip (1000 K = 726.85 °C), not a measurement.
+MEASUREMENT_TEMPERATURE_RANGE_C = (-273.15, 600.0)
+#: Temperatures (°C) that are room temperature (``ROOM_TEMPERATURE_RANGE_C``, 15–35 °C) if read as kelvin:
+#: predicted, since 300 °C is a real measuring temperature, but with a warning.
+KELVIN_ROOM_TEMPERATURE = (288.0, 308.15)
+
+
+def temperature_problem(temperature_c: float, lo: float = PREDICTION_TEMPERATURE_RANGE_C[0],
+                        hi: float = PREDICTION_TEMPERATURE_RANGE_C[1]) -> str | None:
+    """Return why a temperature is not one to use, or None if it is.
+
+    Parameters
+    ----------
+    temperature_c : float
+        The temperature, °C.
+    lo, hi : float, default PREDICTION_TEMPERATURE_RANGE_C
+        Accepted range, °C, bounds included (:data:`MEASUREMENT_TEMPERATURE_RANGE_C` for a measurement).
+
+    Returns
+    -------
+    str or None
+        The problem: not finite, outside ``lo``–``hi`` (with a hint when it would fit as kelvin), or surely
+        kelvin (:func:`kelvin_temperature_problem`).
+    """
+    if not math.isfinite(temperature_c):
+        return f"temperature {temperature_c:g} °C is not a finite number"
+    if not lo <= temperature_c <= hi:
+        hint = " (kelvin? give °C)" if lo <= temperature_c - KELVIN_OFFSET <= hi else ""
+        return f"temperature {temperature_c:g} °C outside {lo:g}–{hi:g} °C{hint}"
+    return kelvin_temperature_problem(temperature_c)
+
+
+def kelvin_temperature_problem(temperature_c: float) -> str | None:
+    """Return why a temperature given in °C is surely in kelvin, or None.
+
+    Parameters
+    ----------
+    temperature_c : float
+        The temperature as given, °C.
+
+    Returns
+    -------
+    str or None
+        The problem when it is at least 273.15 and a whole number of degrees above it (298.15, 373.15), the
+        trace of a °C → K conversion; else None.
+    """
+    celsius = temperature_c - KELVIN_OFFSET
+    if celsius >= 0 and abs(celsius - round(celsius)) < 1e-6:
+        return f"temperature {temperature_c:g} °C is kelvin ({temperature_c:g} K = {celsius:g} °C): give °C"
+    return None
+
+
+def kelvin_like_rows(temperature, skip=None) -> list[int]:
+    """Return the 0-based rows whose temperature is in :data:`KELVIN_ROOM_TEMPERATURE`, leaving out ``skip``'s.
+
+    Parameters
+    ----------
+    temperature : array_like of float
+        One temperature per row, °C.
+    skip : sequence, optional
+        Per row, a truthy value for rows to leave out (already refused).
+
+    Returns
+    -------
+    list of int
+        The rows.
+    """
+    lo, hi = KELVIN_ROOM_TEMPERATURE
+    return [i for i, t in enumerate(np.atleast_1d(np.asarray(temperature, dtype=float)))
+            if lo <= t <= hi and not (skip is not None and skip[i])]
+
+
+def warn_if_kelvin_like(temperature, skip=None, stacklevel: int = 3) -> None:
+    """Warn (``MlsseWarning``) if a temperature may be room temperature given in kelvin.
+
+    A temperature in :data:`KELVIN_ROOM_TEMPERATURE` is predicted (300 °C is a real measuring temperature), but
+    the user is told how it would read as kelvin.
+
+    Parameters
+    ----------
+    temperature : float or array_like
+        Temperature(s), °C: one, or one per query row.
+    skip : sequence, optional
+        Per row, a truthy value for rows to leave out (already refused).
+    stacklevel : int, default 3
+        Passed to :func:`warnings.warn`: 3 points at the caller of the function that calls this one.
+    """
+    temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
+    suspect = kelvin_like_rows(temperature, skip)
+    if suspect:
+        t = temperature[suspect[0]]
+        rows = "" if len(temperature) == 1 else (" (query row(s) " + ", ".join(str(i + 1) for i in suspect[:5])
+                                                 + (" …" if len(suspect) > 5 else "") + ")")
+        warnings.warn(f"σ predicted at {t:g} °C{rows}; if that is kelvin, it is {t - KELVIN_OFFSET:g} °C: give °C",
+                      MlsseWarning, stacklevel=stacklevel)
 
 
 def fit_arrhenius(temperature_c, sigma_s_cm) -> tuple[float, float, float]:

@@ -104,27 +104,6 @@ def check_output(output: Path, input_path: Path | None, formats: tuple[str, ...]
     refuse_to_replace(output)
 
 
-def rounded_predictions(result):
-    """Return the predictions at a precision that means something: 4 decimals of log10 σ (S/cm), Ea (eV),
-    probabilities and rank scores, 4 significant digits of σ in S/cm; other columns as given."""
-    import numpy as np
-
-    from mlsse.models.predictor import NUMERIC_PREDICTION_COLUMNS
-
-    out = result.copy()
-    ranking = ["rank_score", "delta_log10_sigma", "delta_log10_sigma_lo", "delta_log10_sigma_hi", "delta_ea_eV",
-               "delta_ea_lo", "delta_ea_hi", "p_beats_reference"]
-    for column in NUMERIC_PREDICTION_COLUMNS + ["model_log10_sigma", "measured_log10_sigma"] + ranking:
-        if column not in out:
-            continue
-        values = out[column].to_numpy(dtype=float)
-        if column.endswith("_S_cm"):
-            out[column] = [float(f"{v:.4g}") if np.isfinite(v) else v for v in values]
-        else:
-            out[column] = np.round(values, 4)
-    return out
-
-
 def _read_temperature(text: str | None) -> tuple[float | None, list[float] | None]:
     """``--temperature-c``: one temperature (°C), or a start:stop:step range for an Arrhenius view."""
     from mlsse.doping.scanning import parse_levels
@@ -152,9 +131,9 @@ def _predict_arrhenius(query, temperatures: list[float], model: Path | None, out
     from rich.table import Table
 
     from mlsse.api import predict
-    from mlsse.io import write_table_atomic
-
     from mlsse.errors import MlsseError
+    from mlsse.io import write_table_atomic
+    from mlsse.query import rounded_predictions
 
     label = _query_labels(query)[0]
     rows = pd.concat([query] * len(temperatures), ignore_index=True).assign(temperature_C=temperatures)
@@ -214,6 +193,7 @@ def _predict_several(query, temperature_c: float | None, model: Path | None, out
     from mlsse.chemistry import echo
     from mlsse.io import write_table_atomic
     from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
+    from mlsse.query import rounded_predictions
     from mlsse.temperature import ROOM_TEMPERATURE_C
 
     result = predict(query, temperature_c=temperature_c, model=model)
@@ -271,12 +251,14 @@ def _predict_one(query, temperature_c: float | None, model: Path | None, output_
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.api import predict
     from mlsse.errors import MlsseError
     from mlsse.io import write_table_atomic
+    from mlsse.query import predict_query, rounded_predictions
     from mlsse.workspace.registry import load_predictor
 
-    result = predict(query, temperature_c=temperature_c, model=model)
+    predictor = load_predictor(model)
+    predicted = predict_query(predictor, query, temperature_c)
+    result = predicted.table
     formula = _query_labels(query)[0]
     row = result.iloc[0]
     if row["log10_sigma"] != row["log10_sigma"]:  # NaN: the row could not be predicted
@@ -305,7 +287,7 @@ def _predict_one(query, temperature_c: float | None, model: Path | None, output_
     console = Console()
     console.print(table)
     console.print(_evidence_table(row))
-    reasons = load_predictor(model).top_contributions(query, k=3)[0]
+    reasons = predictor.top_contributions(query, k=3, features=predicted.features)[0]
     console.print("features that pushed log10 σ most: "
                   + "; ".join(f"{name} = {'unknown' if value != value else f'{value:.3g}'} ({push:+.2f})"
                               for name, value, push in reasons))

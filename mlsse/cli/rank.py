@@ -28,9 +28,10 @@ def rank_command(
 
     from mlsse.chemistry import echo
     from mlsse.cli.notes import printed_notes
-    from mlsse.cli.predict import check_output, rounded_predictions
+    from mlsse.cli.predict import check_output
     from mlsse.doping.ranking import rank
     from mlsse.io import read_table, write_table_atomic
+    from mlsse.query import rounded_predictions
 
     check_output(output, input_path, formats=("csv", "json", "parquet"))
     candidates = read_table(input_path, required=["composition"])

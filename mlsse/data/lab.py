@@ -22,19 +22,17 @@ from mlsse.chemistry import (
 )
 from mlsse.data.cif import cif_problem, located_cif
 from mlsse.data.schema import (
-    MEASUREMENT_TEMPERATURE_RANGE_C,
     STRUCTURE_VALUE_RANGES,
     additive_problem,
     cell_text,
     is_blank,
     misnamed_columns,
     structure_value_problem,
-    temperature_problem,
     to_curated_frame,
 )
 from mlsse.errors import DataError, MlsseError
 from mlsse.io import file_sha256
-from mlsse.temperature import ROOM_TEMPERATURE_C
+from mlsse.temperature import MEASUREMENT_TEMPERATURE_RANGE_C, ROOM_TEMPERATURE_C, temperature_problem
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
 OPTIONAL = ["temperature_C", "ea_eV", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",

@@ -12,9 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from mlsse.chemistry import parse_composition
+from mlsse.chemistry import formula_text, parse_composition
 from mlsse.errors import DataError
-from mlsse.temperature import KELVIN_OFFSET
 
 #: Column order of ``curated.csv``. Every loader returns a frame with exactly these columns.
 CURATED_COLUMNS: list[str] = [
@@ -44,11 +43,6 @@ CURATED_COLUMNS: list[str] = [
     "note",
 ]
 
-#: Temperatures (°C) σ may be predicted at; outside, a query row is refused with a note.
-PREDICTION_TEMPERATURE_RANGE_C = (-100.0, 600.0)
-#: Temperatures (°C) a lab measurement can have: not below absolute zero, and not above where Li-ion conductivities
-#: are measured; a 1000 among rows at 25 is a kelvin slip (1000 K = 726.85 °C), not a measurement.
-MEASUREMENT_TEMPERATURE_RANGE_C = (-273.15, 600.0)
 #: Accepted values of the structure columns: the space-group number (an integer, bounds included), lattice
 #: lengths in Å and angles in degrees (bounds excluded).
 STRUCTURE_VALUE_RANGES = {"space_group_number": (1, 230), "a": (0.0, 1000.0), "b": (0.0, 1000.0),
@@ -221,50 +215,6 @@ def misnamed_columns(columns, known) -> list[tuple[str, str]]:
     return found
 
 
-def temperature_problem(temperature_c: float, lo: float, hi: float) -> str | None:
-    """Return why a temperature is not one to use, or None if it is.
-
-    Parameters
-    ----------
-    temperature_c : float
-        The temperature, °C.
-    lo, hi : float
-        Accepted range, °C, bounds included.
-
-    Returns
-    -------
-    str or None
-        The problem: not finite, outside ``lo``–``hi`` (with a hint when it would fit as kelvin), or surely
-        kelvin (:func:`kelvin_temperature_problem`).
-    """
-    if not math.isfinite(temperature_c):
-        return f"temperature {temperature_c:g} °C is not a finite number"
-    if not lo <= temperature_c <= hi:
-        hint = " (kelvin? give °C)" if lo <= temperature_c - KELVIN_OFFSET <= hi else ""
-        return f"temperature {temperature_c:g} °C outside {lo:g}–{hi:g} °C{hint}"
-    return kelvin_temperature_problem(temperature_c)
-
-
-def kelvin_temperature_problem(temperature_c: float) -> str | None:
-    """Return why a temperature given in °C is surely in kelvin, or None.
-
-    Parameters
-    ----------
-    temperature_c : float
-        The temperature as given, °C.
-
-    Returns
-    -------
-    str or None
-        The problem when it is at least 273.15 and a whole number of degrees above it (298.15, 373.15), the
-        trace of a °C → K conversion; else None.
-    """
-    celsius = temperature_c - KELVIN_OFFSET
-    if celsius >= 0 and abs(celsius - round(celsius)) < 1e-6:
-        return f"temperature {temperature_c:g} °C is kelvin ({temperature_c:g} K = {celsius:g} °C): give °C"
-    return None
-
-
 def structure_value_problem(column: str, value: float) -> str | None:
     """Return why a value cannot be a crystal's space-group number or lattice constant, or None if it can.
 
@@ -325,3 +275,60 @@ def parse_float(text: object, *, path=None, line=None, column=None) -> float:
         return float(s)
     except ValueError:
         raise DataError(f"{s!r} is not a number", path=path, line=line, column=column) from None
+
+
+#: Optional structure / process columns a query may carry, used as features when present.
+OPTIONAL_INPUT_COLUMNS = ["temperature_C", "space_group_number", "a", "b", "c", "alpha", "beta", "gamma", "cif",
+                          "additive", "additive_wt_pct", "synthesis"]
+
+
+def as_query_frame(data) -> pd.DataFrame:
+    """Turn what a user asks about into a query frame with a ``composition`` column.
+
+    Parameters
+    ----------
+    data : str, pymatgen.core.Composition, list, pandas.Series or pandas.DataFrame
+        A formula or Composition, a list or Series of them, or a DataFrame with a ``composition`` column.
+        Compositions are written as formulas with their amounts as given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy (the caller's object is never modified); a Series or DataFrame keeps its index.
+
+    Raises
+    ------
+    DataError
+        If a DataFrame has a column name twice or no ``composition`` column, or ``data`` is a dict or lists
+        something other than formulas and Compositions.
+    """
+    from pymatgen.core import Composition
+
+    if isinstance(data, pd.DataFrame):
+        repeated = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        if repeated:
+            raise DataError(f"column(s) {', '.join(repr(c) for c in repeated)} appear more than once")
+        if "composition" not in data.columns:
+            raise DataError(f"missing column 'composition'; found {list(data.columns)}")
+        return data.copy()
+    if isinstance(data, pd.Series):
+        return pd.DataFrame({"composition": [_formula_text(item) for item in data]}, index=data.index)
+    if isinstance(data, dict):  # iterating it would read its keys as formulas and drop its values unseen
+        raise DataError("a dict is not a query: give a formula, a list of formulas, a pandas.Series or a "
+                        "pandas.DataFrame (pandas.DataFrame(your_dict) for a dict of columns)")
+    if isinstance(data, (str, bytes, Composition)) or not hasattr(data, "__iter__"):
+        data = [data]
+    items = list(data)
+    bad = [item for item in items if not isinstance(item, (str, bytes, Composition)) and not hasattr(item, "formula")]
+    if bad:
+        kinds = sorted({type(item).__name__ for item in bad})
+        raise DataError(f"a query lists formulas (str) or pymatgen Compositions, not {', '.join(kinds)}")
+    return pd.DataFrame({"composition": [_formula_text(item) for item in items]})
+
+
+def _formula_text(item) -> str:
+    from pymatgen.core import Composition
+
+    if isinstance(item, Composition):  # amounts as given, in the Composition's order: Li0.5La0.5TiO3
+        return formula_text(item)
+    return item.decode() if isinstance(item, bytes) else str(getattr(item, "formula", item))

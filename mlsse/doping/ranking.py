@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mlsse.data.schema import as_query_frame
 from mlsse.doping.scanning import probability_beats_host
 from mlsse.doping.substitution import DopingError
+from mlsse.models.series import atom_fractions, fraction_distance
+from mlsse.query import predict_query
+from mlsse.workspace.registry import load_predictor
 
 #: Columns :func:`rank` adds after the prediction columns, in order.
 RANK_COLUMNS = ["group", "reference", "rank_score", "rank", "delta_log10_sigma", "delta_log10_sigma_lo",
@@ -55,11 +59,6 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
     DataError
         For a query ``mlsse.predict`` refuses.
     """
-    from mlsse.api import as_query_frame, predict
-    from mlsse.features import featurize_table
-    from mlsse.models.series import atom_fractions, fraction_distance
-    from mlsse.workspace.registry import load_predictor
-
     query = as_query_frame(data).reset_index(drop=True)
     if group is not None and group not in query.columns:
         raise DopingError(f"--group {group!r} names no column; found {list(query.columns)}")
@@ -71,11 +70,11 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
         extra = len(query)
         query = pd.concat([query, pd.DataFrame({"composition": [reference_formula]})], ignore_index=True)
     predictor = load_predictor(model)
-    out = predict(query, model=model)
+    predicted = predict_query(predictor, query)
+    out, features = predicted.table, predicted.features
     if reference_formula is not None and np.isnan(out.at[extra, "log10_sigma"]):
         raise DopingError(f"--reference {reference_formula!r}: {out.at[extra, 'note']}")
     members = query.reindex(columns=["composition", "additive", "additive_wt_pct"])
-    features = featurize_table(members, errors="nan")  # cached by the prediction just made
     # A row predict refused (a bad temperature, space group or CIF) has no score even if its formula featurizes.
     ok = features["error"].eq("").to_numpy() & out["log10_sigma"].notna().to_numpy()
     score = np.full(len(query), np.nan)

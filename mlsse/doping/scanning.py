@@ -214,9 +214,8 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     ModelError
         If the model is missing, damaged or incompatible.
     """
-    from mlsse.api import temperature_problem, warn_if_kelvin_like
     from mlsse.features import featurize_table
-    from mlsse.temperature import log10_sigma_at
+    from mlsse.temperature import log10_sigma_at, temperature_problem, warn_if_kelvin_like
     from mlsse.workspace.registry import load_predictor
 
     if isinstance(levels, str):

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mlsse.data.schema import as_query_frame
 from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.evidence import (
     AGREEING_SPREAD_LOG10,
     N_NEAREST,
-    MeasuredCompositions,
     Z_80,
+    MeasuredCompositions,
     anchored_log10_sigma,
     evidence_key,
 )
@@ -212,10 +213,9 @@ class Predictor:
             ``data``'s index. A row whose composition or CIF cannot be featurized has empty predictions and the
             reason in ``note``. Queries are not checked further here: ``mlsse.predict`` checks them first.
         """
-        from mlsse.chemistry import formula_text
         from mlsse.features import featurize_table
 
-        frame = _as_frame(data, formula_text)
+        frame = as_query_frame(data)
         if features is None:
             features = featurize_table(frame, errors="nan", cache=cache)
         problems = features["error"].to_numpy(dtype=object)
@@ -388,10 +388,9 @@ class Predictor:
         ValueError
             For an unknown target.
         """
-        from mlsse.chemistry import formula_text
         from mlsse.features import featurize_table
 
-        frame = _as_frame(data, formula_text)
+        frame = as_query_frame(data)
         return self.explain_features(featurize_table(frame), target).set_axis(frame.index)
 
     def explain_features(self, features: pd.DataFrame, target="log10_sigma") -> pd.DataFrame:
@@ -412,8 +411,8 @@ class Predictor:
         values = self.model(target).contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
 
-    def top_contributions(self, formulas, k: int = 3,
-                          target="log10_sigma") -> list[list[tuple[str, float, float]]]:
+    def top_contributions(self, formulas, k: int = 3, target="log10_sigma", *,
+                          features: pd.DataFrame | None = None) -> list[list[tuple[str, float, float]]]:
         """Return, for each formula, the features with the largest |SHAP contribution| to a target.
 
         Parameters
@@ -425,6 +424,8 @@ class Predictor:
             Features per formula.
         target : Target or str, default "log10_sigma"
             A :class:`~mlsse.models.targets.Target` or its name.
+        features : pandas.DataFrame, optional
+            The formulas' features when already computed (:class:`mlsse.query.RowPredictions`), one row each.
 
         Returns
         -------
@@ -435,8 +436,10 @@ class Predictor:
         from mlsse.features import featurize_table
         from mlsse.features.names import readable_name
 
-        query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
-        features = featurize_table(query).reindex(columns=self.feature_names)
+        if features is None:
+            query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
+            features = featurize_table(query)
+        features = features.reindex(columns=self.feature_names)
         contributions = self.explain_features(features, target).drop(columns="bias")
         ranked = []
         for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
@@ -463,15 +466,3 @@ def feature_elements(features: pd.DataFrame) -> list[set[str]]:
     present = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy() > 0
     symbols = np.array(ELEMENT_FRACTION_LABELS)
     return [set(symbols[row]) for row in present]
-
-
-def _as_frame(data, formula_text) -> pd.DataFrame:
-    """A query frame with a ``composition`` column from a DataFrame (kept as it is), one formula or Composition, or
-    a list of them (Compositions written as formulas with ``formula_text``)."""
-    from pymatgen.core import Composition
-
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, (str, Composition)):
-        data = [data]
-    return pd.DataFrame({"composition": [formula_text(c) if isinstance(c, Composition) else str(c) for c in data]})
