@@ -1,4 +1,5 @@
-"""Figures of predictions that are not a doping scan: the Arrhenius view of one composition."""
+"""Figures of predictions that are not a doping scan: the Arrhenius view of one composition, and the features that
+pushed one prediction."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from mlsse.doping.plot import formula_mathtext
 
 
 def plot_arrhenius(result: pd.DataFrame, label: str, path: str | Path) -> Path:
@@ -32,7 +35,6 @@ def plot_arrhenius(result: pd.DataFrame, label: str, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mlsse.doping.plot import formula_mathtext
     from mlsse.io import atomic_path
     from mlsse.temperature import ROOM_TEMPERATURE_C
 
@@ -57,3 +59,36 @@ def plot_arrhenius(result: pd.DataFrame, label: str, path: str | Path) -> Path:
         fig.savefig(tmp, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def contributions_figure(reasons: list[tuple[str, float, float]], label: str):
+    """Draw the features that pushed one prediction's log10 σ most, as horizontal bars.
+
+    Parameters
+    ----------
+    reasons : list of (str, float, float)
+        ``(readable feature name, the formula's value, SHAP contribution to log10 σ in log10 S/cm)``, largest
+        first (:meth:`~mlsse.models.predictor.Predictor.top_contributions`).
+    label : str
+        The formula, for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (not registered with pyplot, so threads of a server can draw at once).
+    """
+    from matplotlib.figure import Figure
+
+    names = [f"{name} = {'unknown' if value is None or value != value else f'{value:.3g}'}"
+             for name, value, _ in reasons][::-1]
+    pushes = [push for _, _, push in reasons][::-1]
+    fig = Figure(figsize=(6.4, 0.5 + 0.42 * max(1, len(reasons))))
+    ax = fig.subplots()
+    ax.barh(range(len(pushes)), pushes, color=["tab:red" if p > 0 else "tab:blue" for p in pushes])
+    ax.set_yticks(range(len(pushes)), names, fontsize=8)
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set_xlabel("contribution to log10 σ (log10 S/cm; + raises σ)", fontsize=8)
+    ax.set_title(f"{formula_mathtext(label)}: what pushed the prediction (SHAP)", fontsize=9)
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig

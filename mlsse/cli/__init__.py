@@ -15,6 +15,7 @@ from mlsse.cli.explain import explain_command
 from mlsse.cli.predict import predict_command
 from mlsse.cli.rank import rank_command
 from mlsse.cli.screen import screen_command
+from mlsse.cli.serve import serve_command
 from mlsse.cli.train import train_command
 from mlsse.errors import MlsseError
 
@@ -72,7 +73,7 @@ for _name, _command in (("predict", predict_command), ("rank", rank_command), ("
                         ("screen", screen_command),
                         ("explain", explain_command),
                         ("retrain", models_commands.retrain_command), ("train", train_command),
-                        ("evaluate", evaluate_command)):
+                        ("evaluate", evaluate_command), ("serve", serve_command)):
     _register(app, _name, _command)
 
 

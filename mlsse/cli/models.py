@@ -64,35 +64,26 @@ def retrain_command(
 
 def list_command() -> None:
     """List model versions with their paper-grouped CV error; the active one is marked."""
-    import json
-
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.models.storage import model_problem
-    from mlsse.workspace.registry import list_models, model_dir
+    from mlsse.workspace.registry import model_summaries
 
     table = Table(title="model versions (MAE: paper-grouped 5-fold CV when trained)")
     for column in ("", "name", "created", "lab batches", "σ rows", "MAE log10 σ", "MAE Ea eV"):
         table.add_column(column)
     active = None
-    for entry in list_models():
-        directory = model_dir(entry["name"])
-        problem = model_problem(directory) if directory.is_dir() else "its directory is missing"
-        try:
-            if problem is not None:
-                raise ValueError(problem)
-            metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-            metrics = metadata.get("metrics", {})
-            sigma, ea = metrics.get("log10_sigma", {}).get("mae"), metrics.get("ea_eV", {}).get("mae")
-            figures = [str(metadata.get("n_sigma_rows", "?")), f"{sigma:.3f}" if sigma is not None else "–",
-                       f"{ea:.3f}" if ea is not None else "–"]
-        except (ValueError, AttributeError, TypeError) as exc:  # shown, not raised: the other versions list
-            figures = [f"DAMAGED: {exc}", "", ""]
-        if entry["active"]:
-            active = entry["name"]
-        table.add_row("active" if entry["active"] else "", entry["name"], entry["created"],
-                      ", ".join(entry.get("batches", [])) or "–", *figures)
+    for summary in model_summaries():
+        if summary["problem"] is not None:
+            figures = [f"DAMAGED: {summary['problem']}", "", ""]
+        else:
+            sigma, ea = summary["mae_log10_sigma"], summary["mae_ea_eV"]
+            figures = [str(summary["sigma_rows"] if summary["sigma_rows"] is not None else "?"),
+                       f"{sigma:.3f}" if sigma is not None else "–", f"{ea:.3f}" if ea is not None else "–"]
+        if summary["active"]:
+            active = summary["name"]
+        table.add_row("active" if summary["active"] else "", summary["name"], summary["created"],
+                      ", ".join(summary["batches"]) or "–", *figures)
     Console().print(table)
     typer.echo(f"active model: {active}; switch with 'mlsse models use NAME' or 'mlsse models rollback'")
 

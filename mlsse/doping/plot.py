@@ -25,6 +25,29 @@ def formula_mathtext(formula: str) -> str:
 
 
 def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
+    """Write :func:`scan_figure` to a file, atomically, in the format its suffix names.
+
+    Parameters
+    ----------
+    scan : pandas.DataFrame
+        A doping scan (:func:`mlsse.doping.scanning.scan`).
+    path : str or pathlib.Path
+        The figure file (any format matplotlib writes: .png, .svg, .pdf, …; :func:`plot_formats`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from mlsse.io import atomic_path
+
+    fig = scan_figure(scan)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)
+    return Path(path)
+
+
+def scan_figure(scan: pd.DataFrame):
     """Draw the ranking's log10 σ (25 °C) and Ea versus dopant level, one series per dopant with its 80 % interval.
 
     The σ panel draws what the table ranks by: the host's prediction plus each candidate's change versus the
@@ -37,23 +60,16 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     ----------
     scan : pandas.DataFrame
         A doping scan (:func:`mlsse.doping.scanning.scan`).
-    path : str or pathlib.Path
-        The figure file, written atomically in the format its suffix names (any matplotlib writes: .png,
-        .svg, .pdf, …; :func:`plot_formats`).
 
     Returns
     -------
-    pathlib.Path
-        ``path``.
+    matplotlib.figure.Figure
+        The figure (not registered with pyplot, so threads of a server can draw at once).
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mlsse.io import atomic_path
-
-    fig, (ax_sigma, ax_ea) = plt.subplots(1, 2, figsize=(11, 4.4))
+    fig = Figure(figsize=(11, 4.4))
+    ax_sigma, ax_ea = fig.subplots(1, 2)
     x_column = "level" if scan["additive_wt_pct"].isna().all() else "additive_wt_pct"
     n_series = scan["dopant"].nunique()
     host = scan["host"].iloc[0]
@@ -103,7 +119,4 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     ax_sigma.legend(fontsize=7, loc="best")
     ax_ea.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return fig

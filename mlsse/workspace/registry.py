@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -97,6 +98,36 @@ def list_models() -> list[dict]:
     return [{**entry, "active": entry["name"] == active} for entry in entries]
 
 
+def model_summaries() -> list[dict]:
+    """Return every model version with its measured figures, as ``mlsse models list`` and the web app show them.
+
+    Returns
+    -------
+    list of dict
+        Per version (the shipped base first): ``name``, ``created``, ``batches`` (lab batches it was trained
+        on), ``active`` (bool), ``sigma_rows`` (σ rows it was trained on), ``mae_log10_sigma`` (log10 S/cm) and
+        ``mae_ea_eV`` (eV), the paper-grouped 5-fold CV errors recorded when it was trained (None where not
+        recorded), and ``problem``: why the version cannot be used (damaged, missing), or None.
+    """
+    summaries = []
+    for entry in list_models():
+        directory = model_dir(entry["name"])
+        summary = {"name": entry["name"], "created": entry["created"], "batches": list(entry.get("batches", [])),
+                   "active": entry["active"], "sigma_rows": None, "mae_log10_sigma": None, "mae_ea_eV": None,
+                   "problem": model_problem(directory) if directory.is_dir() else "its directory is missing"}
+        if summary["problem"] is None:
+            try:
+                metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+                metrics = metadata.get("metrics", {})
+                summary.update(sigma_rows=metadata.get("n_sigma_rows"),
+                               mae_log10_sigma=metrics.get("log10_sigma", {}).get("mae"),
+                               mae_ea_eV=metrics.get("ea_eV", {}).get("mae"))
+            except (OSError, ValueError, AttributeError) as exc:  # shown, not raised: the other versions list
+                summary["problem"] = str(exc)
+        summaries.append(summary)
+    return summaries
+
+
 def use_model(name: str) -> None:
     """Make a model version the active one; the previous one goes on the rollback history.
 
@@ -166,13 +197,14 @@ def _load(directory: str) -> Predictor:
     return load_model(directory)
 
 
-def load_predictor(model: str | Path | None = None) -> Predictor:
+def load_predictor(model: str | Path | Predictor | None = None) -> Predictor:
     """Load a model, once per process and directory.
 
     Parameters
     ----------
-    model : str or pathlib.Path, optional
-        A model directory; default the active model (:func:`default_model_dir`).
+    model : str, pathlib.Path or Predictor, optional
+        A model directory; default the active model (:func:`default_model_dir`). A loaded ``Predictor`` is
+        returned as it is (a server that holds one passes it on, unchecked again).
 
     Returns
     -------
@@ -184,6 +216,8 @@ def load_predictor(model: str | Path | None = None) -> Predictor:
     ModelError
         If the model is missing, damaged or incompatible.
     """
+    if isinstance(model, Predictor):
+        return model
     directory = Path(model) if model is not None else default_model_dir()
     verify_version_files(directory)
     return _load(str(directory.resolve()))
