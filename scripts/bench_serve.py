@@ -102,7 +102,7 @@ def _new_compositions(n: int) -> list[str]:
     """Distinct doped halides and argyrodites, none asked before in this run."""
     out = []
     for i in range(n):
-        x = round(0.001 * (i + 1), 3)
+        x = round(0.9 * (i + 1) / (n + 1), 5)  # in (0, 0.9): every formula a real doping
         out.append(f"Li{3 - x:g}Y{1 - x:g}Zr{x:g}Cl6" if i % 2 else f"Li{6 - x:g}PS{5 - x:g}Cl{1 + x:g}")
     return out
 

@@ -228,18 +228,30 @@ def test_version_is_the_installed_one(tmp_path):
 
 def test_top_contributions_give_the_feature_value_and_the_largest_pushes(small_model):
     from mlsse.features import featurize_table
-    from mlsse.features.names import readable_name
+    from mlsse.features.names import absent_element, readable_name
     from mlsse.models.storage import load_model
 
     predictor = load_model(small_model)
-    (reasons,) = predictor.top_contributions(["Li2.3ZrCl5.85N0.15"], k=3)
-    features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15"]})).iloc[0]
+    formula = "Li2.3ZrCl5.85N0.15"
+    (reasons,) = predictor.top_contributions([formula], k=4)
+    features = featurize_table(pd.DataFrame({"composition": [formula]})).iloc[0]
     raw = {readable_name(name): name for name in predictor.feature_names}
-    assert len(reasons) == 3
-    for name, value, _ in reasons:
-        assert value == pytest.approx(features[raw[name]], nan_ok=True)
     everything = predictor.explain_features(features.to_frame().T).iloc[0].drop("bias")
-    assert sorted(abs(p) for _, _, p in reasons) == pytest.approx(sorted(everything.abs())[-3:])
+    absent = {name for name in predictor.feature_names if absent_element(name, features[name])}
+    assert len(reasons) == 4
+    present = [r for r in reasons if r[0] in raw and raw[r[0]] not in absent]
+    grouped = [r for r in reasons if r not in present]
+    for name, value, push in present:  # what the composition has: its own value and contribution
+        assert value == pytest.approx(features[raw[name]], nan_ok=True)
+        assert push == pytest.approx(everything[raw[name]])
+    largest_present = sorted(everything.drop(sorted(absent)).abs())[::-1][:len(present)]
+    assert sorted((abs(p) for _, _, p in present), reverse=True) == pytest.approx(largest_present)
+    assert len(grouped) <= 1 and reasons[len(present):] == grouped  # the absences last, as one reason
+    if grouped:
+        ((name, value, push),) = grouped
+        elements = name.removesuffix(" content").split(", ")
+        assert value == 0 and set(elements) <= {absent_element(n, 0) for n in absent}
+        assert push == pytest.approx(sum(everything[n] for n in absent if absent_element(n, 0) in elements))
 
 
 def test_predict_csv_keeps_columns_and_notes_bad_rows(small_model, tmp_path):
@@ -402,6 +414,29 @@ def test_explain_global_writes_the_picture_and_names_lab_batches_it_cannot_find(
     importance = pd.read_csv(tmp_path / "g" / "shap_global_ea.csv")
     assert len(importance) and {p.name for p in (tmp_path / "g").iterdir()} == {
         "shap_global_ea.csv", "shap_beeswarm_ea.png", "shap_bar_ea.png"}
+
+
+def test_explain_global_reads_external_and_is_cached_with_the_model(small_model, public_slice, tmp_path):
+    home = tmp_path / "home"
+    first = run(["explain", "--global", "--model", str(small_model), "--external", str(public_slice), "--out", "a",
+                 "--quiet"], tmp_path, home)
+    assert "computed before" not in first.stderr
+    (cached,) = (home / "cache" / "explain").glob("*.npz")
+    # The second run reads the cache: no data directory is needed, and the picture is the same.
+    second = run(["explain", "--global", "--model", str(small_model), "--external", str(tmp_path / "nowhere"),
+                  "--out", "b", "--quiet"], tmp_path, home)
+    assert f"computed before ({cached})" in second.stderr
+    assert (tmp_path / "a" / "shap_global_sigma.csv").read_text() == (tmp_path / "b" / "shap_global_sigma.csv"
+                                                                       ).read_text()
+    cached.write_bytes(b"damaged")  # a damaged cache is computed again, not trusted
+    third = run(["explain", "--global", "--model", str(small_model), "--external", str(public_slice), "--out", "c",
+                 "--quiet"], tmp_path, home)
+    assert "computed before" not in third.stderr
+    assert (tmp_path / "c" / "shap_global_sigma.csv").read_text() == (tmp_path / "a" / "shap_global_sigma.csv"
+                                                                       ).read_text()
+    refused = run(["explain", "Li3N", "--external", str(public_slice), "--model", str(small_model)], tmp_path, home,
+                  check_code=2)
+    assert "--external is read by --global" in refused.stderr
 
 
 def test_unparsable_formula_on_the_command_line(small_model, tmp_path):

@@ -23,6 +23,9 @@ def explain_command(
     global_: Annotated[bool, typer.Option("--global", help="The model's global picture on its training data.")] = False,
     out: Annotated[Path, typer.Option(help="Directory for the CSV and PNG files (created if missing).")] = Path("."),
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the active model).")] = None,
+    external: Annotated[Path | None, typer.Option(help="Directory of the public data files, for --global "
+                                                  "(default: ../shared/data/external or $MLSSE_EXTERNAL_DIR).")
+                        ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr (--global).")] = False,
 ) -> None:
     """SHAP attributions: a table of the top contributions and a waterfall PNG (or --global beeswarm/bar)."""
@@ -33,9 +36,12 @@ def explain_command(
     from mlsse.errors import MlsseError
     from mlsse.explain.shap_values import (
         LABELS,
+        global_explanation_path,
         global_importance,
         global_pngs,
         grouped_contributions,
+        load_explanation,
+        save_explanation,
         shap_explanation,
         waterfall_png,
     )
@@ -48,6 +54,8 @@ def explain_command(
         raise MlsseError("give a FORMULA or --global, not both")
     if formula is None and not global_:
         raise MlsseError("give a FORMULA or --global")
+    if external is not None and not global_:
+        raise MlsseError("--external is read by --global (the training rows); a FORMULA needs no data files")
     if formula is not None:
         from mlsse.chemistry import parse_composition
 
@@ -63,17 +71,24 @@ def explain_command(
         from mlsse.workspace.store import read_state
         from mlsse.workspace.training import training_table
 
-        # The rows the model was trained on: the public table plus the lab batches it names.
-        batches = set(predictor.metadata.get("batches") or [])
-        missing = sorted(batches - {b["id"] for b in read_state()["batches"]}) if batches else []
-        if missing:  # e.g. a model copied from another $MLSSE_HOME: explain on what is here, and say so
-            typer.echo(f"note: the model was trained on lab batch(es) {', '.join(missing)}, which this "
-                       "$MLSSE_HOME does not hold; explaining on the rows it does", err=True)
-        table = training_table(sorted(batches))
-        rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
-        with TerminalProgress(quiet) as progress:
-            progress.message(f"explaining the model on its {len(rows)} training rows")
-            explanation = shap_explanation(predictor, featurize_table(rows), target.value, progress=progress)
+        cache = global_explanation_path(predictor, target.value)
+        explanation = load_explanation(cache)
+        if explanation is not None:
+            typer.echo(f"note: the model's explanation on its training rows, computed before ({cache})", err=True)
+        else:
+            # The rows the model was trained on: the public table plus the lab batches it names.
+            batches = set(predictor.metadata.get("batches") or [])
+            missing = sorted(batches - {b["id"] for b in read_state()["batches"]}) if batches else []
+            if missing:  # e.g. a model copied from another $MLSSE_HOME: explain on what is here, and say so
+                typer.echo(f"note: the model was trained on lab batch(es) {', '.join(missing)}, which this "
+                           "$MLSSE_HOME does not hold; explaining on the rows it does", err=True)
+            table = training_table(sorted(batches), external_dir=external)
+            rows = sigma_training_rows(table) if target.value == "sigma" else ea_training_rows(table)
+            with TerminalProgress(quiet) as progress:
+                progress.message(f"explaining the model on its {len(rows)} training rows")
+                explanation = shap_explanation(predictor, featurize_table(rows), target.value, progress=progress)
+            if not missing:  # an explanation on part of the rows is not the model's: not kept
+                save_explanation(explanation, cache)
         importance = global_importance(explanation, predictor.feature_names)
         csv = write_csv_atomic(importance, out / f"shap_global_{target.value}.csv")
         pngs = global_pngs(explanation, importance, out, target.value)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mlsse.features.names import feature_group, readable_name
+from mlsse.io import atomic_path
 from mlsse.models.targets import Target
+from mlsse.paths import cache_dir
 
 #: How each target is labelled in tables and plots.
 LABELS = {Target.LOG10_SIGMA: "log10 σ at 25 °C", Target.EA: "Ea"}
@@ -207,3 +211,70 @@ def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, targ
     plt.close(figure)
     written.append(out_dir / f"shap_bar_{target}.png")
     return written
+
+
+def global_explanation_path(predictor, target: str) -> Path:
+    """Return where a model's global explanation of a target is cached: one file per model and target.
+
+    The key is the model's metadata (which records its training data's hash, its batches and its parameters),
+    so another model, or the same name retrained, never reads this one's file.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        The model.
+    target : str
+        ``sigma`` or ``ea``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$MLSSE_HOME/cache/explain/<key>.npz``.
+    """
+    key = hashlib.sha256(json.dumps([predictor.metadata, target], sort_keys=True, default=str).encode()).hexdigest()
+    return cache_dir() / "explain" / f"{key[:32]}.npz"
+
+
+def save_explanation(explanation, path: str | Path) -> Path:
+    """Write an explanation's values, base values, data and feature names to an ``.npz`` file, atomically.
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        From :func:`shap_explanation`.
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, values=explanation.values, base_values=explanation.base_values, data=explanation.data,
+                 feature_names=np.array(explanation.feature_names, dtype=str))
+    return Path(path)
+
+
+def load_explanation(path: str | Path):
+    """Read an explanation :func:`save_explanation` wrote.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    shap.Explanation or None
+        None when the file is missing or unreadable (it is then computed again; a cache is never trusted
+        over the model).
+    """
+    import shap
+
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return shap.Explanation(values=stored["values"], base_values=stored["base_values"],
+                                    data=stored["data"], feature_names=[str(n) for n in stored["feature_names"]])
+    except (OSError, ValueError, KeyError, EOFError):  # missing, truncated or not an npz: recompute
+        return None

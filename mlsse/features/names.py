@@ -47,6 +47,30 @@ def readable_name(feature: str) -> str:
     return feature
 
 
+def absent_element(feature: str, value: float) -> str | None:
+    """Return the element a feature says is absent, or None.
+
+    Parameters
+    ----------
+    feature : str
+        A feature column label (not its readable name).
+    value : float
+        The composition's value of it.
+
+    Returns
+    -------
+    str or None
+        The element symbol when the feature is an element's content (its fraction, ``X fraction`` or
+        ``X atoms per formula unit``) and the value is 0, i.e. the composition has none of it.
+    """
+    if value != 0:
+        return None
+    if _ELEMENT.match(feature):
+        return feature
+    match = _AMOUNT.match(feature) or re.fullmatch(r"([A-Z][a-z]?) fraction", feature)
+    return match.group(1) if match else None
+
+
 def feature_group(feature: str) -> str:
     """Return the group a feature's SHAP attribution is summed into.
 

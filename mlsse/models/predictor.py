@@ -415,13 +415,17 @@ class Predictor:
                           features: pd.DataFrame | None = None) -> list[list[tuple[str, float, float]]]:
         """Return, for each formula, the features with the largest |SHAP contribution| to a target.
 
+        The contents of elements the composition does not have ("O atoms per formula unit = 0": it is a chloride)
+        are one reason, ``"O, Se content"`` with value 0 and their summed contribution, placed after what the
+        composition has.
+
         Parameters
         ----------
         formulas : iterable of str, or pandas.DataFrame
             The formulas, or a query frame with a ``composition`` column (and ``additive``,
             ``additive_wt_pct`` for composites).
         k : int, default 3
-            Features per formula.
+            Reasons per formula.
         target : Target or str, default "log10_sigma"
             A :class:`~mlsse.models.targets.Target` or its name.
         features : pandas.DataFrame, optional
@@ -430,11 +434,11 @@ class Predictor:
         Returns
         -------
         list of list of (str, float, float)
-            Per formula, ``(readable name, the formula's feature value, contribution)``, largest first; the
-            value says why, e.g. an O content of 0 can push σ up. Contributions are in the target's unit.
+            Per formula, ``(readable name, the formula's feature value, contribution)``; the value says why, e.g.
+            a space group that is unknown (NaN). Contributions are in the target's unit.
         """
         from mlsse.features import featurize_table
-        from mlsse.features.names import readable_name
+        from mlsse.features.names import absent_element, readable_name
 
         if features is None:
             query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
@@ -443,8 +447,19 @@ class Predictor:
         contributions = self.explain_features(features, target).drop(columns="bias")
         ranked = []
         for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
-            order = row.abs().sort_values(ascending=False, kind="stable").index[:k]
-            ranked.append([(readable_name(name), float(values[name]), float(row[name])) for name in order])
+            present: list[tuple[str, float, float]] = []
+            absent: dict[str, float] = {}
+            for name in self.feature_names:
+                element = absent_element(name, values[name])
+                if element is not None:
+                    absent[element] = absent.get(element, 0.0) + float(row[name])
+                else:
+                    present.append((readable_name(name), float(values[name]), float(row[name])))
+            # The absent elements that matter (largest first) make one reason: "it has no O or S".
+            kept = sorted((e for e in absent if abs(absent[e]) > 1e-9), key=lambda e: -abs(absent[e]))[:3]
+            absence = (f"{', '.join(kept)} content", 0.0, sum(absent[e] for e in kept)) if kept else None
+            top = sorted(present + ([absence] if absence else []), key=lambda reason: -abs(reason[2]))[:k]
+            ranked.append([r for r in top if r is not absence] + [r for r in top if r is absence])
         return ranked
 
 
