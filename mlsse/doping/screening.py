@@ -545,8 +545,7 @@ def screen(spec: ScreenSpec, output: str | Path, model: str | Path | None = None
     ModelError
         If the model is missing, damaged or incompatible.
     """
-    from mlsse.batch import arrow_table, parquet_writer
-    from mlsse.io import atomic_path, temporary_path
+    from mlsse.io import arrow_table, atomic_path, parquet_writer, temporary_path
     from mlsse.workspace.registry import default_model_dir, load_predictor
 
     if spec.n_candidates == 0:
@@ -630,14 +629,11 @@ def explain_picks(predictor, picks: pd.DataFrame) -> pd.DataFrame:
 
 
 def _schema(frame: pd.DataFrame):
-    import pyarrow as pa
+    from mlsse.io import output_schema
+    from mlsse.models.predictor import OUTPUT_COLUMN_TYPES
 
-    from mlsse.batch import output_schema
-
-    schema = output_schema(frame)
-    types = {"level": pa.float64(), "ucb_log10_sigma": pa.float64(), "p_beats_host": pa.float64(),
-             "pareto": pa.bool_()}
-    return pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in schema])
+    return output_schema(frame, column_types={**OUTPUT_COLUMN_TYPES, "level": "float", "ucb_log10_sigma": "float",
+                                              "p_beats_host": "float", "pareto": "bool"})
 
 
 def _without(schema, name: str):
@@ -648,7 +644,7 @@ def _flag_front(source: Path, target: Path, schema, fronts: _FrontTracker) -> No
     """Copy the first pass's row groups into the final file with the ``pareto`` column."""
     import pyarrow.parquet as pq
 
-    from mlsse.batch import arrow_table, parquet_writer
+    from mlsse.io import arrow_table, parquet_writer
 
     reader = pq.ParquetFile(source)
     keys = fronts.keys()
