@@ -34,7 +34,7 @@ import pandas as pd
 from pymatgen.core import Composition, Element
 from pymatgen.symmetry.groups import sg_symbol_from_int_number
 
-from mlsse.chemistry import normalise_formula
+from mlsse.chemistry import normalise_formula, plausible_oxidation_states
 from mlsse.data.references import normalise_doi
 from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.errors import DataError
@@ -615,12 +615,10 @@ def _choose_reading(parsed: list[tuple]) -> tuple[tuple, str]:
 
 
 def _charge_balanced(formula: str) -> bool | None:
-    """True if ``formula`` can be charge balanced with one common oxidation state per element, None if unknown.
-
-    ``Composition.oxi_state_guesses`` mixes valences freely, which balances almost anything (Li2SrN4 with
-    N at -3, -3, -3, +5; SiS as Si⁴⁻ S⁴⁺), so a guess only counts when every element's mean oxidation state is
-    one of its common ones and the anions are more electronegative than the cations. Only tried on formulas of
-    at most ``_MAX_BALANCE_SITES`` atoms once scaled to integers (keeps it cheap).
+    """True if ``formula`` can be charge balanced with one common oxidation state per element and the anions more
+    electronegative than the cations (:func:`~mlsse.chemistry.plausible_oxidation_states`: not Li2SrN4 with
+    mixed-valence N, not SiS as Si⁴⁻ S⁴⁺); None if unknown. Only tried on formulas of at most
+    ``_MAX_BALANCE_SITES`` atoms once scaled to integers (keeps it cheap).
     """
     try:
         comp = Composition(formula)
@@ -635,21 +633,7 @@ def _charge_balanced(formula: str) -> bool | None:
     integer = Composition({el: int(f * scale) for el, f in amounts.items()})
     if integer.num_atoms > _MAX_BALANCE_SITES:
         return None
-    common = {el.symbol: list(el.common_oxidation_states) for el in integer if el.common_oxidation_states}
-    try:
-        guesses = integer.oxi_state_guesses(oxi_states_override=common, max_sites=_MAX_BALANCE_SITES)
-    except ValueError:
-        return None
-    return any(_plausible_oxidation_states(guess, common) for guess in guesses)
-
-
-def _plausible_oxidation_states(guess: dict[str, float], common: dict[str, list]) -> bool:
-    """One common state per element, and every anion more electronegative than every cation (not Si⁴⁻ S⁴⁺)."""
-    if not all(any(abs(mean - s) < 1e-6 for s in common.get(el, [mean])) for el, mean in guess.items()):
-        return False
-    anions = [Element(el).X for el, mean in guess.items() if mean < 0]
-    cations = [Element(el).X for el, mean in guess.items() if mean > 0]
-    return not anions or not cations or min(anions) > max(cations)
+    return plausible_oxidation_states(integer) is not None
 
 
 def _formula_composition(text: str) -> tuple[Composition, list[str], str, float, tuple[str, ...]]:
