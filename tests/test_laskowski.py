@@ -22,7 +22,7 @@ def _mix(*parts: tuple[float, str]) -> Composition:
     return total
 
 
-def normalised(formula) -> str:
+def normalized(formula) -> str:
     """Formula string of a reconstructed record formula's composition."""
     return formula.composition.formula
 
@@ -254,13 +254,13 @@ def test_restore_fragment_rejects_numbers_that_do_not_fit_the_gaps():
 
 
 def test_read_formula_joins_fragments_and_uses_charge_balance():
-    assert _same(normalised(read_formula(["Li SrN4 2"])), "Li4SrN2")
+    assert _same(normalized(read_formula(["Li SrN4 2"])), "Li4SrN2")
     joined = read_formula(["(Li0.39La0.54)1.006Al0.006Ti0", ".994O3"])
     assert joined.label == "(Li0.39La0.54)1.006Al0.006Ti0.994O3"
     three = read_formula(["0.7Li2S-0.29P S -2 5", "0.01Li3PO4"])
-    assert _same(normalised(three), _mix((0.7, "Li2S"), (0.29, "P2S5"), (0.01, "Li3PO4")))
-    assert _same(normalised(read_formula(["LiHf2(P04)3"])), "LiHf2(PO4)3")
-    assert _same(normalised(read_formula(["Li3.5Si0.5P05S4"])), "Li3.5Si0.5P0.5S4")
+    assert _same(normalized(three), _mix((0.7, "Li2S"), (0.29, "P2S5"), (0.01, "Li3PO4")))
+    assert _same(normalized(read_formula(["LiHf2(P04)3"])), "LiHf2(PO4)3")
+    assert _same(normalized(read_formula(["Li3.5Si0.5P05S4"])), "Li3.5Si0.5P0.5S4")
     phase = read_formula(["β-Li8GeP4"])
     assert phase.prefix == "β-" and phase.label == "Li8GeP4"
 

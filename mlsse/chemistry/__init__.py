@@ -27,12 +27,12 @@ from mlsse.chemistry.formulas import (
     echo,
     formula_text,
     mixture_formula,
-    normalise_formula,
+    normalize_formula,
     parse_composition,
 )
 
 __all__ = ["DEFAULT_MAX_DENOMINATOR", "DEFAULT_MAX_SITES", "ECHO_CHARACTERS", "MAX_AMOUNT",
            "MAX_CHARGE_IMBALANCE_PER_ATOM", "charge_balance", "charge_balance_arrays", "charge_balance_problem",
            "charge_imbalance_per_atom", "clean_formula_text", "common_oxidation_states", "composition_key", "echo",
-           "formula_text", "integer_amounts", "mixture_formula", "normalise_formula", "observed_oxidation_states",
+           "formula_text", "integer_amounts", "mixture_formula", "normalize_formula", "observed_oxidation_states",
            "parse_composition", "plausible_oxidation_states", "reachable_charges"]

@@ -63,7 +63,8 @@ def parse_composition(formula: str | Composition, *, chemists_notation: bool = T
             raise ValueError(f"cannot parse formula{named}: {echo(exc, quoted=False)}"
                              + (f"; did you mean {hint}?" if hint else "")) from None
     # A Species (Li+) is a known element; a DummySpecies (Xx) is pymatgen's stand-in for an unknown symbol.
-    unknown = [str(sp) for sp in comp.elements if isinstance(sp, DummySpecies) or not isinstance(sp, (Element, Species))]
+    unknown = [str(sp) for sp in comp.elements
+               if isinstance(sp, DummySpecies) or not isinstance(sp, (Element, Species))]
     if unknown:
         symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
         hint = _capitalised(clean_formula_text(formula)) if not isinstance(formula, Composition) else None
@@ -105,7 +106,7 @@ def echo(text, quoted: bool = True) -> str:
     return shown if quoted else shown[1:-1]
 
 
-def normalise_formula(formula: str | Composition) -> str:
+def normalize_formula(formula: str | Composition) -> str:
     """Return a compact, pymatgen-parsable formula in pymatgen's element order, without explicit 1s.
 
     Parameters

@@ -41,7 +41,7 @@ def screen_command(
 ) -> None:
     """Screen every doping of HOSTS: predict, score (UCB, P(beats host), Pareto) and pick the next experiments."""
     from mlsse.cli.notes import printed_notes
-    from mlsse.cli.progress import TerminalProgress
+    from mlsse.cli.terminal_progress import TerminalProgress
     from mlsse.doping.screening import screen
     from mlsse.doping.space import build_spec, read_spec
     from mlsse.errors import MlsseError

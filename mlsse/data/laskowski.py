@@ -29,10 +29,10 @@ from pathlib import Path
 import pandas as pd
 from pymatgen.symmetry.groups import sg_symbol_from_int_number
 
-from mlsse.chemistry import normalise_formula
+from mlsse.chemistry import normalize_formula
 from mlsse.data.laskowski_formula import Formula, read_formula
 from mlsse.data.laskowski_fragments import PHASE_PREFIX, ends_open, first_reading, starts_open
-from mlsse.data.references import normalise_doi
+from mlsse.data.references import normalize_doi
 from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.errors import DataError
 from mlsse.paths import external_data_dir
@@ -151,7 +151,7 @@ def _read_doi_lookup(path: Path) -> tuple[dict[int, str], list[DataError]]:
             if len(cells) != 2 or not cells[0].strip().isdigit() or not cells[1].strip():
                 raise DataError(f"expected 'reference number,DOI', found {','.join(cells)!r}", path=path,
                                 line=number)
-            ref, doi = int(cells[0]), normalise_doi(cells[1])
+            ref, doi = int(cells[0]), normalize_doi(cells[1])
             if dois.setdefault(ref, doi) != doi:
                 problems.append(DataError(f"reference {ref} listed again with another DOI {doi!r}; kept "
                                           f"{dois[ref]!r}", path=path, line=number))
@@ -358,7 +358,7 @@ def _curated_row(record: _Record, dois: dict[int, str], path: Path) -> dict:
     if re.search(r"([A-Z][a-z]?)[\d.]+\1(?![a-z])", formula.label):
         note.append("same element twice in a row as printed (possible typo in the table)")
     return {
-        "composition": normalise_formula(formula.composition),
+        "composition": normalize_formula(formula.composition),
         "material": material,
         "sigma_S_cm": sigma,
         "temperature_C": ROOM_TEMPERATURE_C,

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from pymatgen.core import Composition
 
-from mlsse.chemistry import normalise_formula, plausible_oxidation_states
+from mlsse.chemistry import normalize_formula, plausible_oxidation_states
 from mlsse.data.laskowski_fragments import (
     MAX_READINGS,
     SEPARATORS,
@@ -96,7 +96,7 @@ def _choose_reading(parsed: list[tuple]) -> tuple[tuple, str]:
     """Pick the reading whose components are charge balanced; ties go to the first (most likely) reading."""
     distinct = {}
     for item in parsed:
-        distinct.setdefault(normalise_formula(item[2]), item)
+        distinct.setdefault(normalize_formula(item[2]), item)
     if len(distinct) == 1:
         return parsed[0], ""
     options = list(distinct.values())

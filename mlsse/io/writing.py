@@ -107,7 +107,8 @@ def is_parquet(path: str | Path) -> bool:
 _ARROW_TYPES = {"float": "float64", "text": "string", "bool": "bool_"}
 
 
-def output_schema(out: pd.DataFrame, input_path: str | Path | None = None, column_types: Mapping[str, str] | None = None):
+def output_schema(out: pd.DataFrame, input_path: str | Path | None = None,
+                  column_types: Mapping[str, str] | None = None):
     """Return the Arrow schema of a table written as Parquet.
 
     A column named in ``column_types`` gets that type. The other input columns of a Parquet input keep their types
