@@ -2,7 +2,8 @@
 
 Memory follows the chunk, not the table: a chunk is read, checked, featurized, predicted and written before the
 next is read, and the rows of a table never depend on each other, so the file written equals
-:func:`mlsse.predict` on the whole table written the same way. Layer: beside :mod:`mlsse.api`; both go through :mod:`mlsse.query`.
+:func:`mlsse.predict` on the whole table written the same way. Layer: beside
+:mod:`mlsse.api`; both go through :mod:`mlsse.query`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.io import atomic_path
+from mlsse.io import arrow_table, atomic_path, is_parquet, output_schema, parquet_writer
+from mlsse.models.predictor import OUTPUT_COLUMN_TYPES
 from mlsse.progress import SILENT, Progress
 from mlsse.query import check_query, predict_rows
 from mlsse.temperature import kelvin_like_rows, warn_if_kelvin_like
@@ -21,13 +23,8 @@ from mlsse.workspace.registry import load_predictor
 
 #: Rows per chunk: large enough that numpy and XGBoost work on whole arrays, small enough for flat memory.
 DEFAULT_CHUNK_ROWS = 20_000
-#: File suffixes read and written as Parquet (anything else is CSV).
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-def is_parquet(path: str | Path) -> bool:
-    """Return whether a path names a Parquet file (by its suffix, :data:`PARQUET_SUFFIXES`)."""
-    return Path(path).suffix.lower() in PARQUET_SUFFIXES
+#: The Parquet type of each prediction column, and of the temperature (°C) each row was predicted at.
+COLUMN_TYPES = {**OUTPUT_COLUMN_TYPES, "temperature_C": "float"}
 
 
 @dataclass
@@ -192,9 +189,9 @@ class _TableWriter:
             out.to_csv(self.handle, index=False, header=self.handle.tell() == 0)
             return
         if self.schema is None:
-            self.schema = output_schema(out, self.input_path)
+            self.schema = output_schema(out, self.input_path, COLUMN_TYPES)
             self.writer = parquet_writer(self.path, self.schema)
-        self.writer.write_table(arrow_table(out, self.schema))
+        self.writer.write_table(arrow_table(out, self.schema, numbers=["temperature_C"]))
 
     def __exit__(self, *exc) -> None:
         if self.handle is not None:
@@ -202,70 +199,3 @@ class _TableWriter:
         if self.writer is not None:
             self.writer.close()
 
-
-def output_schema(out: pd.DataFrame, input_path: Path | None = None):
-    """Return the Arrow schema of a prediction table written as Parquet.
-
-    Prediction columns are float64, ``in_domain`` boolean, ``note`` and other text columns strings, and
-    ``temperature_C`` float64 (°C). Input columns of a Parquet input keep their types; those of a CSV are text.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from mlsse.models.predictor import EVIDENCE_COLUMNS, NUMERIC_PREDICTION_COLUMNS, TEXT_EVIDENCE_COLUMNS
-
-    given = {}
-    if input_path is not None and is_parquet(input_path):
-        schema = pq.read_schema(input_path)
-        given = {name: schema.field(name).type for name in schema.names}
-    fields = []
-    for column in out.columns:
-        if column in TEXT_EVIDENCE_COLUMNS:
-            kind = pa.string()
-        elif column in NUMERIC_PREDICTION_COLUMNS or column in EVIDENCE_COLUMNS or column == "temperature_C":
-            kind = pa.float64()
-        elif column == "in_domain":
-            kind = pa.bool_()
-        elif column in given and column != "composition":
-            kind = given[column]
-        elif column.endswith("_input") and column.removesuffix("_input") in given:
-            kind = given[column.removesuffix("_input")]
-        elif pd.api.types.is_float_dtype(out[column]):
-            kind = pa.float64()
-        elif pd.api.types.is_integer_dtype(out[column]):
-            kind = pa.int64()
-        elif pd.api.types.is_bool_dtype(out[column]):
-            kind = pa.bool_()
-        else:
-            kind = pa.string()
-        fields.append(pa.field(str(column), kind))
-    return pa.schema(fields)
-
-
-def arrow_table(frame: pd.DataFrame, schema):
-    """Return ``frame`` as an Arrow table of ``schema`` without pandas metadata (text columns as text, the
-    temperature as a number), so equal frames give equal bytes."""
-    import pyarrow as pa
-
-    columns = {}
-    for field in schema:
-        values = frame[field.name]
-        if field.name == "temperature_C":
-            values = pd.to_numeric(values, errors="coerce").astype(float)
-        elif pa.types.is_string(field.type):
-            values = values.astype(object).where(values.notna(), None)
-            values = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-        columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
-    return pa.Table.from_pydict(columns, schema=schema)
-
-
-def parquet_writer(path: str | Path, schema):
-    """Return a ``pyarrow.parquet.ParquetWriter`` with fixed options: the same rows give the same bytes.
-
-    zstd compression, dictionary encoding and statistics as pyarrow sets them, no pandas metadata, and no
-    timestamp in the file (Parquet writes none).
-    """
-    import pyarrow.parquet as pq
-
-    return pq.ParquetWriter(str(path), schema.remove_metadata(), compression="zstd", compression_level=3,
-                            use_dictionary=True, write_statistics=True, version="2.6")

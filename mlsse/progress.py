@@ -1,7 +1,7 @@
 """How long jobs report what they are doing: stage messages, and steps within a task.
 
 The library reports to a :class:`Progress` it is given and never prints; :data:`SILENT` (the default) drops
-everything. The command line passes one that draws rich progress bars on stderr (``mlsse.cli.progress``).
+everything. The command line passes one that draws rich progress bars on stderr (``mlsse.cli.terminal_progress``).
 
 Layer: imports nothing from mlsse, so every layer may report.
 """

@@ -40,7 +40,7 @@ LEVELS = {100_000: "0.0009:0.6:0.0009", 1_000_000: "0.00009:0.6:0.00009"}
 
 
 def spec(size: int):
-    from mlsse.doping.screening import build_spec
+    from mlsse.doping.space import build_spec
 
     return build_spec(HOSTS, LEVELS[size], ["li", "vacancy"])
 
@@ -100,7 +100,7 @@ def write_inputs(scratch: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from mlsse.doping.screening import chunk_candidates
+    from mlsse.doping.space import chunk_candidates
 
     space = spec(1_000_000)
     rng = np.random.default_rng(0)

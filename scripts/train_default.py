@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from mlsse.cli.progress import TerminalProgress
+from mlsse.cli.terminal_progress import TerminalProgress
 from mlsse.paths import SHIPPED_MODELS_DIR
 from mlsse.workspace.training import train_and_save
 

@@ -315,7 +315,7 @@ def test_predict_help_names_every_input_column_and_that_folders_are_created(tmp_
 
 
 def test_progress_shows_stage_lines_off_a_terminal_bars_on_one_and_nothing_when_quiet(capsys):
-    from mlsse.cli.progress import TerminalProgress
+    from mlsse.cli.terminal_progress import TerminalProgress
 
     with TerminalProgress() as progress:  # stderr is captured here, so not a terminal: no bars
         progress.message("featurizing 12 rows")

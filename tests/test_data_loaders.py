@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pymatgen.core import Composition
 
-from mlsse.chemistry import composition_key, normalise_formula
+from mlsse.chemistry import composition_key, normalize_formula
 from mlsse.data.activation import derive_activation_energies
 from mlsse.data.cif import read_cif_structure
 from mlsse.data.liverpool import LIVERPOOL_FILE, load_liverpool
@@ -195,11 +195,11 @@ def test_liverpool_materials_with_three_temperatures_get_fitted_ea(external_dir)
     assert fits["ea_eV"].median() == pytest.approx(0.44, abs=0.1)
 
 
-def test_normalise_formula_handles_quotes_spaces_and_scaling():
-    assert normalise_formula('"(LiCl)0.5 (P2O5)0.5"') == normalise_formula("(LiCl)0.5(P2O5)0.5")
+def test_normalize_formula_handles_quotes_spaces_and_scaling():
+    assert normalize_formula('"(LiCl)0.5 (P2O5)0.5"') == normalize_formula("(LiCl)0.5(P2O5)0.5")
     assert composition_key("FeO") == composition_key("Fe2O2") == composition_key("Fe0.5O0.5")
     with pytest.raises(ValueError):
-        normalise_formula("Xx2O")
+        normalize_formula("Xx2O")
 
 
 @pytest.mark.parametrize("label, family", [("Argyrodites", "argyrodite"), ("NASICON", "nasicon"),

@@ -113,7 +113,8 @@ def test_a_zero_step_a_reversed_range_or_a_huge_count_is_said_plainly(spec, mess
 
 def test_a_scan_or_screen_too_large_is_refused_before_anything_is_built(tmp_path):
     from mlsse.doping.scanning import scan
-    from mlsse.doping.screening import build_spec, screen
+    from mlsse.doping.screening import screen
+    from mlsse.doping.space import build_spec
 
     with pytest.raises(DopingError, match=r"^30,000 candidates \(3 dopants × 1000 levels × 10 wt%\), more than"):
         scan("Li2ZrCl6", "Zr", ["Y", "In", "Sc"], [i / 1000 for i in range(1000)], additive="BaTiO3",

@@ -127,17 +127,13 @@ def test_charge_balance_on_fractional_formulas():
 
 def reference_charge_balance(symbols, amounts, max_sites=5000, max_denominator=1000):
     """The site-by-site search mlsse used before the vectorised one: the reference it must equal."""
-    from mlsse.chemistry import (
-        _reachable_charges,
-        common_oxidation_states,
-        integer_amounts,
-    )
+    from mlsse.chemistry import common_oxidation_states, integer_amounts, reachable_charges
 
     ints = integer_amounts(amounts, max_denominator)
     if ints is None or sum(ints) > max_sites:
         found = math.nan
     else:
-        reachable, offset = _reachable_charges(symbols, ints, common_oxidation_states())
+        reachable, offset = reachable_charges(symbols, ints, common_oxidation_states())
         found = float(offset <= 0 and reachable != 0 and (reachable >> -offset) & 1 == 1)
     return (1.0 if len(symbols) == 1 else found), (0.0 if math.isnan(found) else found)
 

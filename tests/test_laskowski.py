@@ -7,16 +7,9 @@ import math
 import pytest
 from pymatgen.core import Composition, Element
 
-from mlsse.data.laskowski import (
-    LASKOWSKI_DOI_FILE,
-    LASKOWSKI_FILE,
-    _charge_balanced,
-    _clean_space_group,
-    _formula_composition,
-    _read_formula,
-    _restore_fragment,
-    load_laskowski,
-)
+from mlsse.data.laskowski import LASKOWSKI_DOI_FILE, LASKOWSKI_FILE, clean_space_group, load_laskowski
+from mlsse.data.laskowski_formula import charge_balanced, formula_composition, read_formula
+from mlsse.data.laskowski_fragments import restore_fragment
 from mlsse.data.schema import CURATED_COLUMNS
 from mlsse.errors import DataError
 
@@ -29,7 +22,7 @@ def _mix(*parts: tuple[float, str]) -> Composition:
     return total
 
 
-def normalised(formula) -> str:
+def normalized(formula) -> str:
     """Formula string of a reconstructed record formula's composition."""
     return formula.composition.formula
 
@@ -244,67 +237,67 @@ def test_unparsable_rows_come_back_as_errors_with_lines(loaded, laskowski_dir):
     (".994O3", ".994O3"),
 ])
 def test_restore_fragment_puts_dropped_subscripts_back(fragment, expected):
-    assert _restore_fragment(fragment)[0].text == expected
+    assert restore_fragment(fragment)[0].text == expected
 
 
 def test_restore_fragment_offers_the_other_reading_of_a_glued_run():
-    readings = [r.text for r in _restore_fragment("Li SrN4 2")]
+    readings = [r.text for r in restore_fragment("Li SrN4 2")]
     assert readings == ["Li4SrN2", "Li2SrN4"]
-    assert [r.text for r in _restore_fragment("0.7Li2S- 0.3P S2 5")] == ["0.7Li2S-0.3P2S5", "0.7Li2S-0.3P5S2"]
+    assert [r.text for r in restore_fragment("0.7Li2S- 0.3P S2 5")] == ["0.7Li2S-0.3P2S5", "0.7Li2S-0.3P5S2"]
 
 
 def test_restore_fragment_rejects_numbers_that_do_not_fit_the_gaps():
     with pytest.raises(ValueError, match="cannot place"):
-        _restore_fragment("0.6Li S-0.4P S2 3")  # three gaps, two numbers: a subscript was lost
+        restore_fragment("0.6Li S-0.4P S2 3")  # three gaps, two numbers: a subscript was lost
     with pytest.raises(ValueError, match="unexpected character"):
-        _restore_fragment("Li3PS4 & P2S5")
+        restore_fragment("Li3PS4 & P2S5")
 
 
 def test_read_formula_joins_fragments_and_uses_charge_balance():
-    assert _same(normalised(_read_formula(["Li SrN4 2"])), "Li4SrN2")
-    joined = _read_formula(["(Li0.39La0.54)1.006Al0.006Ti0", ".994O3"])
+    assert _same(normalized(read_formula(["Li SrN4 2"])), "Li4SrN2")
+    joined = read_formula(["(Li0.39La0.54)1.006Al0.006Ti0", ".994O3"])
     assert joined.label == "(Li0.39La0.54)1.006Al0.006Ti0.994O3"
-    three = _read_formula(["0.7Li2S-0.29P S -2 5", "0.01Li3PO4"])
-    assert _same(normalised(three), _mix((0.7, "Li2S"), (0.29, "P2S5"), (0.01, "Li3PO4")))
-    assert _same(normalised(_read_formula(["LiHf2(P04)3"])), "LiHf2(PO4)3")
-    assert _same(normalised(_read_formula(["Li3.5Si0.5P05S4"])), "Li3.5Si0.5P0.5S4")
-    phase = _read_formula(["β-Li8GeP4"])
+    three = read_formula(["0.7Li2S-0.29P S -2 5", "0.01Li3PO4"])
+    assert _same(normalized(three), _mix((0.7, "Li2S"), (0.29, "P2S5"), (0.01, "Li3PO4")))
+    assert _same(normalized(read_formula(["LiHf2(P04)3"])), "LiHf2(PO4)3")
+    assert _same(normalized(read_formula(["Li3.5Si0.5P05S4"])), "Li3.5Si0.5P0.5S4")
+    phase = read_formula(["β-Li8GeP4"])
     assert phase.prefix == "β-" and phase.label == "Li8GeP4"
 
 
 def test_formula_composition_of_mixtures():
-    composition, leaves, additive, pct, _ = _formula_composition("0.99(0.7Li2S-0.3P2S5)-0.01Li2ZrO3")
+    composition, leaves, additive, pct, _ = formula_composition("0.99(0.7Li2S-0.3P2S5)-0.01Li2ZrO3")
     assert composition.almost_equals(_mix((0.693, "Li2S"), (0.297, "P2S5"), (0.01, "Li2ZrO3")), rtol=1e-9)
     assert leaves == ["Li2S", "P2S5", "Li2ZrO3"] and additive == "" and math.isnan(pct)
-    composition, *_ = _formula_composition("(2Li2S-P2S5)0.85(LiI)0.15")
+    composition, *_ = formula_composition("(2Li2S-P2S5)0.85(LiI)0.15")
     assert composition.almost_equals(_mix((1.7, "Li2S"), (0.85, "P2S5"), (0.15, "LiI")), rtol=1e-9)
-    composition, *_ = _formula_composition("Li0.6[Li0.2Sn0.8S2]")
+    composition, *_ = formula_composition("Li0.6[Li0.2Sn0.8S2]")
     assert composition.almost_equals(Composition("Li0.8Sn0.8S2"), rtol=1e-9)
-    composition, _, additive, pct, notes = _formula_composition("Li3PS4 – 5 wt% Al2O3")
+    composition, _, additive, pct, notes = formula_composition("Li3PS4 – 5 wt% Al2O3")
     assert composition.almost_equals(Composition("Li3PS4")) and additive == "Al2O3" and pct == 5.0
     with pytest.raises(ValueError, match="empty component"):
-        _formula_composition("Li2S-")
+        formula_composition("Li2S-")
     with pytest.raises(ValueError, match="unbalanced"):
-        _formula_composition("Li2(SO4")
+        formula_composition("Li2(SO4")
 
 
 def test_clean_space_group():
-    assert _clean_space_group("P1\u0305", 2) == ("P-1", [])
-    assert _clean_space_group("R3\u0305cH", 167) == ("R-3c", [])
-    assert _clean_space_group("P2 /m 1", 11) == ("P21/m", [])
-    assert _clean_space_group("P4 /nmcS 2", 137) == ("P42/nmc", [])
-    symbol, notes = _clean_space_group("P42/nmc C", 137)
+    assert clean_space_group("P1\u0305", 2) == ("P-1", [])
+    assert clean_space_group("R3\u0305cH", 167) == ("R-3c", [])
+    assert clean_space_group("P2 /m 1", 11) == ("P21/m", [])
+    assert clean_space_group("P4 /nmcS 2", 137) == ("P42/nmc", [])
+    symbol, notes = clean_space_group("P42/nmc C", 137)
     assert symbol == "P42/nmc" and "stray 'C'" in notes[0]
-    assert _clean_space_group("", math.nan) == ("", [])
+    assert clean_space_group("", math.nan) == ("", [])
 
 
 def test_charge_balance_needs_one_common_state_per_element():
-    assert _charge_balanced("Li4SrN2") is True
-    assert _charge_balanced("Li2SrN4") is False  # pymatgen alone balances it with mixed-valence N
-    assert _charge_balanced("SiS2") is True
-    assert _charge_balanced("SiS") is False  # not as Si4- S4+
-    assert _charge_balanced("Li3.5Si0.5P0.5S4") is True  # scaled to integers first
-    assert _charge_balanced("Al") is None
+    assert charge_balanced("Li4SrN2") is True
+    assert charge_balanced("Li2SrN4") is False  # pymatgen alone balances it with mixed-valence N
+    assert charge_balanced("SiS2") is True
+    assert charge_balanced("SiS") is False  # not as Si4- S4+
+    assert charge_balanced("Li3.5Si0.5P0.5S4") is True  # scaled to integers first
+    assert charge_balanced("Al") is None
 
 
 # ----------------------------------------------------------------------------------------------------------------

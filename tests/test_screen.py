@@ -88,7 +88,8 @@ def test_feature_cache_keeps_only_its_newest_rows(tmp_path):
 
 
 def test_screen_scores_and_picks_diverse_candidates_with_reasons(small_model, tmp_path):
-    from mlsse.doping.screening import build_spec, screen
+    from mlsse.doping.screening import screen
+    from mlsse.doping.space import build_spec
 
     spec = build_spec({**HOSTS, "Li2ZrCl6": {"Zr": ["Y", "Cl"]}}, "0.05:0.5:0.05", ["li", "vacancy"])
     assert any("Cl on Zr" in reason for reason in spec.refused)  # an anion of the host on a cation site
@@ -123,7 +124,8 @@ def test_screen_scores_and_picks_diverse_candidates_with_reasons(small_model, tm
 def test_screen_gives_the_same_file_on_a_dask_cluster_and_locally(small_model, tmp_path):
     from distributed import Client, LocalCluster
 
-    from mlsse.doping.screening import build_spec, screen
+    from mlsse.doping.screening import screen
+    from mlsse.doping.space import build_spec
 
     spec = build_spec(HOSTS, "0.002:0.5:0.002", ["li"])
     assert spec.n_candidates > 1500
@@ -137,7 +139,7 @@ def test_screen_gives_the_same_file_on_a_dask_cluster_and_locally(small_model, t
 
 def test_acquisition_scores():
     from mlsse.doping.scanning import probability_beats_host
-    from mlsse.doping.screening import acquisition_scores, pareto_front
+    from mlsse.doping.acquisition import acquisition_scores, pareto_front
 
     # from the predicted change versus the host and its paired interval
     assert probability_beats_host(0.0, 1.0) == pytest.approx(0.5)
@@ -170,13 +172,15 @@ def test_screen_command_from_a_spec_file(small_model, tmp_path):
 
 def test_a_candidate_the_featurizer_refuses_gets_no_scores(small_model, monkeypatch):
     from mlsse.doping import screening
+    from mlsse.doping.acquisition import host_predictions
+    from mlsse.doping.space import build_spec, chunk_candidates
     from mlsse.workspace.registry import load_predictor
 
-    spec = screening.build_spec({"Li3InCl6": {"In": ["Y"]}}, "0.1:0.2:0.1")
-    good = screening.chunk_candidates(spec, 0, 10)
+    spec = build_spec({"Li3InCl6": {"In": ["Y"]}}, "0.1:0.2:0.1")
+    good = chunk_candidates(spec, 0, 10)
     bad = good.iloc[:1].assign(composition="Li3Qq0.2In0.8Cl6")  # what a worker cannot featurize
     monkeypatch.setattr(screening, "chunk_candidates", lambda *args: pd.concat([good, bad], ignore_index=True))
-    hosts = screening.host_predictions(load_predictor(small_model), spec.hosts)
+    hosts = host_predictions(load_predictor(small_model), spec.hosts)
     out = screening.predict_chunk(spec, 0, 10, small_model, hosts)
     assert out.loc[:len(good) - 1, ["log10_sigma", "ucb_log10_sigma", "p_beats_host"]].notna().all().all()
     last = out.iloc[-1]
@@ -185,7 +189,8 @@ def test_a_candidate_the_featurizer_refuses_gets_no_scores(small_model, monkeypa
 
 
 def test_a_screen_refuses_a_kappa_that_is_not_a_number_and_clears_a_killed_runs_temporaries(small_model, tmp_path):
-    from mlsse.doping.screening import build_spec, screen
+    from mlsse.doping.screening import screen
+    from mlsse.doping.space import build_spec
     from mlsse.doping.substitution import DopingError
 
     spec = build_spec({"Li3YCl6": {"Y": ["Sc"]}}, "0.1:0.2:0.1", ["li"])

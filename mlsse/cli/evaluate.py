@@ -23,7 +23,7 @@ def evaluate_command(
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.cli.progress import TerminalProgress
+    from mlsse.cli.terminal_progress import TerminalProgress
     from mlsse.data.build import load_curated
     from mlsse.data.obelix import load_obelix
     from mlsse.models.evaluation import evaluate

@@ -66,7 +66,7 @@ def explain_command(
     predictor = load_predictor(model)
     out.mkdir(parents=True, exist_ok=True)
     if global_:
-        from mlsse.cli.progress import TerminalProgress
+        from mlsse.cli.terminal_progress import TerminalProgress
         from mlsse.models.targets import ea_training_rows, sigma_training_rows
         from mlsse.workspace.store import read_state
         from mlsse.workspace.training import training_table

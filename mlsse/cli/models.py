@@ -29,7 +29,7 @@ def retrain_command(
     from rich.console import Console
     from rich.table import Table
 
-    from mlsse.cli.progress import TerminalProgress
+    from mlsse.cli.terminal_progress import TerminalProgress
     from mlsse.workspace.retraining import retrain
 
     with TerminalProgress(quiet) as progress:

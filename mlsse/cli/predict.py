@@ -328,7 +328,7 @@ def _sigma_text(log10_sigma: float, short: bool = False) -> str:
 def _predict_csv(input_csv: Path, output_csv: Path | None, temperature_c: float | None, model: Path | None,
                  chunk_rows: int, cache: bool, quiet: bool) -> None:
     from mlsse.batch import predict_file
-    from mlsse.cli.progress import TerminalProgress
+    from mlsse.cli.terminal_progress import TerminalProgress
     from mlsse.errors import MlsseError
 
     if output_csv is None:

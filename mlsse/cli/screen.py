@@ -41,12 +41,13 @@ def screen_command(
 ) -> None:
     """Screen every doping of HOSTS: predict, score (UCB, P(beats host), Pareto) and pick the next experiments."""
     from mlsse.cli.notes import printed_notes
-    from mlsse.cli.progress import TerminalProgress
-    from mlsse.doping.screening import build_spec, read_spec, screen
+    from mlsse.cli.terminal_progress import TerminalProgress
+    from mlsse.doping.screening import screen
+    from mlsse.doping.space import build_spec, read_spec
     from mlsse.errors import MlsseError
-    from mlsse.io import write_csv_atomic
+    from mlsse.io import is_parquet, write_csv_atomic
 
-    if output.suffix.lower() not in (".parquet", ".pq"):
+    if not is_parquet(output):
         raise MlsseError(f"--output {output}: give a .parquet file")
     top_output = top_output or output.with_name(output.stem + "-top.csv")
     for path in (output, top_output):
@@ -64,15 +65,15 @@ def screen_command(
         space = build_spec({host: {site: dopant_list for site in site_list} for host in hosts}, levels,
                            [c.strip() for c in compensation.split(",") if c.strip()], absent_sites="skip")
     with printed_notes(), TerminalProgress(quiet=quiet) as progress:
-        progress.message(f"{space.n_candidates} candidates in {len(space.series)} series"
-                         + (f"; {len(space.refused)} series cannot be built" if space.refused else ""))
+        progress.message(f"{space.n_candidates} candidates in {len(space.sweeps)} sweeps"
+                         + (f"; {len(space.refused)} sweeps cannot be built" if space.refused else ""))
         summary = screen(space, output, model, top=top, chunk_rows=chunk_rows, workers=workers,
                          scheduler=scheduler, kappa=kappa, include_out_of_domain=include_out_of_domain,
                          max_candidates=max_candidates, progress=progress)
     for reason in space.refused[:10]:
         typer.echo(f"note: not screened: {reason}", err=True)
     if len(space.refused) > 10:
-        typer.echo(f"note: and {len(space.refused) - 10} more series not screened", err=True)
+        typer.echo(f"note: and {len(space.refused) - 10} more sweeps not screened", err=True)
     typer.echo(f"screened {summary.candidates} candidates: {summary.written} built, {summary.predicted} predicted "
                f"-> {output}")
     if summary.top is not None:

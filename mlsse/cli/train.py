@@ -28,7 +28,7 @@ def train_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Train the log10 σ and Ea models (Optuna TPE, paper-grouped CV; studies in $MLSSE_HOME/optuna.db)."""
-    from mlsse.cli.progress import TerminalProgress
+    from mlsse.cli.terminal_progress import TerminalProgress
     from mlsse.workspace.training import train_and_save
 
     with TerminalProgress(quiet) as progress:

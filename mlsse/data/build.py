@@ -325,10 +325,11 @@ def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | 
     # The loaders' code too, and the shared modules they read with (formulas, tables, temperatures): a fix in how a
     # source is read must reach tables cached before it.
     package = Path(__file__).parent.parent
-    code = sorted(Path(__file__).parent.glob("*.py")) + [package / name for name in
-                                                          ("chemistry.py", "io.py", "temperature.py")]
+    code = sorted(Path(__file__).parent.glob("*.py"))
+    for name in ("chemistry", "io", "temperature"):  # a module, or a package of them
+        code += sorted((package / name).glob("*.py")) if (package / name).is_dir() else [package / f"{name}.py"]
     for path in paths + code:
-        digest.update(path.name.encode())
+        digest.update((str(path.relative_to(package)) if path in code else path.name).encode())
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")
     return digest.hexdigest()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.chemistry import normalise_formula
-from mlsse.data.references import normalise_doi
+from mlsse.chemistry import normalize_formula
+from mlsse.data.references import normalize_doi
 from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.errors import DataError
 from mlsse.io import read_table
@@ -55,7 +55,7 @@ def load_liverpool(external_dir: str | Path | None = None) -> tuple[pd.DataFrame
 def _liverpool_record(row: pd.Series, line: int, path: Path) -> dict:
     formula = row["composition"].strip().strip('"')
     try:
-        composition = normalise_formula(formula)
+        composition = normalize_formula(formula)
     except Exception as exc:  # pymatgen raises several types for bad formulas
         raise DataError(f"cannot parse composition {formula!r}: {exc}", path=path, line=line,
                         column="composition") from None
@@ -72,7 +72,7 @@ def _liverpool_record(row: pd.Series, line: int, path: Path) -> dict:
         "temperature_C": temperature,
         "family": family,
         "source": "liverpool",
-        "reference": normalise_doi(row["source"]),
+        "reference": normalize_doi(row["source"]),
         "value_origin": "table",
         "source_file": LIVERPOOL_FILE,
         "source_line": line,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.chemistry import normalise_formula
+from mlsse.chemistry import normalize_formula
 from mlsse.data.cif import CIF_SEPARATOR, archive_members
-from mlsse.data.references import normalise_doi
+from mlsse.data.references import normalize_doi
 from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.errors import DataError
 from mlsse.io import read_table
@@ -76,7 +76,7 @@ def load_obelix(external_dir: str | Path | None = None) -> tuple[pd.DataFrame, l
 def _obelix_record(row: pd.Series, line: int, path: Path, archive: Path, cif_members: frozenset[str]) -> dict:
     formula = row["Reduced Composition"].strip() or row["True Composition"].strip()
     try:
-        composition = normalise_formula(formula)
+        composition = normalize_formula(formula)
     except Exception as exc:  # pymatgen raises several types for bad formulas
         raise DataError(f"cannot parse composition {formula!r}: {exc}", path=path, line=line,
                         column="Reduced Composition") from None
@@ -102,7 +102,7 @@ def _obelix_record(row: pd.Series, line: int, path: Path, archive: Path, cif_mem
         "cif": cif,
         "family": row["Family"].strip(),
         "source": "obelix",
-        "reference": normalise_doi(row["DOI"]),
+        "reference": normalize_doi(row["DOI"]),
         "value_origin": "table",
         "sigma_kind": "/".join(kinds) if kinds else "",
         "source_file": OBELIX_FILE,

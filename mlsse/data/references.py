@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 
-def normalise_doi(doi: object) -> str:
+def normalize_doi(doi: object) -> str:
     """Return a DOI in lower case without a resolver prefix.
 
     Parameters

@@ -17,7 +17,7 @@ from mlsse.errors import DataError
 
 #: Column order of ``curated.csv``. Every loader returns a frame with exactly these columns.
 CURATED_COLUMNS: list[str] = [
-    "composition",          # pymatgen-parsable formula, normalised (see normalise_formula)
+    "composition",          # pymatgen-parsable formula, normalised (see normalize_formula)
     "material",             # label as printed by the source
     "sigma_S_cm",           # Li-ion conductivity, S/cm (for censored rows: the detection limit)
     "log10_sigma",          # log10 of sigma_S_cm

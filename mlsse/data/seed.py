@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsse.chemistry import normalise_formula
+from mlsse.chemistry import normalize_formula
 from mlsse.data.schema import parse_float, to_curated_frame
 from mlsse.errors import DataError
 from mlsse.io import read_table
@@ -113,7 +113,7 @@ def load_seed(path: str | Path | None = None) -> tuple[pd.DataFrame, list[DataEr
                                      column="sigma_bound"))
             continue
         try:
-            composition = normalise_formula(row["composition"])
+            composition = normalize_formula(row["composition"])
         except Exception as exc:  # pymatgen raises several types for bad formulas
             raise DataError(f"cannot parse composition {row['composition']!r}: {exc}", path=path, line=line,
                             column="composition") from None

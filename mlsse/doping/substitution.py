@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 from enum import Enum
-from functools import lru_cache
 
 from pymatgen.core import Composition, Element, Species
 
-from mlsse.chemistry import formula_text
+from mlsse.chemistry import formula_text, plausible_oxidation_states
 from mlsse.errors import MlsseError
 
 #: Amounts below this count as zero (formula units).
@@ -27,10 +25,9 @@ class Compensation(str, Enum):
 
 
 def host_oxidation_states(host: Composition) -> dict[str, float]:
-    """Return one oxidation state per element that makes a host neutral.
-
-    The anions must be more electronegative than every cation; among such assignments, the one using each
-    element's most common states is preferred.
+    """Return one oxidation state per element that makes a host neutral
+    (:func:`~mlsse.chemistry.plausible_oxidation_states`: anions more electronegative than every cation, each
+    element's most common states preferred).
 
     Parameters
     ----------
@@ -40,38 +37,18 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        Element symbol → oxidation state.
+        Element symbol → oxidation state, e.
 
     Raises
     ------
     DopingError
         If no such assignment exists.
     """
-    return dict(_host_oxidation_states(tuple(host.get_el_amt_dict().items())))
-
-
-@lru_cache(maxsize=1024)
-def _host_oxidation_states(amounts: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
-    """:func:`host_oxidation_states` of the host with these element amounts, searched once per host (a screen
-    dopes one host many times)."""
-    host = Composition(dict(amounts))
-    elements = [Element(e) for e, _ in amounts]
-    options = [el.common_oxidation_states or el.oxidation_states for el in elements]
-    best, best_rank = None, None
-    for combo in itertools.product(*options):
-        charge = sum(q * host[el] for q, el in zip(combo, elements))
-        if abs(charge) > 1e-6 or not any(q < 0 for q in combo):
-            continue
-        anion_x = min(el.X for q, el in zip(combo, elements) if q < 0)
-        if any(q > 0 and el.X >= anion_x for q, el in zip(combo, elements)):
-            continue
-        rank = sum(opts.index(q) for q, opts in zip(combo, options))
-        if best_rank is None or rank < best_rank:
-            best, best_rank = combo, rank
-    if best is None:
+    states = plausible_oxidation_states(host)
+    if states is None:
         raise DopingError(f"no charge-balanced oxidation states found for host "
                           f"{formula_text(host, pymatgen_order=True)}")
-    return tuple((el.symbol, float(q)) for q, el in zip(best, elements))
+    return {symbol: float(q) for symbol, q in states.items()}
 
 
 def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:

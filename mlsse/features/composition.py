@@ -15,15 +15,15 @@ The file is rebuilt on demand and safe to delete; a cache written by other featu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Composition
 
-from mlsse.chemistry import charge_balance_arrays
+from mlsse.chemistry import charge_balance_arrays, parse_composition
 from mlsse.errors import DataError
 from mlsse.features.cache import FeatureCache
 from mlsse.features.elements import atomic_numbers, element_tables
@@ -143,8 +143,6 @@ class ParsedComposition:
         """The pymatgen ``Composition`` (built on demand when the input was a string)."""
         if self.given is not None:
             return self.given
-        from pymatgen.core import Composition
-
         return Composition(dict(zip(self.symbols, self.amounts.tolist())))
 
 
@@ -164,39 +162,19 @@ def parsed_composition(item: Any) -> ParsedComposition:
     Raises
     ------
     ValueError
-        With a short reason if it is unusable: empty, unparsable, an unknown element, or no atoms.
+        With a short reason if it is unusable (:func:`~mlsse.chemistry.parse_composition`, read as pymatgen
+        reads it and without repeating the formula: the caller names it).
     """
-    from pymatgen.core import Composition
-
-    from mlsse.chemistry import clean_formula_text
-
-    given = None
-    if isinstance(item, Composition):
-        given = item
-        amounts = item.get_el_amt_dict()
-    else:
-        if item is None or (isinstance(item, float) and math.isnan(item)) or item is pd.NA:
-            raise ValueError("empty formula")
-        text = clean_formula_text(item)
-        if not text:
-            raise ValueError("empty formula")
-        try:
-            amounts = Composition(text).get_el_amt_dict()
-        except Exception as exc:  # pymatgen raises ValueError, KeyError, CompositionError ... for bad formulas
-            raise ValueError(f"cannot parse formula ({exc})") from None
+    composition = parse_composition(item, chemists_notation=False, name_formula=False)
+    amounts = composition.get_el_amt_dict()
     z_of = atomic_numbers()
-    for symbol in amounts:
-        if symbol not in z_of:
-            raise ValueError(f"unknown element {symbol!r}")
     symbols = tuple(sorted(amounts))
-    if not symbols or sum(amounts.values()) <= 0:
-        raise ValueError("formula has no atoms")
     return ParsedComposition(
         key=" ".join(f"{s}{float(amounts[s])!r}" for s in symbols),
         symbols=symbols,
         zs=np.array([z_of[s] for s in symbols], dtype=np.intp),
         amounts=np.array([float(amounts[s]) for s in symbols]),
-        given=given,
+        given=composition if isinstance(item, Composition) else None,
     )
 
 
@@ -206,8 +184,6 @@ def _describe(item: Any) -> str:
 
 def _parse_all(items: list, raise_errors: bool) -> tuple[dict[str, ParsedComposition], list, list[str]]:
     """Parse each distinct entry once; return {key: parsed} (first-seen order), the key per row, errors per row."""
-    from pymatgen.core import Composition
-
     parsed: dict[str, ParsedComposition] = {}
     memo: dict[Any, tuple[str | None, str]] = {}  # raw text -> (key, problem)
     row_keys: list[str | None] = []

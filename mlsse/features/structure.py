@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 import warnings
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from matminer.featurizers.base import BaseFeaturizer, MultipleFeaturizer
 
 from mlsse.features.preset import ANIONS
@@ -192,24 +191,6 @@ def featurize_structure(structure) -> list[float]:
     return [float(v) for v in values]
 
 
-def featurize_structures(structures: Sequence[Any]) -> pd.DataFrame:
-    """Return the structure block for each structure.
-
-    Parameters
-    ----------
-    structures : sequence of pymatgen.core.Structure or None
-        The structures; None gives a row of NaN.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per structure, in order, columns :data:`STRUCTURE_LABELS`.
-    """
-    rows = [featurize_structure(s) if s is not None else [math.nan] * len(STRUCTURE_LABELS) for s in structures]
-    return pd.DataFrame(np.array(rows, dtype=float).reshape(len(rows), len(STRUCTURE_LABELS)),
-                        columns=STRUCTURE_LABELS)
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Lattice columns
 
@@ -331,5 +312,5 @@ def _cell_volume(a: float, b: float, c: float, alpha: float, beta: float, gamma:
 
 __all__ = ["CELL_LABELS", "CRYSTAL_SYSTEM_INT", "LATTICE_CONSTANT_LABELS", "LATTICE_LABELS", "LI_SITE_LABELS",
            "LatticeFeaturizer", "LiSiteFeaturizer",
-           "STRUCTURE_LABELS", "crystal_system", "featurize_structure", "featurize_structures",
+           "STRUCTURE_LABELS", "crystal_system", "featurize_structure",
            "structure_featurizer"]

@@ -48,6 +48,9 @@ OUTPUT_COLUMNS = PREDICTION_COLUMNS + EVIDENCE_COLUMNS
 #: The evidence columns that hold text; the others are numbers.
 TEXT_EVIDENCE_COLUMNS = ["measured_references", *[f"nearest_{k}{part}" for k in range(1, N_NEAREST + 1)
                                                   for part in ("", "_reference")]]
+#: The type of each typed output column in a file that keeps types (Parquet, :func:`mlsse.io.output_schema`).
+OUTPUT_COLUMN_TYPES = {**{c: "float" for c in NUMERIC_PREDICTION_COLUMNS + EVIDENCE_COLUMNS},
+                       **{c: "text" for c in TEXT_EVIDENCE_COLUMNS}, "in_domain": "bool"}
 
 
 def empty_output(n: int, notes=None) -> pd.DataFrame:

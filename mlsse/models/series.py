@@ -139,7 +139,7 @@ def series_scores(series: pd.DataFrame, predicted) -> pd.DataFrame:
     return pd.DataFrame(scores)
 
 
-def summarise_series_scores(scores: pd.DataFrame) -> dict:
+def summarize_series_scores(scores: pd.DataFrame) -> dict:
     """Return the means over series of :func:`series_scores` (NaN-skipping), with the number of series and of
     members; ``top1_vs_chance`` is the top-1 rate over the mean chance rate."""
     def mean(column):
@@ -373,15 +373,15 @@ def series_report(rows: pd.DataFrame, predicted, baselines: dict | None = None,
     Returns
     -------
     dict
-        ``mlsse`` and each baseline: :func:`summarise_series_scores`; ``paired_interval`` (with
+        ``mlsse`` and each baseline: :func:`summarize_series_scores`; ``paired_interval`` (with
         ``fold_of_group``); ``seed_series``: per :data:`SEED_SERIES` found in ``rows``, its members' composition,
         additive wt%, measured and predicted values, Spearman ρ, and the member predicted and measured best.
     """
     series = doping_series(rows)
     members_predicted = member_values(series, predicted)
-    report = {"mlsse": summarise_series_scores(series_scores(series, members_predicted))}
+    report = {"mlsse": summarize_series_scores(series_scores(series, members_predicted))}
     for name, values in (baselines or {}).items():
-        report[name] = summarise_series_scores(series_scores(series, member_values(series, values)))
+        report[name] = summarize_series_scores(series_scores(series, member_values(series, values)))
     if fold_of_group is not None:
         report["paired_interval"] = paired_coverage(series, members_predicted, fold_of_group)
     report["seed_series"] = {}

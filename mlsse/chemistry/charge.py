@@ -1,13 +1,11 @@
-"""Compositions: parsing formulas into pymatgen ``Composition`` objects, writing them back, comparing them up to
-scaling, and their oxidation states and charge balance; shared by every layer.
-
-Layer: imports nothing from mlsse but ``mlsse.errors``, so every layer may use it.
-"""
+"""Oxidation states and charge balance: which states an element takes, whether a composition can be neutral
+(as matminer's ``IonProperty`` features search it, and as a chemist reads a formula), and how far from neutral
+it stays."""
 
 from __future__ import annotations
 
+import itertools
 import math
-import re
 from fractions import Fraction
 from functools import lru_cache
 
@@ -85,7 +83,7 @@ def observed_oxidation_states() -> dict[str, tuple[int, ...]]:
             for el in (Element.from_Z(z) for z in range(1, 119))}
 
 
-def _reachable_charges(symbols: tuple[str, ...], ints: list[int], states_of: dict) -> tuple[int, int]:
+def reachable_charges(symbols: tuple[str, ...], ints: list[int], states_of: dict) -> tuple[int, int]:
     """Return ``(reachable, offset)``: bit i of the Python integer ``reachable`` is set when a total charge of
     ``offset + i`` can be reached with each of the ``ints`` atoms of each element taking one of its states in
     ``states_of`` (``reachable`` is 0 when an element has none)."""
@@ -320,7 +318,7 @@ def charge_imbalance_per_atom(symbols: tuple[str, ...], amounts: tuple[float, ..
     ints = integer_amounts(amounts, max_denominator)
     if ints is None or sum(ints) > max_sites:
         return math.nan
-    reachable, offset = _reachable_charges(symbols, ints, observed_oxidation_states())
+    reachable, offset = reachable_charges(symbols, ints, observed_oxidation_states())
     if reachable == 0:
         return math.nan
     zero = -offset  # the bit of a total charge of 0
@@ -369,232 +367,46 @@ def charge_balance_problem(composition) -> str | None:
             f"at least {imbalance:.2g} e per atom)")
 
 
-def parse_composition(formula: str | Composition) -> Composition:
-    """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.
+def plausible_oxidation_states(composition: Composition) -> dict[str, int] | None:
+    """Return one oxidation state per element that makes a composition neutral, as a chemist reads a formula.
 
-    pymatgen turns an unknown symbol such as ``Xx`` into a dummy species; here that is an error.
-
-    Parameters
-    ----------
-    formula : str or pymatgen.core.Composition
-        A formula (quotes and white space between groups are stripped, :func:`clean_formula_text`) or a
-        composition to check.
-
-    Returns
-    -------
-    pymatgen.core.Composition
-        The parsed composition (``formula`` itself if it is one).
-
-    Raises
-    ------
-    ValueError
-        With a message naming the problem: empty or unparsable formula, unknown element, no atoms, negative
-        amount.
-    """
-    if isinstance(formula, Composition):
-        comp = formula
-    else:
-        text = mixture_formula(clean_formula_text(formula))
-        if not text:
-            raise ValueError("empty formula")
-        if re.search(r"(?<![0-9])\.|\.\d*H2O", text):
-            # pymatgen reads LiCl.2H2O as LiCl0.2H2O and Li3InCl6.2H2O as Li3InCl6.2H2O: a hydrate's dot, or a typo.
-            raise ValueError(f"a '.' in {echo(formula)} that is no decimal point: write decimals with a digit "
-                             "before the point (Li0.5) and a hydrate with a middle dot (LiCl·2H2O)")
-        try:
-            comp = Composition(text)
-        except Exception as exc:  # pymatgen raises ValueError, KeyError, ... for bad formulas
-            hint = _capitalised(text)
-            raise ValueError(f"cannot parse formula {echo(formula)}: {echo(exc, quoted=False)}"
-                             + (f"; did you mean {hint}?" if hint else "")) from None
-    unknown = [str(sp) for sp in comp.elements if not isinstance(sp, Element)]
-    if unknown:
-        symbols = ", ".join(repr(u.rstrip("0+-:")) for u in unknown)
-        hint = _capitalised(clean_formula_text(formula)) if not isinstance(formula, Composition) else None
-        raise ValueError(f"unknown element {symbols} in {echo(formula)}" + (f"; did you mean {hint}?" if hint else ""))
-    if comp.num_atoms <= 0 or any(amount < 0 for amount in comp.values()):
-        raise ValueError(f"formula {echo(formula)} has no atoms or a negative amount")
-    if not all(math.isfinite(amount) and amount <= MAX_AMOUNT for amount in comp.values()):
-        raise ValueError(f"formula {echo(formula)} has an amount that is not a number up to {MAX_AMOUNT:g} "
-                         "atoms per formula unit")
-    return comp
-
-
-#: Largest amount of one element per formula unit a formula may give (a sane supercell is far below it).
-MAX_AMOUNT = 1e4
-#: Characters of a user's text an error message repeats.
-ECHO_CHARACTERS = 80
-
-
-def echo(text, quoted: bool = True) -> str:
-    """Return user text as an error message repeats it: non-printing characters escaped (``repr``), cut to
-    :data:`ECHO_CHARACTERS` with "…".
-
-    Parameters
-    ----------
-    text : object
-        The text (``str()`` of it).
-    quoted : bool, default True
-        Whether to keep ``repr``'s quotes.
-
-    Returns
-    -------
-    str
-        The echo.
-    """
-    text = str(text)
-    cut = text[:ECHO_CHARACTERS] + ("…" if len(text) > ECHO_CHARACTERS else "")
-    shown = repr(cut)
-    return shown if quoted else shown[1:-1]
-
-
-def normalise_formula(formula: str | Composition) -> str:
-    """Return a compact, pymatgen-parsable formula in pymatgen's element order, without explicit 1s.
-
-    Parameters
-    ----------
-    formula : str or pymatgen.core.Composition
-        The formula to normalise.
-
-    Returns
-    -------
-    str
-        E.g. ``Li2.3ZrCl5.85N0.15``; amounts are kept as given (not reduced).
-
-    Raises
-    ------
-    ValueError
-        As :func:`parse_composition`: pymatgen cannot parse it, it names an unknown element, or it holds no
-        atoms.
-    """
-    return formula_text(parse_composition(formula), pymatgen_order=True)
-
-
-#: Unicode subscript digits (Li₃YCl₆) and what they stand for.
-_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
-#: A component of a mixture: an optional amount, then a formula (75Li2S, 0.25P2S5, LiCl, 2H2O).
-_COMPONENT = re.compile(r"^(\d+(?:\.\d+)?)?([A-Z(].*)$")
-
-
-def mixture_formula(text: str) -> str:
-    """Return a formula pymatgen reads for the ways chemists write one: Unicode subscripts (``Li₃YCl₆``), and
-    mixtures of components with their amounts, in glass notation (``75Li2S-25P2S5``, mol %) or with a middle dot
-    (``0.75Li2S·0.25P2S5``, ``75Li2S·25P2S5``, ``LiCl·2H2O``), as ``(Li2S)0.75(P2S5)0.25``; amounts on every
-    component that add up to more than 1 are read as mol %. Other text is returned as it is.
-
-    Parameters
-    ----------
-    text : str
-        A formula, white space already removed (:func:`clean_formula_text`).
-
-    Returns
-    -------
-    str
-        The formula; a glass's mol % amounts become fractions of 1.
-    """
-    text = text.translate(_SUBSCRIPTS)
-    separator = "·" if "·" in text else "•" if "•" in text else None
-    glass = separator is None and re.fullmatch(r"\d+(?:\.\d+)?[A-Z][^-]*(?:-\d+(?:\.\d+)?[A-Z][^-]*)+", text)
-    if separator is None and not glass:
-        return text
-    parts = text.split(separator) if separator else text.split("-")
-    components = [_COMPONENT.match(part) for part in parts]
-    if not all(components):
-        return text  # not a mixture after all: pymatgen says what is wrong
-    amounts = [float(m.group(1)) if m.group(1) else 1.0 for m in components]
-    # Amounts on every component that add up to more than 1 are mol % (77.5Li2S·22.5P2S5 as 77.5Li2S-22.5P2S5):
-    # fractions of the whole, so that one composition is one formula unit however it is written. A hydrate's
-    # (LiCl·2H2O) first component has no amount: its amounts are coefficients.
-    if glass or (all(m.group(1) for m in components) and sum(amounts) > 1.0):
-        total = sum(amounts)
-        amounts = [a / total for a in amounts]
-    return "".join(f"({m.group(2)}){_plain_number(amount)}" for m, amount in zip(components, amounts))
-
-
-def _plain_number(value: float) -> str:
-    """A number as pymatgen reads it in a formula: no exponent (1e-05 would read as an element 'e')."""
-    return f"{value:.8f}".rstrip("0").rstrip(".")
-
-
-def _capitalised(text: str) -> str | None:
-    """A formula written in lower or upper case only, read as element symbols (``li3ycl6`` → ``Li3YCl6``), if
-    there is one reading; None otherwise."""
-    if not (text.islower() or text.isupper()) or not re.search(r"[a-zA-Z]", text):
-        return None
-    symbols = {el.symbol.lower(): el.symbol for el in Element}
-    out, i, low = [], 0, text.lower()
-    while i < len(low):
-        if low[i].isalpha():
-            two, one = low[i:i + 2], low[i]
-            if len(two) == 2 and two.isalpha() and two in symbols:
-                out.append(symbols[two]); i += 2; continue
-            if one in symbols:
-                out.append(symbols[one]); i += 1; continue
-            return None
-        out.append(low[i]); i += 1
-    guess = "".join(out)
-    try:
-        Composition(guess)
-    except Exception:  # pymatgen raises ValueError, KeyError, ...
-        return None
-    return guess
-
-
-def clean_formula_text(text: str) -> str:
-    """Strip what sources wrap formulas in (quotes, white space between groups) so pymatgen can parse them.
-
-    Parameters
-    ----------
-    text : str
-        A formula as a source prints it.
-
-    Returns
-    -------
-    str
-        The formula without white space and surrounding quotes:
-        ``'"(Li2S)0.5 ((P2S5)0.4 (Sb2S3)0.6)0.5"'`` → ``(Li2S)0.5((P2S5)0.4(Sb2S3)0.6)0.5``.
-    """
-    return "".join(str(text).split()).strip("\"'")
-
-
-def composition_key(formula: str | Composition, decimals: int = 4) -> str:
-    """Return a key equal for formulas of the same composition up to scaling (FeO == Fe2O2 == Fe0.5O0.5).
-
-    Parameters
-    ----------
-    formula : str or pymatgen.core.Composition
-        A pymatgen-parsable formula, or its Composition.
-    decimals : int, default 4
-        Decimals the atomic fractions are written with.
-
-    Returns
-    -------
-    str
-        Element symbols in alphabetical order, each followed by its atomic fraction (``"Fe0.5000 O0.5000"``).
-    """
-    frac = Composition(formula).fractional_composition
-    return " ".join(f"{el.symbol}{amt:.{decimals}f}" for el, amt in sorted(frac.items(), key=lambda kv: kv[0].symbol))
-
-
-def formula_text(composition, pymatgen_order: bool = False) -> str:
-    """Return a pymatgen ``Composition`` as a compact formula with its amounts as given and no explicit 1s.
+    Stricter than pymatgen's ``Composition.oxi_state_guesses``, which mixes valences freely and so balances almost
+    anything (Li2SrN4 with N at −3, −3, −3, +5; SiS as Si⁴⁻ S⁴⁺): every atom of an element takes the same state,
+    one of the element's common states (pymatgen's ``common_oxidation_states``, or its ``oxidation_states`` where
+    it has no common one); at least one element is an anion (a negative state), and every anion is more
+    electronegative than every cation. Of such assignments, the one using each element's most common states
+    (earliest in pymatgen's list) is returned.
 
     Parameters
     ----------
     composition : pymatgen.core.Composition
-        The composition; species (``Li+``) are written as their elements.
-    pymatgen_order : bool, default False
-        Order the elements as ``Composition.formula`` does (by electronegativity) instead of in the
-        composition's own order.
+        The composition, amounts in atoms per formula unit (fractional amounts are fine).
 
     Returns
     -------
-    str
-        E.g. ``Li2.3ZrCl5.85N0.15``, ``Li3InCl6``.
+    dict of str to int or None
+        Element symbol → oxidation state, e, in the composition's element order; None when no assignment
+        leaves less than 1e-6 e of net charge per formula unit.
     """
-    from pymatgen.util.string import formula_double_format
+    states = _plausible_states(tuple(composition.get_el_amt_dict().items()))
+    return None if states is None else dict(states)
 
-    elements = composition.element_composition
-    items = ([(el, elements[el]) for el in sorted(elements, key=lambda el: (el.X, el.symbol))]
-             if pymatgen_order else elements.items())
-    return "".join(f"{element}{formula_double_format(amount)}" for element, amount in items)
+
+@lru_cache(maxsize=1024)
+def _plausible_states(amounts: tuple[tuple[str, float], ...]) -> tuple[tuple[str, int], ...] | None:
+    """:func:`plausible_oxidation_states` of these element amounts, searched once per composition (a screen dopes
+    one host many times)."""
+    elements = [Element(symbol) for symbol, _ in amounts]
+    options = [el.common_oxidation_states or el.oxidation_states for el in elements]
+    best, best_rank = None, None
+    for combo in itertools.product(*options):
+        charge = sum(q * amount for q, (_, amount) in zip(combo, amounts))
+        if abs(charge) > 1e-6 or not any(q < 0 for q in combo):
+            continue
+        anion_x = min(el.X for q, el in zip(combo, elements) if q < 0)
+        if any(q > 0 and el.X >= anion_x for q, el in zip(combo, elements)):
+            continue
+        rank = sum(opts.index(q) for q, opts in zip(combo, options))
+        if best_rank is None or rank < best_rank:
+            best, best_rank = combo, rank
+    return None if best is None else tuple((el.symbol, q) for q, el in zip(best, elements))
