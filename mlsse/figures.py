@@ -68,7 +68,8 @@ def contributions_figure(reasons: list[tuple[str, float, float]], label: str):
     ----------
     reasons : list of (str, float, float)
         ``(readable feature name, the formula's value, SHAP contribution to log10 σ in log10 S/cm)``, largest
-        first (:meth:`~mlsse.models.predictor.Predictor.top_contributions`).
+        in :meth:`~mlsse.models.predictor.Predictor.top_contributions`' order (what the composition has, largest
+        first, then its absent elements).
     label : str
         The formula, for the title.
 

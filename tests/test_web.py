@@ -56,8 +56,9 @@ def test_api_predict_gives_what_mlsse_predict_gives(client):
         assert row["in_domain"] == bool(want["in_domain"])
         assert row["measured_references"] == want["measured_references"]
     assert [len(r) for r in body["reasons"]] == [3, 3]
-    pushes = [abs(r["contribution_log10_sigma"]) for r in body["reasons"][0]]
-    assert pushes == sorted(pushes, reverse=True) and all(math.isfinite(p) for p in pushes)
+    present = [abs(r["contribution_log10_sigma"]) for r in body["reasons"][0] if r["value"] != 0]
+    assert present == sorted(present, reverse=True)  # what it has, largest first; absent elements after
+    assert all(math.isfinite(r["contribution_log10_sigma"]) for r in body["reasons"][0])
     assert body["warnings"] == []
 
 
@@ -107,7 +108,10 @@ def test_api_rank_orders_candidates_against_the_first(client):
      "temperature 298.15 °C is kelvin (298.15 K = 25 °C): give °C"),
     ({"formulas": ["Li6PS5Cl"], "temperature_c": 700}, ["body", "temperature_c"],
      "temperature 700 °C outside -100–600 °C (kelvin? give °C)"),
-    ({"formulas": ["Li6PS5Cl"], "additive": "BaTiO3", "additive_wt_pct": 120}, ["body", "additive"], None),
+    ({"formulas": ["Li6PS5Cl"], "additive": "BaTiO3", "additive_wt_pct": 120}, ["body", "additive_wt_pct"],
+     "outside [0, 100)"),
+    ({"formulas": ["Li6PS5Cl"], "additive": "(Li)" * 40000, "additive_wt_pct": 5}, ["body", "additive"],
+     "more than 200"),
     ({"formulas": ["Li6PS5Cl"] * (MAX_FORMULAS + 1)}, ["body", "formulas"], f"more than {MAX_FORMULAS}"),
     ({"formulas": ["Li" * 150]}, ["body", "formulas"], "more than 200"),
 ])
@@ -128,6 +132,16 @@ def test_api_predict_malformed_bodies_are_422_and_a_huge_body_413(client):
     assert huge.status_code == 413
     assert "1,000,000 bytes" in huge.json()["detail"][0]["msg"]
 
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"formulas": ["'
+        for _ in range(40):
+            yield b"Li" * 20_000
+        yield b'"]}'
+
+    chunked = client.post("/api/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413
+    assert client.get("/api/health").status_code == 200
+
 
 @pytest.mark.parametrize("body, field, message", [
     ({"host": "Li2ZrCl6", "site": "Cl", "dopants": "N", "levels": "0:0.3:0"}, "levels", "the step is 0"),
@@ -144,13 +158,29 @@ def test_api_dope_refuses_bad_input_naming_the_field(client, body, field, messag
     assert message in found[1]
 
 
+def test_api_rank_refuses_many_column_names_before_building_a_table(client):
+    rows = [{"composition": "Li3YCl6", **{f"k{i}_{j}": 1 for j in range(40)}} for i in range(5)]
+    ((loc, message),) = problems(client.post("/api/rank", json={"rows": rows}))
+    assert loc == ["body", "rows"] and "more than 50 column names" in message
+    ((loc, message),) = problems(client.post("/api/rank", json={"rows": [{"composition": "Li3YCl6",
+                                                                          "note": "x" * 300}]}))
+    assert "text over 200 characters in 'note', row 1" in message
+
+
+def test_pasted_csv_header_may_be_quoted_or_capitalised(client):
+    from mlsse.web.service import read_candidates
+
+    assert list(read_candidates('"Composition","batch"\nLi3YCl6,a\n')["composition"]) == ["Li3YCl6"]
+    assert list(read_candidates("Li3YCl6\nLi3InCl6")["composition"]) == ["Li3YCl6", "Li3InCl6"]
+
+
 def test_api_rank_refuses_paths_oversize_lists_and_unknown_groups(client):
     ((loc, message),) = problems(client.post("/api/rank", json={"rows": [{"composition": "Li3YCl6",
                                                                           "cif": "/etc/passwd"}]}))
     assert loc == ["body", "rows"] and "'cif' names a file" in message
     ((loc, message),) = problems(client.post("/api/rank", json={
         "rows": [{"composition": "Li3YCl6"}] * (MAX_RANK_ROWS + 1)}))
-    assert f"more than {MAX_RANK_ROWS:,}" in message
+    assert loc[:2] == ["body", "rows"] and f"at most {MAX_RANK_ROWS} items" in message  # pydantic says it
     ((loc, message),) = problems(client.post("/api/rank", json={"rows": [{"composition": "Li3YCl6"}],
                                                                "group": "series"}))
     assert loc == ["body", "group"] and "names no column" in message
@@ -207,7 +237,7 @@ def test_rank_page_takes_pasted_text_and_an_uploaded_csv(client):
         "mine.csv", b"composition,series\nLi3YCl6,a\nLi3InCl6,a\nLi2ZrCl6,b\n", "text/csv")})
     assert upload.status_code == 200 and '<td class="formula">Li2ZrCl6</td>' in upload.text
     bad = client.post("/rank", files={"upload": ("mine.csv", b"\xff\xfe\x00bad", "text/csv")})
-    assert bad.status_code == 422 and 'data-field="rows"' in bad.text and "not UTF-8" in bad.text
+    assert bad.status_code == 422 and 'data-field="upload"' in bad.text and "not UTF-8" in bad.text
 
 
 def test_models_page_and_offline_api_docs(client):

@@ -419,8 +419,8 @@ class Predictor:
         """Return, for each formula, the features with the largest |SHAP contribution| to a target.
 
         The contents of elements the composition does not have ("O atoms per formula unit = 0": it is a chloride)
-        are one reason, ``"O, Se content"`` with value 0 and their summed contribution, placed after what the
-        composition has.
+        are one reason, ``"O, Se content"`` with value 0 and the summed contribution of every absent element, placed
+        after what the composition has (which is largest first).
 
         Parameters
         ----------
@@ -458,9 +458,11 @@ class Predictor:
                     absent[element] = absent.get(element, 0.0) + float(row[name])
                 else:
                     present.append((readable_name(name), float(values[name]), float(row[name])))
-            # The absent elements that matter (largest first) make one reason: "it has no O or S".
-            kept = sorted((e for e in absent if abs(absent[e]) > 1e-9), key=lambda e: -abs(absent[e]))[:3]
-            absence = (f"{', '.join(kept)} content", 0.0, sum(absent[e] for e in kept)) if kept else None
+            # The absent elements make one reason, "it has no O or S": their summed contribution (SHAP values
+            # add), named by the three that weigh most.
+            named = sorted((e for e in absent if abs(absent[e]) > 1e-9), key=lambda e: -abs(absent[e]))
+            absence = ((f"{', '.join(named[:3])}{' …' if len(named) > 3 else ''} content", 0.0,
+                        float(sum(absent.values()))) if named else None)
             top = sorted(present + ([absence] if absence else []), key=lambda reason: -abs(reason[2]))[:k]
             ranked.append([r for r in top if r is not absence] + [r for r in top if r is absence])
         return ranked

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -23,13 +24,16 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from mlsse.models.predictor import OUTPUT_COLUMNS
+from mlsse.query import rounded_predictions
 from mlsse.web.service import (
     MAX_BODY_BYTES,
     MAX_FORMULAS,
+    MAX_COLUMNS,
     MAX_RANK_ROWS,
     MAX_SCAN_CANDIDATES,
     FieldError,
     Service,
+    candidate_frame,
     read_candidates,
     table_records,
 )
@@ -75,7 +79,9 @@ class RankRequest(BaseModel):
     """``POST /api/rank``: candidates as rows (a ``composition`` and the columns ``mlsse rank`` reads)."""
 
     rows: list[dict[str, str | float | int | bool | None]] = Field(
-        description=f"Candidates, at most {MAX_RANK_ROWS}; each a composition and optional columns.",
+        max_length=MAX_RANK_ROWS,
+        description=f"Candidates, at most {MAX_RANK_ROWS}; each a composition and optional columns (at most "
+                    f"{MAX_COLUMNS} names over all rows).",
         examples=[[{"composition": "Li3YCl6"}, {"composition": "Li3Y0.9Zr0.1Cl6"}]])
     group: str | None = Field(None, description="Column whose values group the candidates.")
     reference: str | None = Field(None, description="Reference formula, or a column marking each group's one.")
@@ -160,7 +166,8 @@ def create_app(model: str | Path | None = None) -> FastAPI:
         except FieldError as exc:
             return page(request, "dope.html", 422, form=form, errors=exc.field_messages())
         return page(request, "dope.html", form=form,
-                    rows=result.reindex(columns=DOPE_PAGE_COLUMNS).to_dict(orient="records"),
+                    rows=result.reindex(columns=DOPE_PAGE_COLUMNS + ["temperature_C", "log10_sigma_at_T"]
+                                        ).to_dict(orient="records"),
                     chart=_data_uri(service.scan_svg(result)), csv_query=request.url.query, n=len(result))
 
     @app.get("/dope.csv", summary="Dope scan as CSV", response_class=Response)
@@ -186,9 +193,10 @@ def create_app(model: str | Path | None = None) -> FastAPI:
                 try:
                     text = (await upload.read()).decode("utf-8-sig")
                 except UnicodeDecodeError:
-                    raise FieldError([(("body", "rows"), f"{upload.filename}: not UTF-8 text (save it as CSV "
+                    raise FieldError([(("body", "upload"), f"{upload.filename}: not UTF-8 text (save it as CSV "
                                        "UTF-8)")]) from None
-            ranked = service.rank(read_candidates(text), group, reference)
+            # In a worker thread, as FastAPI runs a plain endpoint: on the event loop it would stall every request.
+            ranked = await run_in_threadpool(service.rank, read_candidates(text), group, reference)
         except FieldError as exc:
             return page(request, "rank.html", 422, form=form, errors=exc.field_messages())
         return page(request, "rank.html", form=form,
@@ -216,12 +224,12 @@ def create_app(model: str | Path | None = None) -> FastAPI:
         """Every candidate with ``mlsse dope``'s columns, sorted by rank."""
         result = service.dope(body.host, body.site, body.dopants, body.levels, body.compensation, body.additive,
                               body.wt, body.temperature_c)
-        return {"model": service.model_name, "rows": table_records(result)}
+        return {"model": service.model_name, "rows": table_records(rounded_predictions(result))}
 
     @app.post("/api/rank", summary="Rank a list of candidates")
     def api_rank(body: RankRequest) -> dict:
         """The candidates with ``mlsse rank``'s columns, sorted by group and rank."""
-        rows = pd.DataFrame(body.rows)
+        rows = candidate_frame(body.rows)
         ranked = service.rank(rows, body.group, body.reference)
         return {"model": service.model_name, "rows": table_records(ranked)}
 
@@ -251,24 +259,28 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await _too_large(self.limit, send)
-        received = 0
+        received, overflow = 0, False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _BodyTooLarge
+            if received > self.limit:  # a chunked body has no Content-Length: counted as it arrives
+                overflow = True
+                return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message):
+            if not overflow:  # after an overflow the 413 below is the answer, not what the app makes of it
+                await send(message)
+
         try:
-            return await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            return await _too_large(self.limit, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:  # noqa: BLE001 - the app's reaction to the cut body; anything else is re-raised
+            if not overflow:
+                raise
+        if overflow:
+            await _too_large(self.limit, send)
 
 
 async def _too_large(limit: int, send) -> None:

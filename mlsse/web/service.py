@@ -7,6 +7,7 @@ CLI prints for it, so the API answers 422 with the field and the page shows the 
 
 from __future__ import annotations
 
+import csv
 import io
 import threading
 import warnings
@@ -33,7 +34,9 @@ MAX_FORMULAS = 200
 MAX_RANK_ROWS = 2_000
 #: Candidates per dope scan (dopants × levels × wt%); a larger space: ``mlsse screen``.
 MAX_SCAN_CANDIDATES = 2_000
-#: Longest formula or field text, characters.
+#: Column names over all rows of a rank request.
+MAX_COLUMNS = 50
+#: Longest formula, cell or field text, characters.
 MAX_TEXT_LENGTH = 200
 #: Features shown per formula in the reasons of a prediction.
 N_REASONS = 5
@@ -134,15 +137,16 @@ class Service:
         if len(formulas) > MAX_FORMULAS:
             problems.append((("body", "formulas"), f"{len(formulas):,} formulas, more than {MAX_FORMULAS:,} per "
                              "request: split them, or use 'mlsse predict --input FILE' for a table"))
-        problems += _long_texts("formulas", formulas)
+        problems += _long_texts("formulas", formulas) + _long_texts("additive", [additive or ""])
         if temperature_c is not None and (problem := temperature_problem(float(temperature_c))) is not None:
             problems.append((("body", "temperature_c"), problem))
         additive = (additive or "").strip()
         wt = float("nan") if additive_wt_pct is None else float(additive_wt_pct)
-        if additive or additive_wt_pct is not None:
+        if (additive or additive_wt_pct is not None) and not _long_texts("additive", [additive]):
             if (problem := additive_problem(additive, wt)) is not None:
-                problems.append((("body", "additive" if additive_wt_pct is not None else "additive_wt_pct"),
-                                 problem))
+                # The share's own problem is its field's; a missing partner is the field left empty.
+                share_at_fault = (wt == wt and not 0 <= wt < 100) or (bool(additive) and wt != wt)
+                problems.append((("body", "additive_wt_pct" if share_at_fault else "additive"), problem))
         if problems:
             raise FieldError(problems)
         query = pd.DataFrame({"composition": formulas})
@@ -195,7 +199,7 @@ class Service:
             dopants = [d.strip() for d in dopants.split(",")]
         dopants = [d.strip() for d in dopants or [] if d and d.strip()]
         problems = _long_texts("host", [host]) + _long_texts("site", [site]) + _long_texts("dopants", dopants) \
-            + _long_texts("additive", [additive])
+            + _long_texts("additive", [additive]) + _long_texts("levels", [levels or ""]) + _long_texts("wt", [wt or ""])
         if not host:
             problems.append((("body", "host"), "give a host composition, e.g. Li2ZrCl6"))
         else:
@@ -265,8 +269,16 @@ class Service:
             if column in rows.columns:
                 problems.append((("body", "rows"), f"column {column!r} names a file, which the server does not "
                                  "read from a request: rank with 'mlsse rank --input' to use CIFs"))
-        if "composition" in rows.columns:
-            problems += _long_texts("rows", rows["composition"].astype(str).tolist())
+        problems += _long_texts("group", [group or ""]) + _long_texts("reference", [reference or ""])
+        if len(rows.columns) > MAX_COLUMNS:
+            problems.append((("body", "rows"), f"{len(rows.columns):,} columns, more than {MAX_COLUMNS}"))
+        else:
+            long_cells = [f"{column!r}, row {i + 1}" for column in rows.columns
+                          for i, cell in enumerate(rows[column]) if isinstance(cell, str) and len(cell) > MAX_TEXT_LENGTH]
+            long_cells += [repr(str(c)[:40]) for c in rows.columns if len(str(c)) > MAX_TEXT_LENGTH]
+            if long_cells:
+                problems.append((("body", "rows"), f"text over {MAX_TEXT_LENGTH} characters in {long_cells[0]}"
+                                 + (f" and {len(long_cells) - 1} more" if len(long_cells) > 1 else "")))
         if problems:
             raise FieldError(problems)
         with self.lock, warnings.catch_warnings():
@@ -280,6 +292,33 @@ class Service:
             except MlsseError as exc:
                 raise FieldError([(("body", "rows"), str(exc))]) from None
         return rounded_predictions(ranked)
+
+
+def candidate_frame(rows: list[dict]) -> pd.DataFrame:
+    """Turn a rank request's rows into a table, refusing more than :data:`MAX_COLUMNS` column names over all rows
+    before the table is built (every name in any row becomes a column of every row).
+
+    Parameters
+    ----------
+    rows : list of dict
+        The request's rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    FieldError
+        For too many column names.
+    """
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+        if len(names) > MAX_COLUMNS:
+            raise FieldError([(("body", "rows"), f"more than {MAX_COLUMNS} column names over the rows: give each "
+                               "row the same few columns")])
+    return pd.DataFrame(rows, columns=list(names))
 
 
 def read_candidates(text: str) -> pd.DataFrame:
@@ -303,13 +342,15 @@ def read_candidates(text: str) -> pd.DataFrame:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise FieldError([(("body", "rows"), "give at least one candidate")])
-    header = [cell.strip() for cell in lines[0].split(",")]
-    if "composition" not in header:  # a bare list of formulas
+    header = [cell.strip() for cell in next(csv.reader([lines[0]]))]
+    if "composition" not in (cell.lower() for cell in header):  # a bare list of formulas
         return pd.DataFrame({"composition": [line.strip() for line in lines]})
     try:
-        return pd.read_csv(io.StringIO("\n".join(lines)), dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(io.StringIO("\n".join(lines)), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (ValueError, pd.errors.ParserError) as exc:
         raise FieldError([(("body", "rows"), f"cannot read the candidates as CSV: {exc}")]) from None
+    # "Composition" as a spreadsheet writes it is the column mlsse reads.
+    return table.rename(columns={c: "composition" for c in table.columns if str(c).strip().lower() == "composition"})
 
 
 def table_records(frame: pd.DataFrame) -> list[dict]:
