@@ -27,8 +27,8 @@ from mlsse.models.predictor import OUTPUT_COLUMNS
 from mlsse.query import rounded_predictions
 from mlsse.web.service import (
     MAX_BODY_BYTES,
-    MAX_FORMULAS,
     MAX_COLUMNS,
+    MAX_FORMULAS,
     MAX_RANK_ROWS,
     MAX_SCAN_CANDIDATES,
     FieldError,
