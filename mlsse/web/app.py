@@ -118,6 +118,7 @@ def create_app(model: str | Path | None = None) -> FastAPI:
 
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["num"] = _number
+    templates.env.filters["fixed"] = _fixed
     templates.env.globals.update(model_name=service.model_name, version=version, limits={
         "formulas": MAX_FORMULAS, "rank_rows": MAX_RANK_ROWS, "scan": MAX_SCAN_CANDIDATES,
         "body_kb": MAX_BODY_BYTES // 1000})
@@ -317,6 +318,13 @@ def _nearest(row: pd.Series) -> list[dict]:
 def _data_uri(svg: str) -> str:
     # An <img> of its own per figure: matplotlib's SVG ids would clash if several were inlined in one page.
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _fixed(value, decimals: int = 2) -> str:
+    """Jinja filter: a number with ``decimals`` decimals, '–' for a missing one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{decimals}f}"
 
 
 def _number(value, digits: int = 3) -> str:
