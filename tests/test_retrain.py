@@ -322,6 +322,40 @@ def test_unsafe_version_names_unknown_files_and_a_damaged_state_are_refused(ship
         use_model("default")
 
 
+def test_the_state_changes_only_through_the_store_functions_and_only_when_written(tmp_path, isolated_home):
+    from mlsse.errors import MlsseError, ModelError
+    from mlsse.io import file_sha256
+    from mlsse.workspace.store import activate, register_batch, register_model, roll_back, write_state
+
+    state = read_state()
+    batch = write(tmp_path, "composition\nLi3N\n", "0001-abc.csv")
+    entry = register_batch(state, batch, batch_id="0001-abc", source_file="lab.csv", sha256="f" * 64,
+                           date="2026-01-02", rows=1)
+    assert entry == {"id": "0001-abc", "file": "0001-abc.csv", "source_file": "lab.csv", "sha256": "f" * 64,
+                     "file_sha256": file_sha256(batch), "date": "2026-01-02", "rows": 1}
+    with pytest.raises(MlsseError, match="batch 0001-abc exists already"):
+        register_batch(state, batch, batch_id="0001-abc", source_file="lab.csv", sha256="f" * 64, date="", rows=1)
+    version = tmp_path / "v1"
+    (version / "sub").mkdir(parents=True)
+    (version / "metadata.json").write_text("{}")
+    entry = register_model(state, version, name="v1", created="2026-01-02", batches=["0001-abc"],
+                           metrics={"log10_sigma": {"mae": 1.0}})
+    assert entry == {"name": "v1", "dir": "v1", "created": "2026-01-02", "batches": ["0001-abc"],
+                     "metrics": {"log10_sigma": {"mae": 1.0}},
+                     "files_sha256": {"metadata.json": file_sha256(version / "metadata.json")}}
+    for taken in ("v1", "default"):
+        with pytest.raises(MlsseError, match=f"model version '{taken}' exists already"):
+            register_model(state, version, name=taken, created="", batches=[], metrics={})
+    assert activate(state, "v1") == "default" and (state["active"], state["history"]) == ("v1", ["default"])
+    assert activate(state, "v1") == "v1" and state["history"] == ["default"]  # already active: no history entry
+    assert read_state() == {"batches": [], "models": [], "active": None, "history": []}  # nothing until written
+    write_state(state)
+    assert read_state() == state and [b["id"] for b in state["batches"]] == ["0001-abc"]
+    assert roll_back(state) == "default" and (state["active"], state["history"]) == ("default", [])
+    with pytest.raises(ModelError, match="nothing to roll back to"):
+        roll_back(state)
+
+
 def test_a_second_retrain_at_once_is_refused(isolated_home):
     with store_lock():
         with pytest.raises(BusyError, match="another mlsse retrain is running"):

@@ -11,14 +11,16 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.lab import ValidationError, validate_lab_file
-from mlsse.io import file_sha256
 from mlsse.models.metrics import regression_metrics
 from mlsse.models.splits import grouped_folds
 from mlsse.models.storage import save_model
 from mlsse.models.targets import ea_training_rows, sigma_training_rows
 from mlsse.models.training import feature_matrix, model_for, train_predictor
 from mlsse.workspace.store import (
+    activate,
     read_state,
+    register_batch,
+    register_model,
     stage_batch,
     staging_dir,
     store_lock,
@@ -156,15 +158,11 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         final_dir = versions_dir() / name
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         (staging / "model").rename(final_dir)
-        state["batches"].append({"id": batch_id, "file": batch_file.name, "source_file": Path(data_path).name,
-                                 "sha256": batch.sha256, "file_sha256": file_sha256(batch_file), "date": today,
-                                 "rows": int(len(rows))})
-        state["models"].append({"name": name, "dir": name, "created": today, "batches": predictor.metadata["batches"],
-                                "metrics": predictor.metadata["metrics"],
-                                "files_sha256": {path.name: file_sha256(path)
-                                                 for path in sorted(final_dir.iterdir()) if path.is_file()}})
-        state["history"].append(previous)
-        state["active"] = name
+        register_batch(state, batch_file, batch_id=batch_id, source_file=Path(data_path).name, sha256=batch.sha256,
+                       date=today, rows=len(rows))
+        register_model(state, final_dir, name=name, created=today, batches=predictor.metadata["batches"],
+                       metrics=predictor.metadata["metrics"])
+        activate(state, name)
         write_state(state)  # the commit point
         shutil.rmtree(staging, ignore_errors=True)
     return RetrainReport(name=name, batch_id=batch_id, rows_added=len(rows), comparison=comparison,
