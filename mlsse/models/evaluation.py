@@ -32,7 +32,7 @@ from mlsse.models.targets import (
     sigma_temperature_rows,
     sigma_training_rows,
 )
-from mlsse.models.training import (
+from mlsse.models.fitting import (
     composition_elements,
     domain_feature_names,
     feature_matrix,
@@ -72,7 +72,7 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
                    unseen_families: bool = False, composition_only_features: pd.DataFrame | None = None) -> dict:
     """Cross-validate the model and both baselines on the same paper-grouped folds.
 
-    Our model is :func:`~mlsse.models.training.model_for` ``target`` with ``params``. Its 80 % interval coverage
+    Our model is :func:`~mlsse.models.fitting.model_for` ``target`` with ``params``. Its 80 % interval coverage
     is reported overall and per domain class, the intervals calibrated per class as the saved model's are. Each
     held-out row is flagged by an applicability domain fitted on the fold's training side of this run, on the
     leading composition descriptors of the model evaluated; the saved model's domain uses the σ model's

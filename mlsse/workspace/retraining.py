@@ -15,7 +15,7 @@ from mlsse.models.metrics import regression_metrics
 from mlsse.models.splits import grouped_folds
 from mlsse.models.storage import save_model
 from mlsse.models.targets import ea_training_rows, sigma_training_rows
-from mlsse.models.training import feature_matrix, model_for, train_predictor
+from mlsse.models.fitting import feature_matrix, model_for, train_predictor
 from mlsse.workspace.store import (
     activate,
     read_state,
@@ -84,7 +84,7 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
     progress : mlsse.progress.Progress, optional
         Receives stage messages and task steps.
     base_params : dict, optional
-        Hyper-parameter overrides for untuned targets (:func:`~mlsse.models.training.train_predictor`).
+        Hyper-parameter overrides for untuned targets (:func:`~mlsse.models.fitting.train_predictor`).
     allow_unbalanced : bool, default False
         Accept formulas that cannot be charge balanced.
 

@@ -78,7 +78,7 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     progress : mlsse.progress.Progress, optional
         Receives stage messages and task steps.
     base_params : dict, optional
-        Hyper-parameters for the untuned targets (:func:`~mlsse.models.training.train_predictor`).
+        Hyper-parameters for the untuned targets (:func:`~mlsse.models.fitting.train_predictor`).
     lab_batches : bool, default True
         Include the lab batches committed by ``mlsse retrain``. The shipped model does not, so that it is
         regenerated from the public and seed data alone whatever a user has added.
@@ -100,7 +100,7 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     from mlsse.data.build import table_sha256
     from mlsse.errors import ModelError
     from mlsse.models.storage import check_model_target, save_model
-    from mlsse.models.training import train_predictor
+    from mlsse.models.fitting import train_predictor
     from mlsse.paths import SHIPPED_MODELS_DIR
     from mlsse.workspace.registry import BASE_MODEL, versions_dir
     from mlsse.workspace.store import read_state
