@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.lab import ValidationError, validate_lab_file
-from mlsse.models.metrics import regression_metrics
-from mlsse.models.splits import grouped_folds
+from mlsse.models.evaluation import compare_on_same_folds
 from mlsse.models.storage import save_model
-from mlsse.models.targets import ea_training_rows, sigma_training_rows
-from mlsse.models.fitting import feature_matrix, model_for, train_predictor
+from mlsse.models.fitting import train_predictor
 from mlsse.workspace.store import (
     activate,
     read_state,
@@ -41,7 +39,7 @@ class RetrainReport:
     rows_added : int
         Rows in the batch.
     comparison : dict
-        :func:`compare_on_same_folds`' metrics of the previous and the new model.
+        :func:`~mlsse.models.evaluation.compare_on_same_folds`' metrics of the previous and the new model.
     new_row_predictions : pandas.DataFrame or None
         The new rows' measured values beside the previous and the new model's predictions at each row's
         temperature (log10 S/cm, eV).
@@ -167,49 +165,6 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         shutil.rmtree(staging, ignore_errors=True)
     return RetrainReport(name=name, batch_id=batch_id, rows_added=len(rows), comparison=comparison,
                          new_row_predictions=shifts, public_shift=public_shift)
-
-
-def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, new_params: dict,
-                          seed: int = 0, n_splits: int = 5, progress=None) -> dict:
-    """Compare the previous and the new model by grouped CV on the same folds of the new table.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The new training table, with a ``batch`` column.
-    batch_id : str
-        The new batch; the old model's folds train without its rows.
-    old_params, new_params : dict
-        Per target, the old and the new model's hyper-parameters.
-    seed : int, default 0
-        Seed of the folds and the models.
-    n_splits : int, default 5
-        Number of folds.
-    progress : mlsse.progress.Progress, optional
-        Receives one step per fold.
-
-    Returns
-    -------
-    dict
-        Per target (``log10_sigma``, ``ea_eV``), ``{"old": metrics, "new": metrics}``
-        (:func:`~mlsse.models.metrics.regression_metrics`, log10 S/cm or eV).
-    """
-    from mlsse.progress import SILENT
-
-    report = {}
-    for target, rows in (("log10_sigma", sigma_training_rows(table)), ("ea_eV", ea_training_rows(table))):
-        features = feature_matrix(rows).select_dtypes(include=[np.number, bool])
-        X, y = features.to_numpy(dtype=float), rows["target"].to_numpy(dtype=float)
-        names = list(features.columns)
-        is_new = rows["batch"].eq(batch_id).to_numpy()
-        predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
-        folds = grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed)
-        for train, test in (progress or SILENT).track(folds, f"comparing previous and new {target} model"):
-            for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
-                model = model_for(target, names, params.get(target), seed=seed)
-                predictions[which][test] = model.fit(X[train_rows], y[train_rows]).predict(X[test])
-        report[target] = {which: regression_metrics(y, p) for which, p in predictions.items()}
-    return report
 
 
 def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
