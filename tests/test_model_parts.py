@@ -175,6 +175,7 @@ def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
               "subsample": 1.0, "colsample_bytree": 1.0}
     papers = cross_validate(rows, features, params, n_splits=5)
     unseen = cross_validate(rows, features, params, n_splits=5, unseen_compositions=True)
+    papers, unseen = papers.report, unseen.report
     assert (papers["held_out"], unseen["held_out"]) == ("papers", "papers+compositions")
     assert papers["models"]["mlsse"]["mae"] < 0.5 * unseen["models"]["mlsse"]["mae"]
     # Both papers report the same value for every material, so they reproduce each other exactly.

@@ -322,6 +322,86 @@ def test_unsafe_version_names_unknown_files_and_a_damaged_state_are_refused(ship
         use_model("default")
 
 
+def test_the_state_changes_only_through_the_store_functions_and_only_when_written(tmp_path, isolated_home):
+    from mlsse.errors import MlsseError, ModelError
+    from mlsse.io import file_sha256
+    from mlsse.workspace.store import activate, register_batch, register_model, roll_back, write_state
+
+    state = read_state()
+    batch = write(tmp_path, "composition\nLi3N\n", "0001-abc.csv")
+    entry = register_batch(state, batch, batch_id="0001-abc", source_file="lab.csv", sha256="f" * 64,
+                           date="2026-01-02", rows=1)
+    assert entry == {"id": "0001-abc", "file": "0001-abc.csv", "source_file": "lab.csv", "sha256": "f" * 64,
+                     "file_sha256": file_sha256(batch), "date": "2026-01-02", "rows": 1}
+    with pytest.raises(MlsseError, match="batch 0001-abc exists already"):
+        register_batch(state, batch, batch_id="0001-abc", source_file="lab.csv", sha256="f" * 64, date="", rows=1)
+    version = tmp_path / "v1"
+    (version / "sub").mkdir(parents=True)
+    (version / "metadata.json").write_text("{}")
+    entry = register_model(state, version, name="v1", created="2026-01-02", batches=["0001-abc"],
+                           metrics={"log10_sigma": {"mae": 1.0}})
+    assert entry == {"name": "v1", "dir": "v1", "created": "2026-01-02", "batches": ["0001-abc"],
+                     "metrics": {"log10_sigma": {"mae": 1.0}},
+                     "files_sha256": {"metadata.json": file_sha256(version / "metadata.json")}}
+    for taken in ("v1", "default"):
+        with pytest.raises(MlsseError, match=f"model version '{taken}' exists already"):
+            register_model(state, version, name=taken, created="", batches=[], metrics={})
+    assert activate(state, "v1") == "default" and (state["active"], state["history"]) == ("v1", ["default"])
+    assert activate(state, "v1") == "v1" and state["history"] == ["default"]  # already active: no history entry
+    assert read_state() == {"batches": [], "models": [], "active": None, "history": []}  # nothing until written
+    write_state(state)
+    assert read_state() == state and [b["id"] for b in state["batches"]] == ["0001-abc"]
+    assert roll_back(state) == "default" and (state["active"], state["history"]) == ("default", [])
+    with pytest.raises(ModelError, match="nothing to roll back to"):
+        roll_back(state)
+
+
+def test_a_batch_merged_into_the_cached_table_and_features_equals_a_rebuild(public_slice, tmp_path, isolated_home):
+    from mlsse.data.build import build_curated, load_curated, merge_curated, table_sha256
+    from mlsse.models.fitting import feature_matrix, target_rows
+    from mlsse.models.targets import ea_training_rows, sigma_training_rows
+    from mlsse.workspace.training import training_table
+
+    fresh = load_curated(external_dir=public_slice)  # built from the sources and cached
+    cached = load_curated(external_dir=public_slice)  # read back from the cache
+    pd.testing.assert_frame_equal(cached, fresh)
+    first = validate_lab_file(write(tmp_path, GOOD), existing=cached).rows.assign(batch="0001-abc")
+    # a committed batch comes back from its file as text; with the batch being added, both kinds are merged
+    committed = pd.read_csv(write(tmp_path, first.to_csv(index=False), "committed.csv"), dtype=str,
+                            keep_default_na=False).assign(censored=lambda f: f["censored"].eq("True"))
+    # named to sort before the first batch's lab.csv, so the merge has to put it in its place
+    second = validate_lab_file(write(tmp_path, "composition,sigma_S_cm,temperature_C,ea_eV,additive,additive_wt_pct\n"
+                                               "Li6PS5Cl,2.1e-3,25,0.28,,\nLi6PS5Cl,6.0e-3,60,,,\n"
+                                               "Li3InCl6,1.4e-3,25,0.33,LiCl,5\n", "early.csv"),
+                               existing=cached).rows.assign(batch="0002-def")
+    extra = pd.concat([committed, second], ignore_index=True)
+    merged, order = merge_curated(cached, extra)
+    rebuilt = build_curated(external_dir=public_slice, extra=extra).table
+    pd.testing.assert_frame_equal(merged, rebuilt)
+    assert table_sha256(merged) == table_sha256(rebuilt)
+    assert merged["source"].eq("user").sum() == len(extra) and not np.array_equal(order, np.arange(len(order)))
+    pd.testing.assert_frame_equal(training_table([], extra=extra, external_dir=public_slice), rebuilt)
+    # the features: the table's rows in merged order are its features in that order, and each target's rows take
+    # from the merged table's features exactly what featurizing them apart (as training did) gives
+    features = feature_matrix(merged)
+    pd.testing.assert_frame_equal(
+        pd.concat([feature_matrix(cached), feature_matrix(extra)], ignore_index=True).iloc[order]
+        .reset_index(drop=True), features)
+    parts = target_rows(merged, features)
+    for target, rows_of in (("log10_sigma", sigma_training_rows), ("ea_eV", ea_training_rows)):
+        pd.testing.assert_frame_equal(parts[target].rows, rows_of(rebuilt))
+        pd.testing.assert_frame_equal(parts[target].features, feature_matrix(rows_of(rebuilt)))
+    # a lab row with a public row's composition and DOI is a duplicate candidate: only a rebuild de-duplicates it
+    public = cached[cached["reference"].str.startswith("10.") & cached["sigma_S_cm"].gt(0)].iloc[0]
+    twin = write(tmp_path, "composition,sigma_S_cm,temperature_C,reference\n"
+                           f"{public['composition']},{public['sigma_S_cm'] * 1.5:g},{public['temperature_C']:g},"
+                           f"{public['reference']}\n", "twin.csv")
+    twin_rows = validate_lab_file(twin).rows.assign(batch="0003-aaa")
+    assert merge_curated(cached, twin_rows) is None
+    pd.testing.assert_frame_equal(training_table([], extra=twin_rows, external_dir=public_slice),
+                                  build_curated(external_dir=public_slice, extra=twin_rows).table)
+
+
 def test_a_second_retrain_at_once_is_refused(isolated_home):
     with store_lock():
         with pytest.raises(BusyError, match="another mlsse retrain is running"):

@@ -31,7 +31,7 @@ from mlsse.data.schema import (
     to_curated_frame,
 )
 from mlsse.errors import DataError, MlsseError
-from mlsse.io import file_sha256
+from mlsse.io import file_sha256, read_table
 from mlsse.temperature import MEASUREMENT_TEMPERATURE_RANGE_C, ROOM_TEMPERATURE_C, temperature_problem
 
 REQUIRED_ANY = ("sigma_S_cm", "log10_sigma")
@@ -137,14 +137,33 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
     ValidationError
         Listing every problem found, with line and column; nothing is written.
     """
-    from mlsse.io import read_table
-
     path = Path(path)
     try:
         raw = read_table(path)
     except DataError as exc:
         raise ValidationError(path, [exc]) from None
-    problems: list[DataError] = []
+    problems = _header_problems(raw, path)
+    if problems:  # the cell checks need the columns
+        raise ValidationError(path, problems)
+    values, problems = _numeric_values(raw, path)
+    problems += _structure_problems(values, path)
+    additive = raw["additive"].map(cell_text) if "additive" in raw.columns else pd.Series("", index=raw.index)
+    problems += _additive_problems(additive, values["additive_wt_pct"], path)
+    problems += _sigma_agreement_problems(values, path)
+    problems += _kelvin_problems(raw, values["temperature_C"], path)
+    existing_keys = _measurement_keys(existing) if existing is not None and len(existing) else set()
+    records, found = _checked_rows(raw, values, additive, existing_keys, path, today, allow_unbalanced)
+    problems += found
+    if problems:
+        raise ValidationError(path, problems)
+    unread = [str(c) for c in raw.columns if c not in {"composition", *REQUIRED_ANY, *OPTIONAL}]
+    notes = [f"column(s) {', '.join(repr(c) for c in unread)} not read"] if unread else []
+    return LabBatch(path=path, sha256=file_sha256(path), rows=to_curated_frame(records), warnings=notes)
+
+
+def _header_problems(raw: pd.DataFrame, path: Path) -> list[DataError]:
+    """The columns: ``composition`` and a conductivity present, none misnamed, and at least one row."""
+    problems = []
     if "composition" not in raw.columns:
         problems.append(DataError(f"missing column 'composition'; found {list(raw.columns)}", path=path, line=1))
     if not any(c in raw.columns for c in REQUIRED_ANY):
@@ -154,8 +173,12 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
         problems.append(DataError(f"column {column!r} is not read: name it {meant!r}{unit}", path=path, line=1))
     if not len(raw):
         problems.append(DataError("no data rows", path=path, line=2))
-    if problems:
-        raise ValidationError(path, problems)
+    return problems
+
+
+def _numeric_values(raw: pd.DataFrame, path: Path) -> tuple[dict[str, pd.Series], list[DataError]]:
+    """Each :data:`NUMERIC` column as finite floats (NaN where blank or not a number), and the cells that are not."""
+    problems = []
     values = {c: pd.Series(np.nan, index=raw.index) for c in NUMERIC}
     for column in NUMERIC:
         if column not in raw.columns:
@@ -179,30 +202,54 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
                                           column=column))
                 continue
             values[column][index] = number
-    for column in STRUCTURE_VALUE_RANGES:
-        for index, value in values[column].items():
-            if (problem := structure_value_problem(column, value)) is not None:
-                problems.append(DataError(problem, path=path, line=index + 2, column=column))
-    additive = raw["additive"].map(cell_text) if "additive" in raw.columns else pd.Series("", index=raw.index)
-    for index, wt in values["additive_wt_pct"].items():
-        if (problem := additive_problem(additive[index], wt)) is not None:
+    return values, problems
+
+
+def _structure_problems(values: dict[str, pd.Series], path: Path) -> list[DataError]:
+    """Space-group numbers and lattice constants a crystal can have."""
+    return [DataError(problem, path=path, line=index + 2, column=column)
+            for column in STRUCTURE_VALUE_RANGES for index, value in values[column].items()
+            if (problem := structure_value_problem(column, value)) is not None]
+
+
+def _additive_problems(additive: pd.Series, wt: pd.Series, path: Path) -> list[DataError]:
+    """An additive that parses, with its wt% in [0, 100), neither without the other."""
+    problems = []
+    for index, value in wt.items():
+        if (problem := additive_problem(additive[index], value)) is not None:
             column = "additive_wt_pct" if problem.startswith("additive wt%") else "additive"
             problems.append(DataError(problem, path=path, line=index + 2, column=column))
-    sigma = values["sigma_S_cm"].copy()
-    both = sigma.gt(0) & values["log10_sigma"].notna()
+    return problems
+
+
+def _sigma_agreement_problems(values: dict[str, pd.Series], path: Path) -> list[DataError]:
+    """σ and log10 σ agreeing within 0.05 when a row gives both."""
+    sigma, log10_sigma = values["sigma_S_cm"], values["log10_sigma"]
+    both = sigma.gt(0) & log10_sigma.notna()
     # 0.05 in log10 (12 % in σ) lets rounded values through, e.g. 1.5e-4 S/cm beside log10 σ = −3.8.
-    for index in sigma.index[both & (np.log10(sigma.where(both, 1.0)) - values["log10_sigma"]).abs().gt(0.05)]:
-        problems.append(DataError(f"sigma_S_cm {sigma[index]:g} and log10_sigma {values['log10_sigma'][index]:g} "
-                                  "disagree; give one", path=path, line=index + 2, column="log10_sigma"))
+    return [DataError(f"sigma_S_cm {sigma[index]:g} and log10_sigma {log10_sigma[index]:g} disagree; give one",
+                      path=path, line=index + 2, column="log10_sigma")
+            for index in sigma.index[both & (np.log10(sigma.where(both, 1.0)) - log10_sigma).abs().gt(0.05)]]
+
+
+def _kelvin_problems(raw: pd.DataFrame, temperature: pd.Series, path: Path) -> list[DataError]:
+    """A temperature column written in kelvin as a whole (every value above :data:`KELVIN_SUSPECT_C`)."""
+    if "temperature_C" in raw.columns and temperature.notna().any() and (temperature.dropna() > KELVIN_SUSPECT_C).all():
+        return [DataError(f"every temperature is above {KELVIN_SUSPECT_C:g} °C (e.g. "
+                          f"{temperature.dropna().iloc[0]:g}): this looks like kelvin; give °C (K − 273.15)",
+                          path=path, line=1, column="temperature_C")]
+    return []
+
+
+def _checked_rows(raw: pd.DataFrame, values: dict[str, pd.Series], additive: pd.Series, existing_keys: set,
+                  path: Path, today: str, allow_unbalanced: bool) -> tuple[list[dict], list[DataError]]:
+    """Each row's curated record, and its problems: formula, values, temperature, CIF and duplicates."""
+    sigma = values["sigma_S_cm"].copy()
     from_log = sigma.isna() & values["log10_sigma"].notna()
     sigma[from_log] = 10.0 ** values["log10_sigma"][from_log]
     temperature = values["temperature_C"]
-    if "temperature_C" in raw.columns and temperature.notna().any() and (temperature.dropna() > KELVIN_SUSPECT_C).all():
-        problems.append(DataError(f"every temperature is above {KELVIN_SUSPECT_C:g} °C (e.g. "
-                                  f"{temperature.dropna().iloc[0]:g}): this looks like kelvin; give °C "
-                                  f"(K − 273.15)", path=path, line=1, column="temperature_C"))
+    problems: list[DataError] = []
     keys: dict[tuple, int] = {}
-    existing_keys = _measurement_keys(existing) if existing is not None and len(existing) else set()
     records = []
     for index, row in raw.iterrows():
         line = index + 2
@@ -213,26 +260,10 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
             problems.append(DataError(str(exc), path=path, line=line, column="composition"))
             continue
         composition = formula_text(parsed, pymatgen_order=True)
-        if parsed["Li"] <= 0:
-            problems.append(DataError(f"{formula!r} contains no Li", path=path, line=line, column="composition"))
         meant = allow_unbalanced or cell_text(row.get("allow_unbalanced")).lower() in YES_CELLS
-        if not meant and (problem := charge_balance_problem(parsed)) is not None:
-            problems.append(DataError(f"{formula!r} is {problem}: a typo? If it is meant, put yes in an "
-                                      "allow_unbalanced column or pass --allow-unbalanced", path=path, line=line,
-                                      column="composition"))
-        s, ea = sigma[index], values["ea_eV"][index]
-        column = "sigma_S_cm" if not from_log[index] else "log10_sigma"
-        if math.isnan(s) and math.isnan(ea):
-            problems.append(DataError("no conductivity (sigma_S_cm or log10_sigma) and no ea_eV", path=path,
-                                      line=line, column=column))
-        elif not math.isnan(s) and not (SIGMA_RANGE_S_CM[0] < s <= SIGMA_RANGE_S_CM[1]):
-            problems.append(DataError(f"conductivity {s:g} S/cm outside 0 < σ ≤ 1 S/cm", path=path, line=line,
-                                      column=column))
-        if not math.isnan(ea) and not (EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]):
-            problems.append(DataError(f"Ea {ea:g} eV outside 0–2.5 eV", path=path, line=line, column="ea_eV"))
-        t = temperature[index]
-        if not math.isnan(t) and (problem := temperature_problem(t, *MEASUREMENT_TEMPERATURE_RANGE_C)) is not None:
-            problems.append(DataError(problem, path=path, line=line, column="temperature_C"))
+        problems += _formula_problems(formula, parsed, meant, path, line)
+        s, ea, t = sigma[index], values["ea_eV"][index], temperature[index]
+        problems += _value_problems(s, ea, t, "sigma_S_cm" if not from_log[index] else "log10_sigma", path, line)
         cif = cell_text(row.get("cif"))
         if cif:
             # Stored absolute: a later retrain may run from another directory.
@@ -271,11 +302,37 @@ def validate_lab_file(path: str | Path, existing: pd.DataFrame | None = None, *,
                                           "charge balance not checked (allow_unbalanced)" if meant else "",
                                           f"added {today}" if today else "") if x),
         })
-    if problems:
-        raise ValidationError(path, problems)
-    unread = [str(c) for c in raw.columns if c not in {"composition", *REQUIRED_ANY, *OPTIONAL}]
-    notes = [f"column(s) {', '.join(repr(c) for c in unread)} not read"] if unread else []
-    return LabBatch(path=path, sha256=file_sha256(path), rows=to_curated_frame(records), warnings=notes)
+    return records, problems
+
+
+def _formula_problems(formula: str, parsed, meant: bool, path: Path, line: int) -> list[DataError]:
+    """A parsed formula with Li that can be charge balanced (unless ``meant``)."""
+    problems = []
+    if parsed["Li"] <= 0:
+        problems.append(DataError(f"{formula!r} contains no Li", path=path, line=line, column="composition"))
+    if not meant and (problem := charge_balance_problem(parsed)) is not None:
+        problems.append(DataError(f"{formula!r} is {problem}: a typo? If it is meant, put yes in an "
+                                  "allow_unbalanced column or pass --allow-unbalanced", path=path, line=line,
+                                  column="composition"))
+    return problems
+
+
+def _value_problems(sigma: float, ea: float, temperature: float, sigma_column: str, path: Path,
+                    line: int) -> list[DataError]:
+    """A σ (S/cm) or an Ea (eV) given, each in range, and a temperature (°C) a measurement can have."""
+    problems = []
+    if math.isnan(sigma) and math.isnan(ea):
+        problems.append(DataError("no conductivity (sigma_S_cm or log10_sigma) and no ea_eV", path=path,
+                                  line=line, column=sigma_column))
+    elif not math.isnan(sigma) and not (SIGMA_RANGE_S_CM[0] < sigma <= SIGMA_RANGE_S_CM[1]):
+        problems.append(DataError(f"conductivity {sigma:g} S/cm outside 0 < σ ≤ 1 S/cm", path=path, line=line,
+                                  column=sigma_column))
+    if not math.isnan(ea) and not (EA_RANGE_EV[0] <= ea <= EA_RANGE_EV[1]):
+        problems.append(DataError(f"Ea {ea:g} eV outside 0–2.5 eV", path=path, line=line, column="ea_eV"))
+    if not math.isnan(temperature) and (
+            problem := temperature_problem(temperature, *MEASUREMENT_TEMPERATURE_RANGE_C)) is not None:
+        problems.append(DataError(problem, path=path, line=line, column="temperature_C"))
+    return problems
 
 
 def _rounded(value: float):

@@ -23,7 +23,7 @@ The composition blocks, in column order:
     the Li-electrolyte descriptors of :class:`mlsse.features.featurizers.LiElectrolyteFeaturizer`.
 ``element_fraction``
     matminer's ``ElementFraction()`` (118 columns labelled by element symbol, ``"H"`` ... ``"Og"``): the
-    composition itself, which the σ model's second view learns from (see ``mlsse.models.training``).
+    composition itself, which the σ model's second view learns from (see ``mlsse.models.fitting``).
 ``element_amount``
     each element's amount in the formula unit (118 columns, ``"H atoms per formula unit"`` ...): pymatgen's reduced
     formula for an all-integer composition, the amounts as given otherwise (pymatgen reduces only integer

@@ -1,4 +1,5 @@
-"""Paper-grouped cross-validation of the models against two baselines, with metrics JSON and parity plots.
+"""Paper-grouped cross-validation of the models against two baselines, with metrics JSON and parity plots; and
+the comparison of a previous and a new model on the same folds (:func:`compare_on_same_folds`).
 
 Baselines, scored on exactly the same folds:
 - ``median``: predict the training folds' median;
@@ -9,22 +10,28 @@ Baselines, scored on exactly the same folds:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mlsse.chemistry import composition_key
+from mlsse.chemistry import composition_key, parse_composition
 from mlsse.data.references import paper_group_map
 from mlsse.data.schema import family_name
-from mlsse.models.conformal import grouped_interval_hits
+from mlsse.features.preset import ELEMENT_FRACTION_LABELS
+from mlsse.io import atomic_path, write_text_atomic
+from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
 from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.evidence import MeasuredCompositions, anchored_log10_sigma, evidence_key
 from mlsse.models.metrics import (
     discovery_metrics,
     probability_metrics,
     regression_metrics,
     repeat_measurement_deviation,
 )
+from mlsse.models.ranking import RANKING_WEIGHT, out_of_fold_ranking_scores
+from mlsse.models.series import doping_series, series_report
 from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.targets import (
     DETECTION_LIMIT_LOG10_SIGMA,
@@ -32,15 +39,41 @@ from mlsse.models.targets import (
     sigma_temperature_rows,
     sigma_training_rows,
 )
-from mlsse.models.training import (
+from mlsse.models.fitting import (
     composition_elements,
     domain_feature_names,
     feature_matrix,
     model_for,
+    target_rows,
     usable_feature_names,
 )
+from mlsse.progress import SILENT
+from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
 
 _LATTICE = ["space_group_number", "a", "b", "c", "alpha", "beta", "gamma"]
+
+
+@dataclass
+class CrossValidation:
+    """One cross-validation run (:func:`cross_validate`): its report, and the held-out predictions behind it.
+
+    Attributes
+    ----------
+    report : dict
+        The figures, ready for ``metrics.json`` (see :func:`cross_validate`).
+    predictions : dict of str to numpy.ndarray
+        Per model (``mlsse``, ``median``, ``rf_elements_lattice``), each row's out-of-fold prediction (the target's
+        unit: log10 S/cm or eV).
+    y : numpy.ndarray
+        The rows' targets, in the same unit.
+    fold_of_group : dict
+        Each group's (paper's, or family's) fold (:func:`~mlsse.models.splits.fold_of_each_group`).
+    """
+
+    report: dict
+    predictions: dict = field(default_factory=dict)
+    y: np.ndarray | None = None
+    fold_of_group: dict = field(default_factory=dict)
 
 
 def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
@@ -57,8 +90,6 @@ def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
         One column per element (amount in the reduced formula, 0 if absent), then ``space_group_number`` and
         ``a``, ``b``, ``c`` (Å), ``alpha``, ``beta``, ``gamma`` (degrees); missing values are −1.
     """
-    from mlsse.chemistry import parse_composition
-
     amounts = [parse_composition(c).reduced_composition.get_el_amt_dict() for c in rows["composition"]]
     frame = pd.DataFrame(amounts).fillna(0.0)
     for column in _LATTICE:
@@ -69,10 +100,11 @@ def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
 def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | None = None, *,
                    target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
                    pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False,
-                   unseen_families: bool = False, composition_only_features: pd.DataFrame | None = None) -> dict:
+                   unseen_families: bool = False, composition_only_features: pd.DataFrame | None = None
+                   ) -> CrossValidation:
     """Cross-validate the model and both baselines on the same paper-grouped folds.
 
-    Our model is :func:`~mlsse.models.training.model_for` ``target`` with ``params``. Its 80 % interval coverage
+    Our model is :func:`~mlsse.models.fitting.model_for` ``target`` with ``params``. Its 80 % interval coverage
     is reported overall and per domain class, the intervals calibrated per class as the saved model's are. Each
     held-out row is flagged by an applicability domain fitted on the fold's training side of this run, on the
     leading composition descriptors of the model evaluated; the saved model's domain uses the σ model's
@@ -115,8 +147,9 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
 
     Returns
     -------
-    dict
-        ``n``, ``groups``, ``n_censored``, ``held_out``; ``models``: per model (``mlsse``, ``median``,
+    CrossValidation
+        The out-of-fold predictions, the targets, the folds, and the ``report``: ``n``, ``groups``,
+        ``n_censored``, ``held_out``; ``models``: per model (``mlsse``, ``median``,
         ``rf_elements_lattice``) the :func:`~mlsse.models.metrics.regression_metrics`, the MAE of measured and
         of censored rows, and the per-family MAE (families with at least 5 rows), and for ``mlsse`` the 80 %
         interval coverage and MAE overall and per domain class; ``repeat_measurements``: on the rows whose
@@ -124,8 +157,7 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         log10 σ ``below_detection``: how well the held-out ``p_sigma_below_detection`` forecasts σ below 1e-10
         S/cm (:func:`~mlsse.models.metrics.probability_metrics`) and, for ``mlsse`` and the forest,
         ``discovery`` (:func:`~mlsse.models.metrics.discovery_metrics`); with ``composition_only_features``,
-        ``composition_only``: mlsse's MAE (all and measured rows) and discovery on them. ``_predictions`` and
-        ``_y`` hold the out-of-fold predictions and the targets.
+        ``composition_only``: mlsse's MAE (all and measured rows) and discovery on them.
 
     For log10 σ, mlsse's prediction of a held-out row whose composition the fold's training side measured is the
     median of those measurements, as the saved model answers a known composition
@@ -160,8 +192,6 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
                if composition_only_features is not None else None)
     sigma = target == "log10_sigma"
     if sigma:
-        from mlsse.models.evidence import MeasuredCompositions, anchored_log10_sigma, evidence_key
-
         def keys_of(frame):
             return [evidence_key(c, a, w) for c, a, w in zip(
                 frame["composition"], frame["additive"] if "additive" in frame else [None] * len(frame),
@@ -246,10 +276,7 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
         "mae_in_domain": float(error[in_domain].mean()) if in_domain.any() else None,
         "mae_out_of_domain": float(error[~in_domain].mean()) if (~in_domain).any() else None,
     })
-    report["_predictions"] = predictions
-    report["_fold_of_group"] = fold_of_each_group(groups, folds)
-    report["_y"] = y
-    return report
+    return CrossValidation(report=report, predictions=predictions, y=y, fold_of_group=fold_of_each_group(groups, folds))
 
 
 #: Composition families of the leave-family-out split: k-means clusters of the atomic fractions (LOCO-CV, Meredig
@@ -279,8 +306,6 @@ def composition_families(features: pd.DataFrame, keys, n_families: int = N_FAMIL
         The family of each row.
     """
     from sklearn.cluster import KMeans
-
-    from mlsse.features.preset import ELEMENT_FRACTION_LABELS
 
     fractions = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy(dtype=float)
     _, first = np.unique(np.asarray(keys, dtype=str), return_index=True)
@@ -331,9 +356,6 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
         :data:`TEMPERATURE_BANDS_C` band (``bands_C``): ``n``, ``mae``, ``mean_error`` (bias), ``coverage_80``
         and ``mean_half_width``, all in log10 S/cm.
     """
-    from mlsse.models.conformal import domain_half_widths
-    from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
-
     params = params or {}
     parts = {"sigma": sigma_rows, "ea": ea_rows, "temperature": temperature_rows}
     names = sorted(set(usable_feature_names(features["sigma"])) | set(usable_feature_names(features["ea"])))
@@ -426,11 +448,9 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
     Returns
     -------
     dict
-        The metrics keyed ``"<run>/<held out>"`` (:func:`cross_validate`'s reports without the predictions),
+        The metrics keyed ``"<run>/<held out>"`` (:func:`cross_validate`'s reports),
         and ``full_log10_sigma_at_temperature/papers`` (:func:`temperature_cross_validate`).
     """
-    from mlsse.progress import SILENT
-
     progress = progress or SILENT
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -463,20 +483,20 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
                 name = f"{key}/{held_out}"
                 by_seed, discovery_by_seed = {}, {}
                 for fold_seed in range(seed, seed + max(1, repeats)):
-                    report = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=fold_seed,
+                    run = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=fold_seed,
                                             pool=pool, pool_features=features[id(pool)],
                                             unseen_compositions=held_out == "papers+compositions",
                                             unseen_families=held_out == "families",
                                             composition_only_features=obelix_plain if rows is obelix_rows else None)
                     advance(1)
-                    by_seed[fold_seed] = {model: m["mae"] for model, m in report["models"].items()}
+                    by_seed[fold_seed] = {model: m["mae"] for model, m in run.report["models"].items()}
                     if target == "log10_sigma":
-                        discovery_by_seed[fold_seed] = _discovery_summary(report)
+                        discovery_by_seed[fold_seed] = _discovery_summary(run.report)
                     if key in ("full_log10_sigma", "full_ea_eV") and held_out == "papers":
-                        within[target].append(_series_report(rows, features[id(rows)], report, target, fold_seed))
+                        within[target].append(_series_report(rows, features[id(rows)], run, target, fold_seed))
                     if fold_seed == seed:
-                        _parity_plot(report, name, out_dir / f"parity_{key}_{held_out.replace('+', '_')}.png")
-                        metrics[name] = {k: v for k, v in report.items() if not k.startswith("_")}
+                        _parity_plot(run, name, out_dir / f"parity_{key}_{held_out.replace('+', '_')}.png")
+                        metrics[name] = dict(run.report)
                 if repeats > 1:
                     metrics[name]["over_seeds"] = {
                         "seeds": list(by_seed),
@@ -495,10 +515,53 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
             sigma_rows, ea_rows, temperature_rows, {"sigma": features[id(sigma_rows)], "ea": features[id(ea_rows)],
                                                     "temperature": features[id(temperature_rows)]}, params, seed=seed)
         advance(1)
-    from mlsse.io import write_text_atomic
-
     write_text_atomic(json.dumps(metrics, indent=1) + "\n", out_dir / "metrics.json")
     return metrics
+
+
+def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, new_params: dict,
+                          seed: int = 0, n_splits: int = 5, progress=None,
+                          features: pd.DataFrame | None = None) -> dict:
+    """Compare the previous and the new model by grouped CV on the same folds of the new table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The new training table, with a ``batch`` column.
+    batch_id : str
+        The new batch; the old model's folds train without its rows.
+    old_params, new_params : dict
+        Per target, the old and the new model's hyper-parameters.
+    seed : int, default 0
+        Seed of the folds and the models.
+    n_splits : int, default 5
+        Number of folds.
+    progress : mlsse.progress.Progress, optional
+        Receives one step per fold.
+    features : pandas.DataFrame, optional
+        ``table``'s feature table row for row (:func:`~mlsse.models.fitting.feature_matrix`), when already
+        computed; default: featurized here.
+
+    Returns
+    -------
+    dict
+        Per target (``log10_sigma``, ``ea_eV``), ``{"old": metrics, "new": metrics}``
+        (:func:`~mlsse.models.metrics.regression_metrics`, log10 S/cm or eV).
+    """
+    report = {}
+    for target, part in target_rows(table, features).items():
+        numeric = part.features.select_dtypes(include=[np.number, bool])
+        X, y = numeric.to_numpy(dtype=float), part.y
+        names = list(numeric.columns)
+        is_new = part.rows["batch"].eq(batch_id).to_numpy()
+        predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
+        folds = grouped_folds(len(y), part.groups, n_splits, seed)
+        for train, test in (progress or SILENT).track(folds, f"comparing previous and new {target} model"):
+            for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
+                model = model_for(target, names, params.get(target), seed=seed)
+                predictions[which][test] = model.fit(X[train_rows], y[train_rows]).predict(X[test])
+        report[target] = {which: regression_metrics(y, p) for which, p in predictions.items()}
+    return report
 
 
 #: The ways each evaluation run holds rows out: papers; papers and their compositions (a new material); and, for
@@ -532,7 +595,7 @@ def _discovery_summary(report: dict) -> dict:
     return out
 
 
-def _series_report(rows: pd.DataFrame, features: pd.DataFrame, report: dict, target: str, seed: int) -> dict:
+def _series_report(rows: pd.DataFrame, features: pd.DataFrame, run: CrossValidation, target: str, seed: int) -> dict:
     """The within-series scores of one cross-validation run's held-out predictions (:func:`series_report`).
 
     For σ, mlsse's order is the regressor's held-out prediction plus the ranking member's held-out score
@@ -540,11 +603,8 @@ def _series_report(rows: pd.DataFrame, features: pd.DataFrame, report: dict, tar
     run's other folds), as :meth:`~mlsse.models.predictor.Predictor.relative_log10_sigma` orders a scan; the
     regressor alone and the "Li per anion" baseline (more Li per anion conducts better) are scored beside it. The
     paired interval is checked on the run's folds."""
-    from mlsse.models.ranking import RANKING_WEIGHT, out_of_fold_ranking_scores
-    from mlsse.models.series import doping_series, series_report
-
-    fold_of_group = report["_fold_of_group"]
-    predicted = report["_predictions"]["mlsse"]
+    fold_of_group = run.fold_of_group
+    predicted = run.predictions["mlsse"]
     if target != "log10_sigma":
         return series_report(rows, predicted, {}, fold_of_group)
     X = features.reindex(columns=sorted(set(usable_feature_names(features)))).to_numpy(dtype=float)
@@ -577,18 +637,18 @@ def _over_seeds(reports: list[dict], seeds: list[int]) -> dict:
     return out
 
 
-def _parity_plot(report: dict, title: str, path: Path) -> None:
+def _parity_plot(run: CrossValidation, title: str, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    y = report["_y"]
+    report, y = run.report, run.y
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), sharex=True, sharey=True)
     lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
     pad = 0.05 * (hi - lo)
     unit = "eV" if "ea" in title else "log10(S/cm)"
-    for ax, (name, prediction) in zip(axes, report["_predictions"].items()):
+    for ax, (name, prediction) in zip(axes, run.predictions.items()):
         m = report["models"][name]
         ax.scatter(y, prediction, s=9, alpha=0.5)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=1)
@@ -597,8 +657,6 @@ def _parity_plot(report: dict, title: str, path: Path) -> None:
     axes[0].set_ylabel(f"predicted, grouped CV ({unit})")
     fig.suptitle(f"{title}: {report['n']} rows, {report['groups']} papers, held out: {report['held_out']}")
     fig.tight_layout()
-    from mlsse.io import atomic_path
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

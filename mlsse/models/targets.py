@@ -61,6 +61,41 @@ MIN_ARRHENIUS_R2 = 0.9
 EA_RANGE_EV = (0.05, 2.0)
 
 
+def sigma_training_mask(table: pd.DataFrame) -> np.ndarray:
+    """Return which rows of a curated table label room-temperature log10 σ (:func:`sigma_training_rows`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Per row: σ > 0 S/cm measured at 15–35 °C.
+    """
+    lo, hi = ROOM_TEMPERATURE_RANGE_C
+    return (table["sigma_S_cm"].gt(0) & table["temperature_C"].between(lo, hi)).to_numpy()
+
+
+def ea_training_mask(table: pd.DataFrame) -> np.ndarray:
+    """Return which rows of a curated table label Ea (:func:`ea_training_rows`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Per row: Ea within 0.05–2 eV, reported or from an Arrhenius fit with R² ≥ 0.9.
+    """
+    lo, hi = EA_RANGE_EV
+    good_fit = table["value_origin"].ne("arrhenius-fit") | table["arrhenius_r2"].ge(MIN_ARRHENIUS_R2)
+    return (table["ea_eV"].between(lo, hi) & good_fit).to_numpy()
+
+
 def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Return the rows labelling room-temperature log10 σ: σ > 0 measured at 15–35 °C.
 
@@ -75,8 +110,7 @@ def sigma_training_rows(table: pd.DataFrame) -> pd.DataFrame:
         The rows (RangeIndex) with ``target`` (log10 σ, log10 S/cm; :data:`CENSORED_LOG10_SIGMA` for censored
         rows) and ``group`` (paper, grouped over the whole ``table``) added.
     """
-    lo, hi = ROOM_TEMPERATURE_RANGE_C
-    rows = table[table["sigma_S_cm"].gt(0) & table["temperature_C"].between(lo, hi)].copy()
+    rows = table[sigma_training_mask(table)].copy()
     rows["target"] = np.where(rows["censored"], CENSORED_LOG10_SIGMA, np.log10(rows["sigma_S_cm"]))
     rows["group"] = rows["reference"].astype(str).map(paper_group_map(table["reference"]))
     return rows.reset_index(drop=True)
@@ -122,9 +156,7 @@ def ea_training_rows(table: pd.DataFrame) -> pd.DataFrame:
         The rows (RangeIndex) with ``target`` (Ea, eV) and ``group`` (paper, grouped over the whole ``table``)
         added.
     """
-    lo, hi = EA_RANGE_EV
-    good_fit = table["value_origin"].ne("arrhenius-fit") | table["arrhenius_r2"].ge(MIN_ARRHENIUS_R2)
-    rows = table[table["ea_eV"].between(lo, hi) & good_fit].copy()
+    rows = table[ea_training_mask(table)].copy()
     rows["target"] = rows["ea_eV"].astype(float)
     rows["group"] = rows["reference"].astype(str).map(paper_group_map(table["reference"]))
     return rows.reset_index(drop=True)

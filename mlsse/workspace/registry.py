@@ -12,9 +12,8 @@ from mlsse.io import file_sha256
 from mlsse.models.predictor import Predictor
 from mlsse.models.storage import load_model, model_problem
 from mlsse.paths import SHIPPED_MODELS_DIR, home_dir
-from mlsse.workspace.store import read_state, store_lock, write_state
+from mlsse.workspace.store import BASE_MODEL, activate, read_state, roll_back, store_lock, write_state
 
-BASE_MODEL = "default"
 #: A version name is a directory name under ``$MLSSE_HOME/models``: no path separators, no leading dot.
 VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -150,10 +149,7 @@ def use_model(name: str) -> None:
                          f"{active_model_name()!r}")
     with store_lock():
         state = read_state()
-        previous = state.get("active") or BASE_MODEL
-        if previous != name:
-            state["history"].append(previous)
-            state["active"] = name
+        if activate(state, name) != name:
             write_state(state)
 
 
@@ -174,11 +170,9 @@ def rollback_model() -> str:
     """
     with store_lock():
         state = read_state()
-        if not state["history"]:
-            raise ModelError("nothing to roll back to: the active model is the first one used")
-        state["active"] = state["history"].pop()
+        active = roll_back(state)
         write_state(state)
-        return state["active"]
+        return active
 
 
 def default_model_dir() -> Path:

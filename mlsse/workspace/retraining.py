@@ -10,20 +10,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsse.data.build import load_curated, table_sha256
 from mlsse.data.lab import ValidationError, validate_lab_file
-from mlsse.io import file_sha256
-from mlsse.models.metrics import regression_metrics
-from mlsse.models.splits import grouped_folds
+from mlsse.errors import DataError, MlsseError
+from mlsse.features import featurize_table
+from mlsse.models.evaluation import compare_on_same_folds
+from mlsse.models.fitting import feature_matrix, train_predictor
 from mlsse.models.storage import save_model
-from mlsse.models.targets import ea_training_rows, sigma_training_rows
-from mlsse.models.training import feature_matrix, model_for, train_predictor
+from mlsse.progress import SILENT
+from mlsse.workspace.registry import (
+    active_model_name,
+    checked_version_name,
+    load_predictor,
+    model_dir,
+    versions_dir,
+)
 from mlsse.workspace.store import (
+    BASE_MODEL,
+    activate,
     read_state,
+    register_batch,
+    register_model,
     stage_batch,
     staging_dir,
     store_lock,
     write_state,
 )
+from mlsse.workspace.training import training_table
 
 
 @dataclass
@@ -39,7 +52,7 @@ class RetrainReport:
     rows_added : int
         Rows in the batch.
     comparison : dict
-        :func:`compare_on_same_folds`' metrics of the previous and the new model.
+        :func:`~mlsse.models.evaluation.compare_on_same_folds`' metrics of the previous and the new model.
     new_row_predictions : pandas.DataFrame or None
         The new rows' measured values beside the previous and the new model's predictions at each row's
         temperature (log10 S/cm, eV).
@@ -82,7 +95,7 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
     progress : mlsse.progress.Progress, optional
         Receives stage messages and task steps.
     base_params : dict, optional
-        Hyper-parameter overrides for untuned targets (:func:`~mlsse.models.training.train_predictor`).
+        Hyper-parameter overrides for untuned targets (:func:`~mlsse.models.fitting.train_predictor`).
     allow_unbalanced : bool, default False
         Accept formulas that cannot be charge balanced.
 
@@ -102,33 +115,23 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
     BusyError
         If another process holds the store's lock.
     """
-    from mlsse.data.build import table_sha256
-    from mlsse.errors import DataError, MlsseError
-    from mlsse.progress import SILENT
-    from mlsse.workspace.registry import (
-        active_model_name,
-        checked_version_name,
-        load_predictor,
-        model_dir,
-        versions_dir,
-    )
-    from mlsse.workspace.training import training_table
-
-    # The cheap checks before the curated table is built (seconds).
+    # The cheap checks before the curated table is loaded (seconds when it is not cached).
     if name is not None:
         checked_version_name(name)
     if not Path(data_path).is_file():
         raise ValidationError(Path(data_path), [DataError("file not found", path=data_path)])
     progress = progress or SILENT
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    base = training_table(external_dir=external_dir)
+    # Loaded once: both tables below merge the lab batches into it (milliseconds) instead of rebuilding it.
+    curated = load_curated(external_dir=external_dir)
+    base = training_table(external_dir=external_dir, curated=curated)
     batch = validate_lab_file(data_path, existing=base, today=today, allow_unbalanced=allow_unbalanced)
     progress.message(f"{Path(data_path).name}: {len(batch.rows)} valid rows (sha256 {batch.sha256[:12]})")
     for note in batch.warnings:
         progress.message(f"note: {note}")
     with store_lock():
         state = read_state()
-        names = {m["name"] for m in state["models"]} | {"default"}
+        names = {m["name"] for m in state["models"]} | {BASE_MODEL}
         name = name or f"v{len(state['models']) + 1}-{today}"
         if name in names:
             raise MlsseError(f"model version {name!r} exists already; choose another --name")
@@ -138,17 +141,22 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         staging = staging_dir()
         batch_id = f"{len(state['batches']) + 1:04d}-{batch.sha256[:12]}"
         rows = batch.rows.assign(batch=batch_id)
-        new_table = training_table(extra=rows, external_dir=external_dir)
-        previous = active_model_name()
-        old_predictor = load_predictor(model_dir(previous))
+        # The committed batches read again under the lock: another retrain may have committed one since.
+        new_table = training_table(extra=rows, external_dir=external_dir, curated=curated)
+        old_predictor = load_predictor(model_dir(active_model_name()))
+        progress.message(f"featurizing {len(new_table)} rows")
+        # Once for training and comparing; only the batch's compositions and CIFs miss the feature caches.
+        features = feature_matrix(new_table)
         progress.message(f"training {name} on {len(new_table)} rows ({trials} trials per model)")
         predictor = train_predictor(new_table, seed=seed, trials=trials, name=name,
                                     data_sha256=table_sha256(new_table), progress=progress,
-                                    start_params=old_predictor.metadata.get("params"), base_params=base_params)
+                                    start_params=old_predictor.metadata.get("params"), base_params=base_params,
+                                    features=features)
         predictor.metadata["batches"] = [b["id"] for b in state["batches"]] + [batch_id]
         save_model(predictor, staging / "model")
         comparison = compare_on_same_folds(new_table, batch_id, old_predictor.metadata.get("params", {}),
-                                           predictor.metadata["params"], seed=seed, progress=progress)
+                                           predictor.metadata["params"], seed=seed, progress=progress,
+                                           features=features)
         shifts = _prediction_shift(rows, old_predictor, predictor)
         public_shift = prediction_shift_summary(base[base["source"].ne("user")], old_predictor, predictor)
         # Move the prepared files to their final names; they stay invisible until state.json names them.
@@ -156,69 +164,20 @@ def retrain(data_path: str | Path, *, name: str | None = None, trials: int = 0, 
         final_dir = versions_dir() / name
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         (staging / "model").rename(final_dir)
-        state["batches"].append({"id": batch_id, "file": batch_file.name, "source_file": Path(data_path).name,
-                                 "sha256": batch.sha256, "file_sha256": file_sha256(batch_file), "date": today,
-                                 "rows": int(len(rows))})
-        state["models"].append({"name": name, "dir": name, "created": today, "batches": predictor.metadata["batches"],
-                                "metrics": predictor.metadata["metrics"],
-                                "files_sha256": {path.name: file_sha256(path)
-                                                 for path in sorted(final_dir.iterdir()) if path.is_file()}})
-        state["history"].append(previous)
-        state["active"] = name
+        register_batch(state, batch_file, batch_id=batch_id, source_file=Path(data_path).name, sha256=batch.sha256,
+                       date=today, rows=len(rows))
+        register_model(state, final_dir, name=name, created=today, batches=predictor.metadata["batches"],
+                       metrics=predictor.metadata["metrics"])
+        activate(state, name)
         write_state(state)  # the commit point
         shutil.rmtree(staging, ignore_errors=True)
     return RetrainReport(name=name, batch_id=batch_id, rows_added=len(rows), comparison=comparison,
                          new_row_predictions=shifts, public_shift=public_shift)
 
 
-def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, new_params: dict,
-                          seed: int = 0, n_splits: int = 5, progress=None) -> dict:
-    """Compare the previous and the new model by grouped CV on the same folds of the new table.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The new training table, with a ``batch`` column.
-    batch_id : str
-        The new batch; the old model's folds train without its rows.
-    old_params, new_params : dict
-        Per target, the old and the new model's hyper-parameters.
-    seed : int, default 0
-        Seed of the folds and the models.
-    n_splits : int, default 5
-        Number of folds.
-    progress : mlsse.progress.Progress, optional
-        Receives one step per fold.
-
-    Returns
-    -------
-    dict
-        Per target (``log10_sigma``, ``ea_eV``), ``{"old": metrics, "new": metrics}``
-        (:func:`~mlsse.models.metrics.regression_metrics`, log10 S/cm or eV).
-    """
-    from mlsse.progress import SILENT
-
-    report = {}
-    for target, rows in (("log10_sigma", sigma_training_rows(table)), ("ea_eV", ea_training_rows(table))):
-        features = feature_matrix(rows).select_dtypes(include=[np.number, bool])
-        X, y = features.to_numpy(dtype=float), rows["target"].to_numpy(dtype=float)
-        names = list(features.columns)
-        is_new = rows["batch"].eq(batch_id).to_numpy()
-        predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
-        folds = grouped_folds(len(y), rows["group"].to_numpy(), n_splits, seed)
-        for train, test in (progress or SILENT).track(folds, f"comparing previous and new {target} model"):
-            for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
-                model = model_for(target, names, params.get(target), seed=seed)
-                predictions[which][test] = model.fit(X[train_rows], y[train_rows]).predict(X[test])
-        report[target] = {which: regression_metrics(y, p) for which, p in predictions.items()}
-    return report
-
-
 def _prediction_shift(rows: pd.DataFrame, old, new) -> pd.DataFrame:
     """Predictions for the new rows by the previous and the new model at each row's measured temperature,
     beside the measured values."""
-    from mlsse.features import featurize_table
-
     temperature = rows["temperature_C"].to_numpy(dtype=float)
     features = featurize_table(rows, errors="nan")
     before, after = (old.predict(rows, temperature, features=features),
@@ -247,8 +206,6 @@ def prediction_shift_summary(table: pd.DataFrame, old, new) -> dict:
         Per target (``log10_sigma``, ``ea_eV``): ``n`` (compositions), ``median_abs`` and ``max_abs`` of
         |new − old| (log10 S/cm or eV), and ``max_composition``.
     """
-    from mlsse.features import featurize_table
-
     compositions = pd.DataFrame({"composition": table["composition"].drop_duplicates().to_numpy()})
     features = featurize_table(compositions, errors="nan")
     before, after = old.predict(compositions, features=features), new.predict(compositions, features=features)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from mlsse.paths import home_dir
+from mlsse.data.build import build_curated, load_curated, merge_curated, table_sha256
+from mlsse.errors import ModelError
+from mlsse.models.fitting import train_predictor
+from mlsse.models.storage import check_model_target, save_model
+from mlsse.paths import SHIPPED_MODELS_DIR, home_dir
+from mlsse.workspace.registry import versions_dir
+from mlsse.workspace.store import BASE_MODEL, committed_user_rows, read_state
 
 
-def training_table(batch_ids=None, *, extra: pd.DataFrame | None = None, external_dir=None) -> pd.DataFrame:
+def training_table(batch_ids=None, *, extra: pd.DataFrame | None = None, external_dir=None,
+                   curated: pd.DataFrame | None = None) -> pd.DataFrame:
     """Return the curated table a model trains on.
+
+    The lab rows are merged into the cached curated table (:func:`~mlsse.data.build.merge_curated`), which gives
+    the table a rebuild with them would; only when a lab row is a duplicate candidate of a public row (same
+    composition and DOI) is the table rebuilt from the sources, which de-duplicates them.
 
     Parameters
     ----------
@@ -20,20 +32,30 @@ def training_table(batch_ids=None, *, extra: pd.DataFrame | None = None, externa
         More rows with the curated columns, e.g. a batch being added.
     external_dir : str or pathlib.Path, optional
         Directory of the public data files (:func:`mlsse.paths.external_data_dir`).
+    curated : pandas.DataFrame, optional
+        The public curated table, when already loaded (:func:`~mlsse.data.build.load_curated` of
+        ``external_dir``); default: loaded here.
 
     Returns
     -------
     pandas.DataFrame
         The public and seed data with the lab rows merged in; without lab rows, the cached curated table.
-    """
-    from mlsse.data.build import build_curated, load_curated
-    from mlsse.workspace.store import committed_user_rows
 
+    Raises
+    ------
+    MlsseError
+        If a committed batch file was changed after it was committed (:func:`committed_user_rows`).
+    """
     parts = [committed_user_rows(batch_ids=batch_ids)] if batch_ids is None or len(batch_ids) else []
     parts = [part for part in [*parts, extra] if part is not None and len(part)]
+    public = curated if curated is not None else load_curated(external_dir=external_dir)
     if not parts:
-        return load_curated(external_dir=external_dir)
-    return build_curated(external_dir=external_dir, extra=pd.concat(parts, ignore_index=True)).table
+        return public
+    rows = pd.concat(parts, ignore_index=True)
+    merged = merge_curated(public, rows)
+    if merged is None:
+        return build_curated(external_dir=external_dir, extra=rows).table
+    return merged[0]
 
 
 def optuna_storage() -> str:
@@ -78,7 +100,7 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     progress : mlsse.progress.Progress, optional
         Receives stage messages and task steps.
     base_params : dict, optional
-        Hyper-parameters for the untuned targets (:func:`~mlsse.models.training.train_predictor`).
+        Hyper-parameters for the untuned targets (:func:`~mlsse.models.fitting.train_predictor`).
     lab_batches : bool, default True
         Include the lab batches committed by ``mlsse retrain``. The shipped model does not, so that it is
         regenerated from the public and seed data alone whatever a user has added.
@@ -95,16 +117,6 @@ def train_and_save(*, out: str | Path | None = None, external_dir=None, seed: in
     ModelError
         If ``out`` cannot take a model, or is a registered version or the shipped model.
     """
-    from datetime import datetime, timezone
-
-    from mlsse.data.build import table_sha256
-    from mlsse.errors import ModelError
-    from mlsse.models.storage import check_model_target, save_model
-    from mlsse.models.training import train_predictor
-    from mlsse.paths import SHIPPED_MODELS_DIR
-    from mlsse.workspace.registry import BASE_MODEL, versions_dir
-    from mlsse.workspace.store import read_state
-
     if out is None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out = versions_dir() / (name or f"model-{stamp}")

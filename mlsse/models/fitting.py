@@ -1,26 +1,43 @@
-"""Tuning (Optuna TPE, paper-grouped CV) and training of the σ and Ea models into a predictor.
+"""Fitting the σ and Ea models: their structure and feature views, tuning (Optuna TPE, paper-grouped CV), and
+training them on a curated table into a predictor.
 
-:func:`train_predictor` returns both models as one :class:`~mlsse.models.predictor.Predictor`.
+:func:`train_predictor` returns both models as one :class:`~mlsse.models.predictor.Predictor`, in stages:
+:func:`fit_target_models`, :func:`fit_domain_and_widths`, :func:`fit_paired_widths`, :func:`measured_evidence`
+and :func:`model_metadata`.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from mlsse import __version__
+from mlsse.chemistry import parse_composition
+from mlsse.features import FEATURIZER_VERSION, featurize_compositions, featurize_table
+from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
+from mlsse.features.structure import CELL_LABELS, LATTICE_CONSTANT_LABELS
 from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
-from mlsse.models.domain import out_of_fold_in_domain
+from mlsse.models.domain import ApplicabilityDomain, out_of_fold_in_domain
 from mlsse.models.estimator import ConformalBoostedRegressor
+from mlsse.models.evidence import MeasuredCompositions, evidence_key, measured_half_width
 from mlsse.models.metrics import regression_metrics
+from mlsse.models.predictor import Predictor
+from mlsse.models.ranking import RANKING_WEIGHT, SeriesRanker, member_features, out_of_fold_ranking_scores
+from mlsse.models.series import doping_series, member_values, paired_half_widths
 from mlsse.models.splits import fold_of_each_group, grouped_folds
+from mlsse.models.storage import library_versions
 from mlsse.models.targets import (
     CENSORED_LOG10_SIGMA,
+    ea_training_mask,
     ea_training_rows,
+    sigma_training_mask,
     sigma_training_rows,
 )
 from mlsse.models.tuning import DEFAULT_PARAMS, default_params, study_name, tune
+from mlsse.progress import SILENT
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +66,6 @@ def feature_views(feature_names: list[str], target: str) -> list[list[int]] | No
         Column indices per view; empty views are dropped, and None (no view left) means one booster on every
         column.
     """
-    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
-    from mlsse.features.structure import CELL_LABELS, LATTICE_CONSTANT_LABELS
-
     fractions = set(ELEMENT_FRACTION_LABELS)
     forest_only = set(ELEMENT_AMOUNT_LABELS) | set(LATTICE_CONSTANT_LABELS)
     descriptors = [i for i, name in enumerate(feature_names) if name not in fractions | forest_only]
@@ -79,9 +93,6 @@ def forest_feature_views(feature_names: list[str], target: str) -> list[list[int
     list of list of int or None
         Column indices per forest; None for no forest (Ea, or none of those columns present).
     """
-    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS
-    from mlsse.features.structure import LATTICE_CONSTANT_LABELS
-
     if target == "ea_eV":
         return None
     inputs = set(ELEMENT_AMOUNT_LABELS) | set(LATTICE_CONSTANT_LABELS) | {"space group number"}
@@ -160,8 +171,6 @@ def feature_matrix(table: pd.DataFrame) -> pd.DataFrame:
     DataError
         If a composition cannot be featurized.
     """
-    from mlsse.features import featurize_table
-
     return featurize_table(table).reset_index(drop=True)
 
 
@@ -183,16 +192,81 @@ def usable_feature_names(features: pd.DataFrame) -> list[str]:
     return keep
 
 
+@dataclass
+class TargetRows:
+    """One target's training rows and their features, row for row.
+
+    Attributes
+    ----------
+    target : str
+        ``"log10_sigma"`` or ``"ea_eV"``.
+    rows : pandas.DataFrame
+        The curated rows with ``target`` (log10 S/cm or eV) and ``group`` (paper) (:mod:`mlsse.models.targets`).
+    features : pandas.DataFrame
+        Their feature table (RangeIndex).
+    """
+
+    target: str
+    rows: pd.DataFrame
+    features: pd.DataFrame
+
+    @property
+    def y(self) -> np.ndarray:
+        """The labels (log10 S/cm or eV)."""
+        return self.rows["target"].to_numpy(dtype=float)
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Each row's paper group."""
+        return self.rows["group"].to_numpy()
+
+
+def target_rows(table: pd.DataFrame, features: pd.DataFrame | None = None, progress=None) -> dict[str, TargetRows]:
+    """Return the σ and the Ea training rows of a curated table, with their features.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The curated table.
+    features : pandas.DataFrame, optional
+        ``table``'s feature table row for row (:func:`feature_matrix`), when already computed: each target's
+        rows take theirs from it (a row's features do not depend on the other rows). Default: featurized here.
+    progress : mlsse.progress.Progress, optional
+        Told when the rows are featurized here.
+
+    Returns
+    -------
+    dict of str to TargetRows
+        ``"log10_sigma"`` (:func:`~mlsse.models.targets.sigma_training_rows`) and ``"ea_eV"``
+        (:func:`~mlsse.models.targets.ea_training_rows`).
+
+    Raises
+    ------
+    DataError
+        If a composition cannot be featurized.
+    """
+    sigma_rows, ea_rows = sigma_training_rows(table), ea_training_rows(table)
+    if features is None:
+        (progress or SILENT).message(f"featurizing {len(sigma_rows)} σ rows and {len(ea_rows)} Ea rows")
+        return {"log10_sigma": TargetRows("log10_sigma", sigma_rows, feature_matrix(sigma_rows)),
+                "ea_eV": TargetRows("ea_eV", ea_rows, feature_matrix(ea_rows))}
+    return {target: TargetRows(target, rows, features.iloc[np.flatnonzero(mask(table))].reset_index(drop=True))
+            for target, rows, mask in (("log10_sigma", sigma_rows, sigma_training_mask),
+                                       ("ea_eV", ea_rows, ea_training_mask))}
+
+
 def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, storage: str | None = None,
                     name: str = "model", data_sha256: str = "", n_splits: int = 5, progress=None,
                     tune_targets=("log10_sigma", "ea_eV"), start_params: dict | None = None,
-                    base_params: dict | None = None, ranking: bool = True):
+                    base_params: dict | None = None, ranking: bool = True,
+                    features: pd.DataFrame | None = None) -> Predictor:
     """Train σ and Ea models on the curated ``table`` into a :class:`~mlsse.models.predictor.Predictor`.
 
     Each target starts from :func:`default_params` updated with ``start_params[target]``: that is the first of
     the ``trials`` Optuna trials for the targets in ``tune_targets``, and the parameters used as they are for the
     others. The applicability domain is fitted on the σ and Ea rows together, and the interval half-widths are
-    calibrated per domain class on the grouped out-of-fold residuals.
+    calibrated per domain class on the grouped out-of-fold residuals. The stages: :func:`fit_target_models`,
+    :func:`fit_domain_and_widths`, :func:`fit_paired_widths`, :func:`measured_evidence`, :func:`model_metadata`.
 
     Parameters
     ----------
@@ -223,6 +297,9 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     ranking : bool, default True
         Fit the ranking member (:func:`fit_ranking_member`) when the σ rows hold two doping series or more;
         the paired intervals are calibrated either way.
+    features : pandas.DataFrame, optional
+        ``table``'s feature table row for row (:func:`feature_matrix`), when already computed; default:
+        featurized here.
 
     Returns
     -------
@@ -235,21 +312,60 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     DataError
         If a composition cannot be featurized.
     """
-    from mlsse.features import FEATURIZER_VERSION
-    from mlsse.models.domain import ApplicabilityDomain
-    from mlsse.models.predictor import Predictor
-    from mlsse.models.storage import library_versions
-    from mlsse.progress import SILENT
-
     progress = progress or SILENT
-    sigma_rows, ea_rows = sigma_training_rows(table), ea_training_rows(table)
-    progress.message(f"featurizing {len(sigma_rows)} σ rows and {len(ea_rows)} Ea rows")
-    sigma_features, ea_features = feature_matrix(sigma_rows), feature_matrix(ea_rows)
-    names = sorted(set(usable_feature_names(sigma_features)) | set(usable_feature_names(ea_features)))
+    parts = target_rows(table, features, progress)
+    sigma, ea = parts["log10_sigma"], parts["ea_eV"]
+    names = sorted(set(usable_feature_names(sigma.features)) | set(usable_feature_names(ea.features)))
+    fitted, metrics = fit_target_models(parts, names, seed=seed, trials=trials, tune_targets=tune_targets,
+                                        storage=storage, name=name, data_sha256=data_sha256, n_splits=n_splits,
+                                        start_params=start_params, base_params=base_params, progress=progress)
+    domain, domain_features, half_widths = fit_domain_and_widths(parts, fitted, names, metrics, n_splits=n_splits,
+                                                                 seed=seed, progress=progress)
+    metadata = model_metadata(name, fitted, metrics, seed=seed, trials=trials, tune_targets=tune_targets,
+                              data_sha256=data_sha256, n_sigma_rows=len(sigma.rows), n_ea_rows=len(ea.rows))
+    ranker, ranking_weight, paired = fit_paired_widths(sigma, ea, fitted, names, n_splits=n_splits, seed=seed,
+                                                       ranking=ranking)
+    if ranker is not None:
+        metadata["ranking_weight"] = ranking_weight
+    metadata["paired_half_widths"] = paired
+    measured, width = measured_evidence(sigma.rows, fitted["log10_sigma"].coverage)
+    if width is not None:
+        half_widths["log10_sigma"]["measured"] = width
+    return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
+                     domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths,
+                     measured=measured, ranker=ranker)
+
+
+def fit_target_models(parts: dict[str, TargetRows], names: list[str], *, seed: int = 0, trials: int = 0,
+                      tune_targets=("log10_sigma", "ea_eV"), storage: str | None = None, name: str = "model",
+                      data_sha256: str = "", n_splits: int = 5, start_params: dict | None = None,
+                      base_params: dict | None = None, progress=None) -> tuple[dict, dict]:
+    """Tune (if asked) and fit each target's model, its interval calibrated on grouped out-of-fold residuals.
+
+    Parameters
+    ----------
+    parts : dict of str to TargetRows
+        The targets' rows (:func:`target_rows`).
+    names : list of str
+        The feature columns the models read, in order.
+    seed, trials, tune_targets, storage, name, data_sha256, n_splits, start_params, base_params
+        As :func:`train_predictor`'s.
+    progress : mlsse.progress.Progress, optional
+        Receives stage messages and task steps.
+
+    Returns
+    -------
+    fitted : dict of str to ConformalBoostedRegressor
+        Per target, the fitted model (with ``oof_prediction_``).
+    metrics : dict
+        Per target, the grouped-CV :func:`~mlsse.models.metrics.regression_metrics` (log10 S/cm or eV) with
+        ``groups`` and ``median_baseline_mae``.
+    """
+    progress = progress or SILENT
     fitted, metrics = {}, {}
-    for target, rows, features in (("log10_sigma", sigma_rows, sigma_features), ("ea_eV", ea_rows, ea_features)):
-        X = features.reindex(columns=names).to_numpy(dtype=float)
-        y, groups = rows["target"].to_numpy(dtype=float), rows["group"].to_numpy()
+    for target, part in parts.items():
+        X = part.features.reindex(columns=names).to_numpy(dtype=float)
+        y, groups = part.y, part.groups
         n_trials = trials if target in tune_targets else 0
         progress.message(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
         structure = model_structure(names, target)
@@ -269,20 +385,55 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         metrics[target] = regression_metrics(y, model.oof_prediction_)
         metrics[target]["groups"] = int(len(np.unique(groups)))
         metrics[target]["median_baseline_mae"] = median_baseline_mae(y, groups, n_splits, seed)
+    return fitted, metrics
+
+
+def fit_domain_and_widths(parts: dict[str, TargetRows], fitted: dict, names: list[str], metrics: dict, *,
+                          n_splits: int = 5, seed: int = 0, progress=None):
+    """Fit the applicability domain on the σ and Ea rows together, and each target's half-widths per domain class.
+
+    Each row's domain flag is the one it gets when its paper is held out, on the folds the model calibrated its
+    interval on; the half-widths are the conformal quantiles of the out-of-fold residuals of each class.
+
+    Parameters
+    ----------
+    parts : dict of str to TargetRows
+        The σ then the Ea rows (:func:`target_rows`).
+    fitted : dict of str to ConformalBoostedRegressor
+        The fitted models (:func:`fit_target_models`).
+    names : list of str
+        Their feature columns, in order.
+    metrics : dict
+        Per target, the metrics; each gets its interval coverage and MAE overall and per domain class (in place).
+    n_splits, seed : int
+        The models' calibration folds.
+    progress : mlsse.progress.Progress, optional
+        Receives one message per target.
+
+    Returns
+    -------
+    domain : ApplicabilityDomain
+        Fitted on :func:`domain_feature_names`.
+    domain_features : list of str
+        Its feature columns.
+    half_widths : dict
+        Per target, the half-widths (log10 S/cm or eV) per domain class (:func:`~mlsse.models.conformal.domain_half_widths`).
+    """
+    progress = progress or SILENT
     domain_features = domain_feature_names(fitted["log10_sigma"], names)
-    all_rows = pd.concat([sigma_features, ea_features], ignore_index=True).reindex(columns=domain_features)
-    all_elements = [composition_elements(c) for c in pd.concat([sigma_rows["composition"], ea_rows["composition"]])]
-    all_groups = np.concatenate([sigma_rows["group"].to_numpy(), ea_rows["group"].to_numpy()])
-    domain = ApplicabilityDomain().fit(all_rows.to_numpy(dtype=float), all_elements)
-    half_widths = {}
-    for target, rows, model, offset in (("log10_sigma", sigma_rows, fitted["log10_sigma"], 0),
-                                        ("ea_eV", ea_rows, fitted["ea_eV"], len(sigma_rows))):
-        y, groups = rows["target"].to_numpy(dtype=float), rows["group"].to_numpy()
+    all_rows = pd.concat([p.features for p in parts.values()], ignore_index=True).reindex(columns=domain_features)
+    all_rows = all_rows.to_numpy(dtype=float)
+    all_elements = [composition_elements(c) for c in pd.concat([p.rows["composition"] for p in parts.values()])]
+    all_groups = np.concatenate([p.groups for p in parts.values()])
+    domain = ApplicabilityDomain().fit(all_rows, all_elements)
+    half_widths, offset = {}, 0
+    for target, part in parts.items():
+        model, y, groups, end = fitted[target], part.y, part.groups, offset + len(part.rows)
         # The flags each row gets when its paper is held out, on the folds the model calibrated its interval on.
-        in_domain = out_of_fold_in_domain(all_rows.to_numpy(dtype=float)[offset:offset + len(rows)],
-                                          all_elements[offset:offset + len(rows)], groups,
+        in_domain = out_of_fold_in_domain(all_rows[offset:end], all_elements[offset:end], groups,
                                           grouped_folds(len(y), groups, n_splits, seed),
-                                          all_rows.to_numpy(dtype=float), all_elements, all_groups)
+                                          all_rows, all_elements, all_groups)
+        offset = end
         half_widths[target] = domain_half_widths(y - model.oof_prediction_, in_domain, model.coverage)
         hits = grouped_interval_hits(y, model.oof_prediction_, groups, model.coverage, n_splits, seed, in_domain)
         metrics[target].update({
@@ -296,36 +447,73 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         progress.message(f"{target}: grouped-CV MAE {metrics[target]['mae']:.3f} "
             f"(median baseline {metrics[target]['median_baseline_mae']:.3f}), 80% interval coverage "
             f"{metrics[target]['coverage']:.2f} ({int((~in_domain).sum())} rows out of domain held out)")
-    from mlsse import __version__
+    return domain, domain_features, half_widths
 
-    metadata = {
-        "name": name, "mlsse_version": __version__, "seed": seed, "trials": trials,
-        "tuned_targets": list(tune_targets), "params": {t: m.get_params() for t, m in fitted.items()},
-        "featurizer_version": FEATURIZER_VERSION, "library_versions": library_versions(),
-        "data_sha256": data_sha256, "n_sigma_rows": int(len(sigma_rows)), "n_ea_rows": int(len(ea_rows)),
-        "n_sigma_groups": metrics["log10_sigma"]["groups"], "n_ea_groups": metrics["ea_eV"]["groups"],
-        "metrics": metrics,
-    }
-    from mlsse.models.evidence import MeasuredCompositions, evidence_key, measured_half_width
 
-    # The interval of a change versus a host, from held-out differences within doping series (a lab's offset
-    # cancels in them): σ members compared as dope compares them, with the ranking member's held-out say.
-    from mlsse.models.series import doping_series, member_values, paired_half_widths
+def fit_paired_widths(sigma: TargetRows, ea: TargetRows, fitted: dict, names: list[str], *, n_splits: int = 5,
+                      seed: int = 0, ranking: bool = True):
+    """Calibrate the interval of a change versus a host, and fit the ranking member that orders σ changes.
 
-    sigma_series, ea_series = doping_series(sigma_rows), doping_series(ea_rows)
+    The interval comes from held-out differences within doping series (a lab's offset cancels in them): σ
+    members compared as dope compares them, with the ranking member's held-out say.
+
+    Parameters
+    ----------
+    sigma, ea : TargetRows
+        The σ and the Ea rows (:func:`target_rows`).
+    fitted : dict of str to ConformalBoostedRegressor
+        The fitted models (:func:`fit_target_models`).
+    names : list of str
+        Their feature columns, in order.
+    n_splits, seed : int
+        The models' calibration folds.
+    ranking : bool, default True
+        Fit the ranking member (:func:`fit_ranking_member`) when the σ rows hold two doping series or more.
+
+    Returns
+    -------
+    ranker : SeriesRanker or None
+        The ranking member, if fitted.
+    ranking_weight : float or None
+        Its weight (:data:`~mlsse.models.ranking.RANKING_WEIGHT`), if fitted.
+    paired_half_widths : dict
+        Per target, :func:`~mlsse.models.series.paired_half_widths` (log10 S/cm or eV).
+    """
+    sigma_series, ea_series = doping_series(sigma.rows), doping_series(ea.rows)
     relative = member_values(sigma_series, fitted["log10_sigma"].oof_prediction_)
-    ranker = None
+    ranker = weight = None
     if ranking and sigma_series["series"].nunique() >= 2:
-        from mlsse.models.ranking import RANKING_WEIGHT
-
-        ranker, held_out = fit_ranking_member(sigma_series, sigma_features.reindex(columns=names).to_numpy(dtype=float),
-                                              sigma_rows["group"].to_numpy(), n_splits, seed)
-        metadata["ranking_weight"] = RANKING_WEIGHT
+        ranker, held_out = fit_ranking_member(sigma_series, sigma.features.reindex(columns=names).to_numpy(dtype=float),
+                                              sigma.groups, n_splits, seed)
+        weight = RANKING_WEIGHT
         relative = relative + RANKING_WEIGHT * held_out
-    metadata["paired_half_widths"] = {
+    paired = {
         "log10_sigma": paired_half_widths(sigma_series, relative, fitted["log10_sigma"].coverage),
         "ea_eV": paired_half_widths(ea_series, member_values(ea_series, fitted["ea_eV"].oof_prediction_),
                                     fitted["ea_eV"].coverage)}
+    return ranker, weight, paired
+
+
+def measured_evidence(sigma_rows: pd.DataFrame, coverage: float) -> tuple[MeasuredCompositions, float | None]:
+    """Return the measured compositions of the σ rows and the half-width of a prediction anchored to them.
+
+    A known composition is predicted as its measurements: its interval is how far one paper is from the others.
+
+    Parameters
+    ----------
+    sigma_rows : pandas.DataFrame
+        The σ training rows (:func:`~mlsse.models.targets.sigma_training_rows`).
+    coverage : float
+        The interval's coverage (e.g. 0.8).
+
+    Returns
+    -------
+    measured : MeasuredCompositions
+        Their measurements by composition (and additive).
+    half_width : float or None
+        :func:`~mlsse.models.evidence.measured_half_width` (log10 S/cm); None when no composition was measured
+        by two papers.
+    """
     additives = sigma_rows["additive"] if "additive" in sigma_rows else None
     wt = sigma_rows["additive_wt_pct"] if "additive_wt_pct" in sigma_rows else None
     measured = MeasuredCompositions.from_rows(sigma_rows["composition"], sigma_rows["target"],
@@ -333,15 +521,42 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
     keys = [evidence_key(c, a, w) for c, a, w in zip(sigma_rows["composition"],
                                                      additives if additives is not None else [None] * len(sigma_rows),
                                                      wt if wt is not None else [None] * len(sigma_rows))]
-    # A known composition is predicted as its measurements: its interval is how far one paper is from the others.
     width = measured_half_width(keys, sigma_rows["group"].to_numpy(), sigma_rows["target"].to_numpy(dtype=float),
-                                sigma_rows["censored"].fillna(False).astype(bool).to_numpy(),
-                                fitted["log10_sigma"].coverage)
-    if width is not None:
-        half_widths["log10_sigma"]["measured"] = width
-    return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
-                     domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths,
-                     measured=measured, ranker=ranker)
+                                sigma_rows["censored"].fillna(False).astype(bool).to_numpy(), coverage)
+    return measured, width
+
+
+def model_metadata(name: str, fitted: dict, metrics: dict, *, seed: int, trials: int, tune_targets,
+                   data_sha256: str, n_sigma_rows: int, n_ea_rows: int) -> dict:
+    """Return a trained predictor's metadata: what trained it, on what, and how well it did.
+
+    Parameters
+    ----------
+    name : str
+        The model's name.
+    fitted : dict of str to ConformalBoostedRegressor
+        The fitted models; their parameters are recorded.
+    metrics : dict
+        Per target, the grouped-CV metrics (log10 S/cm or eV), with ``groups``.
+    seed, trials, tune_targets, data_sha256
+        As :func:`train_predictor`'s.
+    n_sigma_rows, n_ea_rows : int
+        The σ and the Ea training rows.
+
+    Returns
+    -------
+    dict
+        ``name``, ``mlsse_version``, ``seed``, ``trials``, ``tuned_targets``, ``params``,
+        ``featurizer_version``, ``library_versions``, ``data_sha256``, the row and group counts and ``metrics``.
+    """
+    return {
+        "name": name, "mlsse_version": __version__, "seed": seed, "trials": trials,
+        "tuned_targets": list(tune_targets), "params": {t: m.get_params() for t, m in fitted.items()},
+        "featurizer_version": FEATURIZER_VERSION, "library_versions": library_versions(),
+        "data_sha256": data_sha256, "n_sigma_rows": int(n_sigma_rows), "n_ea_rows": int(n_ea_rows),
+        "n_sigma_groups": metrics["log10_sigma"]["groups"], "n_ea_groups": metrics["ea_eV"]["groups"],
+        "metrics": metrics,
+    }
 
 
 def fit_ranking_member(series: pd.DataFrame, X: np.ndarray, groups, n_splits: int = 5, seed: int = 0):
@@ -370,12 +585,6 @@ def fit_ranking_member(series: pd.DataFrame, X: np.ndarray, groups, n_splits: in
     held_out : numpy.ndarray
         Each member's out-of-fold score (no unit).
     """
-    from mlsse.models.ranking import (
-        SeriesRanker,
-        member_features,
-        out_of_fold_ranking_scores,
-    )
-
     groups = np.asarray(groups)
     fold_of_group = fold_of_each_group(groups, grouped_folds(len(groups), groups, n_splits, seed))
     held_out = out_of_fold_ranking_scores(X, series, fold_of_group, seed)
@@ -402,9 +611,6 @@ def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
     list of str
         At most :data:`N_DOMAIN_FEATURES` names, by decreasing feature importance.
     """
-    from mlsse.features import featurize_compositions
-    from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
-
     # Element fractions and amounts are sparse, and unknown elements are flagged apart.
     composition_columns = (set(featurize_compositions(["Li3N"]).columns) - set(ELEMENT_FRACTION_LABELS)
                            - set(ELEMENT_AMOUNT_LABELS))
@@ -457,10 +663,9 @@ def composition_elements(formula: str) -> set[str]:
     ValueError
         If the formula cannot be parsed (:func:`mlsse.chemistry.parse_composition`).
     """
-    from mlsse.chemistry import parse_composition
-
     return {el.symbol for el in parse_composition(formula).elements}
 
 
 __all__ = ["train_predictor", "tune", "feature_matrix", "feature_views", "forest_feature_views", "default_params",
-           "model_for", "model_structure", "DEFAULT_PARAMS"]
+           "model_for", "model_structure", "DEFAULT_PARAMS", "TargetRows", "target_rows", "fit_target_models",
+           "fit_domain_and_widths", "fit_paired_widths", "measured_evidence", "model_metadata"]
