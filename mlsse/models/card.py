@@ -41,9 +41,9 @@ def model_card(metadata: dict) -> str:
         "- σ at temperature T: predicted log10 σ(25 °C) and Ea combined through σT = A·exp(−Ea/k_BT) "
         f"(Ea floored at {MIN_EA_FOR_TEMPERATURE_EV} eV, so σ rises with T)",
         "- censored σ (<1E-10) labelled 1e-15 S/cm (OBELiX convention, as the public benchmarks score it)"
-        + (f"; a classifier gives the probability p of a censored σ, and the predicted log10 σ is the mean of "
-           f"the mixture, p·(−15) + (1 − p)·(members' mean), continuous in p; a composition measured in the "
-           f"training data is predicted at its measured median (see the evidence columns)"
+        + ("; a classifier gives the probability p of a censored σ, and the predicted log10 σ is the mean of "
+           "the mixture, p·(−15) + (1 − p)·(members' mean), continuous in p; a composition measured in the "
+           "training data is predicted at its measured median (see the evidence columns)"
            if metadata.get("sigma_censor_classifier") else ""),
         f"- log10 σ: mean of {_n_views(metadata, 'sigma')} XGBoost boosters, one per feature view (descriptors; "
         f"element fractions + crystal system, space group, cell volume and volume per atom), and "

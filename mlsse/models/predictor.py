@@ -240,11 +240,19 @@ class Predictor:
             for column in PREDICTION_COLUMNS + EVIDENCE_COLUMNS[:5]:
                 out.loc[ok, column] = predicted[column].to_numpy()
             if self.measured is not None:
+                # Filled column by column: a .loc assignment per cell cost 13 s for 1,200 rows.
                 rows = np.flatnonzero(ok)
+                columns: dict[str, list] = {}
                 for i, neighbours in zip(rows, self.measured.nearest(compositions)):
                     for k, (formula, value, _, references, distance) in enumerate(neighbours, start=1):
-                        out.loc[i, [f"nearest_{k}", f"nearest_{k}_log10_sigma", f"nearest_{k}_reference",
-                                    f"nearest_{k}_distance"]] = [formula, value, references, round(distance, 4)]
+                        for suffix, cell in (("", formula), ("_log10_sigma", value), ("_reference", references),
+                                             ("_distance", round(distance, 4))):
+                            columns.setdefault(f"nearest_{k}{suffix}", []).append((i, cell))
+                for column, cells in columns.items():
+                    at, values = zip(*cells)
+                    filled = out[column].to_numpy(copy=True)
+                    filled[list(at)] = values
+                    out[column] = filled
         out.index = frame.index
         return out
 
