@@ -101,3 +101,17 @@ def test_a_known_composition_is_predicted_as_its_measurements_with_its_evidence(
     assert np.isnan(new["measured_log10_sigma"]) and new["log10_sigma"] == new["model_log10_sigma"]
     assert new["nearest_1_distance"] < 0.01 and new["nearest_1"] and new["nearest_1_reference"]
     assert new["nearest_1_distance"] <= new["nearest_2_distance"] <= new["nearest_3_distance"]
+
+
+def test_a_seed_file_is_named_by_its_papers_doi_where_references_are_shown():
+    from mlsse.data.references import reference_label, seed_paper_dois
+    from mlsse.paths import DATASETS_DIR
+
+    assert reference_label("000_878e6fb3c4b52443.txt; 10.1021/acs.chemmater.8b01234 and 2 more") == (
+        "10.1039/d5eb00116a (seed 000_878e6fb3c4b52443.txt); 10.1021/acs.chemmater.8b01234 and 2 more")
+    assert reference_label(np.nan) == "" and reference_label("unknown") == "unknown"
+    # every seed file a curated row was transcribed from has its DOI, as printed in the dump
+    seeds = pd.read_csv(DATASETS_DIR / "seed_literature.csv", dtype=str)["source"].str.split(" ", n=1).str[0]
+    assert set(seeds) <= set(seed_paper_dois())
+    records = _measured().records([evidence_key("Li6PS5Cl")])
+    assert records.loc[0, "measured_references"] == "a; b"  # other groups are left as they are

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from mlsse.paths import DATASETS_DIR
+
+#: The seed papers' DOIs, as printed in the dumps in ``../shared/seeds/`` (transcribed into ``datasets/``).
+SEED_PAPERS_PATH = DATASETS_DIR / "seed_papers.csv"
 
 
 def normalize_doi(doi: object) -> str:
@@ -91,3 +97,42 @@ def paper_group_map(references) -> dict[str, str]:
     for key, component in zip(keys, label):
         name.setdefault(component, key)  # keys are sorted, so the first seen is the smallest
     return {reference: name[label[index[ks[0]]]] for reference, ks in keys_of.items()}
+
+
+@lru_cache(maxsize=1)
+def seed_paper_dois() -> dict[str, str]:
+    """Return {seed file name: its paper's DOI} from :data:`SEED_PAPERS_PATH` (empty if the file is absent)."""
+    if not SEED_PAPERS_PATH.is_file():
+        return {}
+    papers = pd.read_csv(SEED_PAPERS_PATH, dtype=str).fillna("")
+    return {row.seed_file: row.doi for row in papers.itertuples() if row.doi}
+
+
+def reference_label(references: object) -> str:
+    """Return a "; "-separated list of paper groups as a reader looks them up: a seed file by its paper's DOI.
+
+    Training rows transcribed from ``../shared/seeds/`` are grouped under the file they came from
+    (``000_878e6fb3c4b52443.txt``), a name that means nothing outside this project; the label names the paper.
+
+    Parameters
+    ----------
+    references : object
+        Group names as :func:`paper_group_map` gives them, "; "-separated (an evidence column's cell); blank or
+        NaN gives ``""``.
+
+    Returns
+    -------
+    str
+        The same list with each seed file replaced by ``doi (seed file)``, e.g.
+        ``10.1039/d5eb00116a (seed 000_878e6fb3c4b52443.txt)``.
+    """
+    if references is None or (isinstance(references, float) and pd.isna(references)):
+        return ""
+    dois = seed_paper_dois()
+    parts = []
+    for part in str(references).split("; "):
+        # "X and 2 more": the count after the last name stays as it is.
+        name, _, rest = part.partition(" and ")
+        label = f"{dois[name]} (seed {name})" if name in dois else name
+        parts.append(label + (f" and {rest}" if rest else ""))
+    return "; ".join(parts)

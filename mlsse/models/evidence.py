@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from mlsse.data.references import reference_label
+
 #: Measurements of one composition agree when their papers' medians lie within this many decades of each other.
 AGREEING_SPREAD_LOG10 = 1.0
 #: How many training compositions are named as the nearest to a query.
@@ -192,7 +194,8 @@ class MeasuredCompositions:
         -------
         pandas.DataFrame
             ``measured_log10_sigma`` (log10 S/cm), ``measured_censored``, ``measured_papers``,
-            ``measured_spread_log10`` (decades), ``measured_references``, one row per key.
+            ``measured_spread_log10`` (decades), ``measured_references`` (:func:`~mlsse.data.references.reference_label`:
+            a seed file named by its paper's DOI), one row per key.
         """
         rows = []
         for key in keys:
@@ -202,7 +205,7 @@ class MeasuredCompositions:
                 continue
             papers = int(record[3]) if len(record) > 3 else 1
             spread = float(record[4]) if len(record) > 4 else math.nan
-            rows.append((float(record[0]), bool(record[1]), papers, spread, str(record[2])))
+            rows.append((float(record[0]), bool(record[1]), papers, spread, reference_label(record[2])))
         return pd.DataFrame(rows, columns=["measured_log10_sigma", "measured_censored", "measured_papers",
                                            "measured_spread_log10", "measured_references"])
 
@@ -269,7 +272,8 @@ class MeasuredCompositions:
                     continue  # the query itself (keys hold 4 decimals): its measurements are reported apart
                 record = self.values[keys[i]]
                 formula = record[5] if len(record) > 5 else keys[i]
-                picked.append((str(formula), float(record[0]), bool(record[1]), str(record[2]), float(distance[i])))
+                picked.append((str(formula), float(record[0]), bool(record[1]), reference_label(record[2]),
+                               float(distance[i])))
                 if len(picked) == k:
                     break
             out.append(picked)
