@@ -151,6 +151,10 @@ def test_api_predict_malformed_bodies_are_422_and_a_huge_body_413(client):
      f"more than the web app's {MAX_SCAN_CANDIDATES:,}"),
     ({"host": "Li2ZrCl6", "site": "Cl", "dopants": "N", "wt": "0:x"}, "wt", "cannot read wt"),
     ({"host": "Li2ZrCl6", "site": "Br", "dopants": "N"}, "site", "site Br is not in host"),
+    # errors the scan itself raises carry their field: a site message naming the dopant, a level naming the site
+    ({"host": "Li2ZrCl6", "site": "Cl", "dopants": "Xx"}, "dopants", "unknown dopant 'Xx'"),
+    ({"host": "Li2ZrCl6", "site": "Zr", "dopants": "Y", "levels": "2"}, "levels", "exceeds the 1 Zr"),
+    ({"host": "Li2ZrCl6", "site": "Zr", "dopants": "Cl"}, "dopants", "Cl is"),
 ])
 def test_api_dope_refuses_bad_input_naming_the_field(client, body, field, message):
     (found,) = problems(client.post("/api/dope", json=body))

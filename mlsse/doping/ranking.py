@@ -61,7 +61,7 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
     """
     query = as_query_frame(data).reset_index(drop=True)
     if group is not None and group not in query.columns:
-        raise DopingError(f"--group {group!r} names no column; found {list(query.columns)}")
+        raise DopingError(f"--group {group!r} names no column; found {list(query.columns)}", field="group")
     groups = np.array([str(g) for g in (query[group] if group is not None else ["all"] * len(query))], dtype=object)
     reference_column = reference if reference is not None and reference in query.columns else None
     reference_formula = reference if reference is not None and reference_column is None else None
@@ -73,7 +73,7 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
     predicted = predict_query(predictor, query)
     out, features = predicted.table, predicted.features
     if reference_formula is not None and np.isnan(out.at[extra, "log10_sigma"]):
-        raise DopingError(f"--reference {reference_formula!r}: {out.at[extra, 'note']}")
+        raise DopingError(f"--reference {reference_formula!r}: {out.at[extra, 'note']}", field="reference")
     members = query.reindex(columns=["composition", "additive", "additive_wt_pct"])
     # A row predict refused (a bad temperature, space group or CIF) has no score even if its formula featurizes.
     ok = features["error"].eq("").to_numpy() & out["log10_sigma"].notna().to_numpy()
@@ -99,7 +99,7 @@ def rank(data, group: str | None = None, reference: str | None = None, model=Non
             ref = extra if extra is not None else _reference_row(query, rows, reference_column, name)
         if not ok[ref]:
             raise DopingError(f"the reference {query.at[ref, 'composition']!r} of group {name!r} cannot be "
-                              f"predicted: {out.at[ref, 'note']}")
+                              f"predicted: {out.at[ref, 'note']}", field="reference")
         distance = np.array([fraction_distance(fractions[i], fractions[ref]) if ok[i] else np.nan for i in rows])
         sigma_width = predictor.paired_half_width("log10_sigma", np.nan_to_num(distance))
         ea_width = predictor.paired_half_width("ea_eV", np.nan_to_num(distance))
@@ -148,5 +148,5 @@ def _reference_row(query: pd.DataFrame, rows: np.ndarray, column: str | None, gr
     marked = query[column].iloc[rows].astype(str).str.strip().str.lower().isin(["true", "yes", "1", "x", "1.0"])
     if marked.sum() != 1:
         raise DopingError(f"--reference column {column!r} marks {int(marked.sum())} rows of group {group!r}: "
-                          "mark exactly one (true, yes, 1 or x)")
+                          "mark exactly one (true, yes, 1 or x)", field="reference")
     return int(rows[np.flatnonzero(marked.to_numpy())[0]])

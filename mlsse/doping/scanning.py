@@ -57,14 +57,14 @@ def parse_levels(spec: str) -> list[float]:
                 raise ValueError
             # Said plainly: a zero step or a reversed range is a slip, not an unreadable text.
             if step <= 0:
-                raise DopingError(f"levels {echo(spec)}: the step is {step:g}; give a step > 0")
+                raise DopingError(f"levels {echo(spec)}: the step is {step:g}; give a step > 0", field="levels")
             if stop < start:
                 raise DopingError(f"levels {echo(spec)}: the range runs backwards ({start:g} to {stop:g}); give "
-                                  "start ≤ stop")
+                                  "start ≤ stop", field="levels")
             count = int(np.floor((stop - start) / step + 1e-9)) + 1
             if count > MAX_LEVELS:
                 raise DopingError(f"levels {echo(spec)}: {count:,} values, more than {MAX_LEVELS:,}; give a "
-                                  "larger step")
+                                  "larger step", field="levels")
             return [round(start + i * step, 10) for i in range(count)]
         levels = [round(float(part), 10) for part in spec.split(",") if part.strip()]
         if not levels or not all(np.isfinite(levels)):
@@ -72,7 +72,7 @@ def parse_levels(spec: str) -> list[float]:
         return levels
     except ValueError:
         raise DopingError(f"cannot read levels {echo(spec)}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
-                          f"(0.05,0.1)") from None
+                          f"(0.05,0.1)", field="levels") from None
 
 
 def candidate_table(host: str, site: str, dopants: list[str], levels: list[float],
@@ -123,14 +123,14 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
     try:
         host_comp = parse_composition(host)
     except ValueError as exc:
-        raise DopingError(f"host: {exc}") from None
+        raise DopingError(f"host: {exc}", field="host") from None
     if bool(additive) != bool(wt_pcts):
-        raise DopingError("an additive needs its wt% values (--wt), and wt% values need an --additive")
+        raise DopingError("an additive needs its wt% values (--wt), and wt% values need an --additive", field="wt")
     for wt in wt_pcts or []:
         if (problem := additive_problem(additive or "", wt)) is not None:
-            raise DopingError(problem)
+            raise DopingError(problem, field="wt" if "wt%" in problem else "additive")
     if not all(np.isfinite(levels)):
-        raise DopingError(f"levels must be finite numbers; got {levels}")
+        raise DopingError(f"levels must be finite numbers; got {levels}", field="levels")
     if isinstance(dopants, str):
         dopants = dopants.split(",")
     dopants = [d.strip() for d in (dopants or []) if d.strip()]
@@ -142,16 +142,18 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
                               "composition": host_text, "additive": additive, "additive_wt_pct": wt}
                              for wt in wt_pcts])
     if not site:
-        raise DopingError("give --site and --dopants (or an --additive with --wt for a composite series alone)")
+        raise DopingError("give --site and --dopants (or an --additive with --wt for a composite series alone)",
+                          field="site")
     if not dopants:
-        raise DopingError("no dopant given")
+        raise DopingError("no dopant given", field="dopants")
     site_charge = host_oxidation_states(host_comp).get(site) if site in host_comp.get_el_amt_dict() else None
     species = {}
     for dopant in dopants:
         symbol, charge = dopant_species(dopant, site_charge) if site_charge is not None else (dopant, 0.0)
         label = species_label(symbol, charge) if site_charge is not None else dopant
         if label in species:
-            raise DopingError(f"dopants {species[label]!r} and {dopant!r} are the same species ({label})")
+            raise DopingError(f"dopants {species[label]!r} and {dopant!r} are the same species ({label})",
+                              field="dopants")
         species[label] = dopant
         if site_charge is not None and (others := other_common_states(dopant, site_charge, charge)):
             warnings.warn(f"{dopant} on the {site} site taken as {label}; it is also common as "
@@ -226,13 +228,14 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
         dopants = [d.strip() for d in dopants.split(",") if d.strip()]
     if temperature_c is not None:
         if (problem := temperature_problem(float(temperature_c))) is not None:
-            raise DopingError(problem)
+            raise DopingError(problem, field="temperature_c")
         warn_if_kelvin_like(temperature_c)
     count = max(1, len(dopants or [])) * max(1, len(levels)) * max(1, len(wt_pcts or []))
     if count > MAX_SCAN_CANDIDATES:
         raise DopingError(f"{count:,} candidates ({len(dopants)} dopants × {len(levels)} levels"
                           + (f" × {len(wt_pcts)} wt%" if wt_pcts else "") + f"), more than a scan's "
-                          f"{MAX_SCAN_CANDIDATES:,}: use fewer levels, or 'mlsse screen' for a large space")
+                          f"{MAX_SCAN_CANDIDATES:,}: use fewer levels, or 'mlsse screen' for a large space",
+                          field="levels")
     candidates = candidate_table(host, site, dopants, levels, compensation, additive, wt_pcts)
     predictor = load_predictor(model)
     features = featurize_table(candidates[["composition", "additive", "additive_wt_pct"]])

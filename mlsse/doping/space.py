@@ -112,19 +112,20 @@ def build_spec(hosts: dict[str, dict[str, list[str]]], levels, compensations=("l
     levels = parse_levels(levels) if isinstance(levels, str) else [float(x) for x in levels]
     levels = tuple(sorted({round(x, 10) for x in levels if x > 0}))
     if not levels or not all(np.isfinite(levels)):
-        raise DopingError("give at least one finite dopant level above 0")
+        raise DopingError("give at least one finite dopant level above 0", field="levels")
     try:
         compensations = [Compensation(c).value for c in compensations]
     except ValueError:
-        raise DopingError(f"compensation must be li or vacancy; got {list(compensations)}") from None
+        raise DopingError(f"compensation must be li or vacancy; got {list(compensations)}",
+                          field="compensation") from None
     if not hosts:
-        raise DopingError("no host given")
+        raise DopingError("no host given", field="host")
     sweeps, refused, present = [], [], set()
     for host, sites in hosts.items():
         try:
             host_comp = parse_composition(host)
         except ValueError as exc:
-            raise DopingError(f"host: {exc}") from None
+            raise DopingError(f"host: {exc}", field="host") from None
         name = formula_text(host_comp, pymatgen_order=True)
         try:
             states = host_oxidation_states(host_comp)

@@ -14,7 +14,20 @@ TOLERANCE = 1e-9
 
 
 class DopingError(MlsseError):
-    """A doping request that cannot be built (absent site, level too high, no charge balance)."""
+    """A doping request that cannot be built (absent site, level too high, no charge balance).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, one line.
+    field : str, optional
+        The request's part it is about (``host``, ``site``, ``dopants``, ``levels``, ``compensation``,
+        ``additive``, ``wt``, ``temperature_c``, ``group``, ``reference``), so a form can show the message beside it.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class Compensation(str, Enum):
@@ -47,7 +60,7 @@ def host_oxidation_states(host: Composition) -> dict[str, float]:
     states = plausible_oxidation_states(host)
     if states is None:
         raise DopingError(f"no charge-balanced oxidation states found for host "
-                          f"{formula_text(host, pymatgen_order=True)}")
+                          f"{formula_text(host, pymatgen_order=True)}", field="host")
     return {symbol: float(q) for symbol, q in states.items()}
 
 
@@ -86,11 +99,11 @@ def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
             species = Species.from_str(dopant)
             if species.oxi_state not in species.element.oxidation_states:
                 raise DopingError(f"{species.symbol} has no {species.oxi_state:+g} oxidation state (it has "
-                                  f"{', '.join(f'{q:+d}' for q in species.element.oxidation_states)})")
+                                  f"{', '.join(f'{q:+d}' for q in species.element.oxidation_states)})", field="dopants")
             return species.symbol, float(species.oxi_state)
         element = Element(dopant)
     except (ValueError, KeyError):
-        raise DopingError(f"unknown dopant {dopant!r}") from None
+        raise DopingError(f"unknown dopant {dopant!r}", field="dopants") from None
     states = _common_states(element, anion)
     if not states:
         kind, other = ("an anion", "a cation") if anion else ("a cation", "an anion")
@@ -98,7 +111,7 @@ def dopant_species(dopant: str, site_charge: float) -> tuple[str, float]:
         # Suggest an explicit state only where the element has one of that sign at all (never Sc3-).
         hint = (f"; give {dopant}{abs(rare[0])}{'-' if anion else '+'} to mean its rare state" if rare
                 else f": it does not go on {kind} site")
-        raise DopingError(f"dopant {dopant} is {other}, not {kind}{hint}")
+        raise DopingError(f"dopant {dopant} is {other}, not {kind}{hint}", field="dopants")
     return element.symbol, float(min(states, key=lambda q: abs(q - site_charge)) if anion else max(states))
 
 
@@ -184,21 +197,23 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
     compensation = Compensation(compensation)
     formula = formula_text(host, pymatgen_order=True)
     if site not in host.get_el_amt_dict():
-        raise DopingError(f"site {site} is not in host {formula}")
+        raise DopingError(f"site {site} is not in host {formula}", field="site")
     if level < 0:
-        raise DopingError(f"level {level} is negative")
+        raise DopingError(f"level {level} is negative", field="levels")
     if level > host[site] + TOLERANCE:
-        raise DopingError(f"level {level:g} exceeds the {host[site]:g} {site} per formula unit of {formula}")
+        raise DopingError(f"level {level:g} exceeds the {host[site]:g} {site} per formula unit of {formula}",
+                          field="levels")
     states = host_oxidation_states(host)
     site_charge = states[site]
     symbol, dopant_charge = dopant_species(dopant, site_charge)
     if (dopant_charge < 0) != (site_charge < 0):
-        raise DopingError(f"{dopant} ({dopant_charge:+g}) cannot sit on the {site} site ({site_charge:+g})")
+        raise DopingError(f"{dopant} ({dopant_charge:+g}) cannot sit on the {site} site ({site_charge:+g})",
+                          field="dopants")
     if symbol == site:
-        raise DopingError(f"{dopant} on the {site} site is the host itself")
+        raise DopingError(f"{dopant} on the {site} site is the host itself", field="dopants")
     if symbol in states and (states[symbol] < 0) != (site_charge < 0):
         kind = "an anion" if states[symbol] < 0 else "a cation"
-        raise DopingError(f"{symbol} is {kind} of {formula}; it cannot also sit on the {site} site")
+        raise DopingError(f"{symbol} is {kind} of {formula}; it cannot also sit on the {site} site", field="dopants")
     # A halogen or chalcogen named for the cation site of a halide or chalcogenide of its own group (Br on Y in
     # Li3YCl6) is almost surely a wrong --site: as a cation it would be Br7+. Oxides and fluorides keep their
     # oxo-cations (Te6+ in LLZO, S6+ in Li4SiO4); an explicit species is taken as meant.
@@ -209,14 +224,14 @@ def dope(host: Composition | str, site: str, dopant: str, level: float,
             and dopant_element.group in {el.group for el in anions}):
         raise DopingError(f"{symbol} on the cation site {site} of {formula}, beside its anions of the same group, "
                           f"would be {species_label(symbol, dopant_charge)}: is --site right? (give "
-                          f"{species_label(symbol, dopant_charge)} to mean it)")
+                          f"{species_label(symbol, dopant_charge)} to mean it)", field="dopants")
     # As for the host (host_oxidation_states): every cation less electronegative than every anion.
     others = [Element(el) for el, q in states.items() if (q < 0) != (site_charge < 0)]
     bound = min(el.X for el in others) if site_charge > 0 else max(el.X for el in others)
     if (Element(symbol).X >= bound) if site_charge > 0 else (Element(symbol).X <= bound):
         kind, partner = ("cation", "anion") if site_charge > 0 else ("anion", "cation")
         raise DopingError(f"{symbol} (electronegativity {Element(symbol).X:g}) cannot be a {kind} beside the "
-                          f"{partner}s of {formula}; is --site right?")
+                          f"{partner}s of {formula}; is --site right?", field="dopants")
     doped = host - Composition({site: level}) + Composition({symbol: level}) if level > 0 else host
     excess = level * (dopant_charge - site_charge)  # charge the substitution adds, e
     if abs(excess) > TOLERANCE:
@@ -228,7 +243,7 @@ def _compensate(doped: Composition, excess: float, compensation: Compensation, s
                 states: dict[str, float], formula: str) -> Composition:
     if compensation is Compensation.li:
         if "Li" not in states and excess > 0:
-            raise DopingError(f"no Li in {formula} to remove for charge balance")
+            raise DopingError(f"no Li in {formula} to remove for charge balance", field="compensation")
         change = Composition({"Li": abs(excess)})
         doped = doped + change if excess < 0 else _subtract(doped, change, formula)
         return doped
@@ -237,12 +252,14 @@ def _compensate(doped: Composition, excess: float, compensation: Compensation, s
         anion = max(anions, key=lambda el: doped[el])
         return _subtract(doped, Composition({anion: -excess / -states[anion]}), formula)
     if states[site] <= 0:
-        raise DopingError(f"vacancy compensation of a positive excess on anion site {site} is not defined; use li")
+        raise DopingError(f"vacancy compensation of a positive excess on anion site {site} is not defined; use li",
+                          field="compensation")
     return _subtract(doped, Composition({site: excess / states[site]}), formula)
 
 
 def _subtract(doped: Composition, removed: Composition, formula: str) -> Composition:
     for el, amount in removed.get_el_amt_dict().items():
         if doped[el] + TOLERANCE < amount:
-            raise DopingError(f"charge balance would need {amount:g} {el} removed from {formula}: not enough {el}")
+            raise DopingError(f"charge balance would need {amount:g} {el} removed from {formula}: not enough {el}",
+                              field="compensation")
     return Composition({el: doped[el] - removed[el] for el in doped.get_el_amt_dict()})

@@ -28,6 +28,8 @@ from mlsse.temperature import temperature_problem
 
 #: Largest request body, bytes (a pasted list of 2,000 candidates is ~100 kB).
 MAX_BODY_BYTES = 1_000_000
+#: The dope form's fields a scan's error can be shown beside (:attr:`DopingError.field`).
+DOPE_FIELDS = ("host", "site", "dopants", "levels", "compensation", "additive", "wt", "temperature_c")
 #: Formulas per predict request (a file of more: ``mlsse predict --input``, streamed).
 MAX_FORMULAS = 200
 #: Candidates per rank request.
@@ -229,7 +231,7 @@ class Service:
                 result = scan(host, site, dopants, level_values, compensation, additive or None,
                               wt_values or None, temperature_c, self.predictor)
             except DopingError as exc:
-                raise FieldError([(("body", _field_named(str(exc))), str(exc))]) from None
+                raise FieldError([(("body", exc.field if exc.field in DOPE_FIELDS else "host"), str(exc))]) from None
         return result.sort_values(["rank", "dopant", "level"], kind="stable").reset_index(drop=True)
 
     def scan_svg(self, result: pd.DataFrame) -> str:
@@ -287,8 +289,8 @@ class Service:
                 ranked = rank(rows.reset_index(drop=True), group=group or None, reference=reference or None,
                               model=self.predictor)
             except DopingError as exc:
-                name = "group" if "--group" in str(exc) else "reference" if "reference" in str(exc) else "rows"
-                raise FieldError([(("body", name), str(exc))]) from None
+                raise FieldError([(("body", exc.field if exc.field in ("group", "reference") else "rows"),
+                                   str(exc))]) from None
             except MlsseError as exc:
                 raise FieldError([(("body", "rows"), str(exc))]) from None
         return rounded_predictions(ranked)
@@ -372,16 +374,6 @@ def _levels(name: str, spec: str, problems: list) -> list[float]:
     except DopingError as exc:
         problems.append((("body", name), str(exc).replace("levels", name, 1) if name != "levels" else str(exc)))
         return []
-
-
-def _field_named(message: str) -> str:
-    """The dope field a scan's message is about (the first it names), else the host."""
-    lowered = message.lower()
-    for word, name in (("wt%", "wt"), ("additive", "additive"), ("level", "levels"), ("dopant", "dopants"),
-                       ("site", "site"), ("compensation", "compensation")):
-        if word in lowered:
-            return name
-    return "host"
 
 
 def _svg_text(figure) -> str:
