@@ -157,7 +157,7 @@ def test_references_sharing_a_doi_are_one_paper_group():
 def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
     import pandas as pd
 
-    from mlsse.models.evaluation import cross_validate
+    from mlsse.models.cross_validation import cross_validate
 
     # 20 materials, each measured by two papers; the label depends only on which material it is, so a model
     # can only score well by having seen the same material in the other paper.
