@@ -24,7 +24,8 @@ from mlsse.features import FEATURIZER_VERSION
 from mlsse.io import atomic_directory, atomic_path, write_text_atomic
 from mlsse.models.card import model_card
 from mlsse.models.domain import ApplicabilityDomain
-from mlsse.models.estimator import ConformalBoostedRegressor, checked_view_columns, forest_columns
+from mlsse.models.ensemble import checked_view_columns, forest_columns
+from mlsse.models.estimator import ConformalBoostedRegressor
 from mlsse.models.evidence import MeasuredCompositions
 from mlsse.models.predictor import Predictor
 from mlsse.models.ranking import SeriesRanker
