@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsse.io import arrow_table, atomic_path, is_parquet, output_schema, parquet_writer
+from mlsse.errors import DataError
+from mlsse.io import arrow_table, atomic_path, is_parquet, output_schema, parquet_writer, read_table, read_table_chunks
 from mlsse.models.predictor import OUTPUT_COLUMN_TYPES
 from mlsse.progress import SILENT, Progress
 from mlsse.query import check_query, predict_rows
@@ -121,9 +122,6 @@ def _warn_kelvin_like(suspects: list[tuple[int, float]], n_rows: int) -> None:
 
 
 def _input_chunks(path: Path, chunk_rows: int):
-    from mlsse.errors import DataError
-    from mlsse.io import read_table_chunks
-
     if not is_parquet(path):
         yield from read_table_chunks(path, chunk_rows, required=["composition"])
         return
@@ -155,8 +153,6 @@ def _empty_query(path: Path) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         return pq.read_schema(path).empty_table().to_pandas()
-    from mlsse.io import read_table
-
     return read_table(path, required=["composition"], nrows=0)
 
 

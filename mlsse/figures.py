@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from mlsse.doping.plot import formula_mathtext
+from mlsse.io import atomic_path
+from mlsse.temperature import ROOM_TEMPERATURE_C
 
 
 def plot_arrhenius(result: pd.DataFrame, label: str, path: str | Path) -> Path:
@@ -34,9 +36,6 @@ def plot_arrhenius(result: pd.DataFrame, label: str, path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from mlsse.io import atomic_path
-    from mlsse.temperature import ROOM_TEMPERATURE_C
 
     rows = result.dropna(subset=["log10_sigma"]).sort_values("temperature_C")
     inverse = 1000.0 / (rows["temperature_C"].to_numpy(dtype=float) + 273.15)

@@ -157,7 +157,7 @@ def test_references_sharing_a_doi_are_one_paper_group():
 def test_unseen_composition_cv_removes_the_same_material_from_other_papers():
     import pandas as pd
 
-    from mlsse.models.evaluation import cross_validate
+    from mlsse.models.cross_validation import cross_validate
 
     # 20 materials, each measured by two papers; the label depends only on which material it is, so a model
     # can only score well by having seen the same material in the other paper.
@@ -361,7 +361,7 @@ def test_a_model_is_saved_whole_over_an_earlier_one_and_never_over_other_files(t
 
 
 def test_mixture_mean_moves_with_the_probability_in_proportion():
-    from mlsse.models.estimator import mixture_mean
+    from mlsse.models.ensemble import mixture_mean
 
     p = np.linspace(0.0, 1.0, 101)
     mean = mixture_mean(np.full(len(p), -4.0), p, -15.0)
@@ -382,7 +382,7 @@ def _censored_synthetic(n=400, seed=7):
 
 
 def test_censored_rows_train_a_classifier_and_the_prediction_is_the_mixture_mean():
-    from mlsse.models.estimator import mixture_mean
+    from mlsse.models.ensemble import mixture_mean
 
     X, y, censored, groups = _censored_synthetic()
     model = ConformalBoostedRegressor(n_estimators=60, views=[[0, 1, 2], [0, 3, 4]], censored_value=-15.0,

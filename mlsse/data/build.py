@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +13,14 @@ import pandas as pd
 
 from mlsse.chemistry import composition_key
 from mlsse.data.activation import derive_activation_energies
-from mlsse.data.laskowski import load_laskowski
-from mlsse.data.liverpool import load_liverpool
-from mlsse.data.obelix import load_obelix
+from mlsse.data.laskowski import LASKOWSKI_DOI_FILE, LASKOWSKI_FILE, load_laskowski
+from mlsse.data.liverpool import LIVERPOOL_FILE, load_liverpool
+from mlsse.data.obelix import OBELIX_CIF_ARCHIVE, OBELIX_FILE, load_obelix
 from mlsse.data.schema import CURATED_COLUMNS, family_name
-from mlsse.data.seed import load_seed
+from mlsse.data.seed import SEED_FILE, load_seed
 from mlsse.errors import DataError
 from mlsse.io import write_csv_atomic, write_text_atomic
-from mlsse.paths import cache_dir
+from mlsse.paths import DATASETS_DIR, cache_dir, external_data_dir
 from mlsse.temperature import ROOM_TEMPERATURE_RANGE_C
 
 CURATED_FILE = "curated.csv"
@@ -354,18 +355,11 @@ def inputs_fingerprint(external_dir: str | Path | None = None, seed_path: str | 
     DataError
         If the external data directory does not exist.
     """
-    from mlsse import __version__
-    from mlsse.data.laskowski import LASKOWSKI_DOI_FILE, LASKOWSKI_FILE
-    from mlsse.data.liverpool import LIVERPOOL_FILE
-    from mlsse.data.obelix import OBELIX_CIF_ARCHIVE, OBELIX_FILE
-    from mlsse.data.seed import SEED_FILE
-    from mlsse.paths import DATASETS_DIR, external_data_dir
-
     directory = external_data_dir(external_dir)
     paths = [Path(seed_path) if seed_path else DATASETS_DIR / SEED_FILE] + [
         directory / name for name in (OBELIX_FILE, OBELIX_CIF_ARCHIVE, LIVERPOOL_FILE, LASKOWSKI_FILE,
                                       LASKOWSKI_DOI_FILE)]
-    digest = hashlib.sha256(__version__.encode())
+    digest = hashlib.sha256(importlib.metadata.version("mlsse").encode())
     # The loaders' code too, and the shared modules they read with (formulas, tables, temperatures): a fix in how a
     # source is read must reach tables cached before it.
     package = Path(__file__).parent.parent

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsse.io import atomic_path
+
 
 def plot_formats() -> list[str]:
     """Return the figure suffixes matplotlib writes here (``.png``, ``.svg``, ``.pdf``, …), sorted; not ``.pgf``,
@@ -39,8 +41,6 @@ def plot_scan(scan: pd.DataFrame, path: str | Path) -> Path:
     pathlib.Path
         ``path``.
     """
-    from mlsse.io import atomic_path
-
     fig = scan_figure(scan)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)

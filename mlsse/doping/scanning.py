@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlsse.chemistry import formula_text
-from mlsse.models.evidence import Z_80
+from mlsse.chemistry import echo, formula_text, parse_composition
+from mlsse.data.schema import additive_problem
 from mlsse.doping.substitution import (
     Compensation,
     DopingError,
@@ -16,6 +16,13 @@ from mlsse.doping.substitution import (
     other_common_states,
     species_label,
 )
+from mlsse.errors import MlsseWarning
+from mlsse.features import featurize_table
+from mlsse.features.names import feature_element, readable_name
+from mlsse.models.evidence import Z_80, evidence_key
+from mlsse.models.series import atom_fractions, fraction_distance
+from mlsse.temperature import log10_sigma_at, temperature_problem, warn_if_kelvin_like
+from mlsse.workspace.registry import load_predictor
 
 #: Most values one levels or wt% range may give: counted before any candidate is built, so that a tiny step
 #: cannot fill the memory (a screen has its own bound on candidates, --max-candidates).
@@ -47,8 +54,6 @@ def parse_levels(spec: str) -> list[float]:
         If the text is not such a range (step > 0, stop ≥ start, at most :data:`MAX_LEVELS` values) or list of
         finite numbers.
     """
-    from mlsse.chemistry import echo
-
     spec = spec.strip()
     try:
         if ":" in spec:
@@ -115,10 +120,6 @@ def candidate_table(host: str, site: str, dopants: list[str], levels: list[float
         outside [0, 100), or a doping :func:`~mlsse.doping.substitution.dope` cannot build.
     """
     import warnings
-
-    from mlsse.chemistry import parse_composition
-    from mlsse.data.schema import additive_problem
-    from mlsse.errors import MlsseWarning
 
     try:
         host_comp = parse_composition(host)
@@ -216,10 +217,6 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     ModelError
         If the model is missing, damaged or incompatible.
     """
-    from mlsse.features import featurize_table
-    from mlsse.temperature import log10_sigma_at, temperature_problem, warn_if_kelvin_like
-    from mlsse.workspace.registry import load_predictor
-
     if isinstance(levels, str):
         levels = parse_levels(levels)
     if isinstance(wt_pcts, str):
@@ -272,8 +269,6 @@ def _measured(predictor, scan: pd.DataFrame) -> pd.DataFrame:
     """What the training data measured of each scanned composition (σ near room temperature: the median over
     papers, log10 S/cm; the number of papers; their spread, decades; up to three references), blank where never
     measured."""
-    from mlsse.models.evidence import evidence_key
-
     columns = ["measured_log10_sigma", "measured_papers", "measured_spread_log10", "measured_references"]
     if predictor.measured is None:
         return pd.DataFrame({"measured_log10_sigma": np.nan, "measured_papers": 0, "measured_spread_log10": np.nan,
@@ -315,8 +310,6 @@ def reasons_against_host(predictor, features: pd.DataFrame, host) -> tuple[list[
     reasons_up, reasons_down : list of str
         Per row, ``"name +0.12; name +0.05"`` (log10 S/cm), ``""`` for none.
     """
-    from mlsse.features.names import readable_name
-
     contributions = predictor.explain_features(features).drop(columns="bias")
     told = _describing_features(features.reindex(columns=contributions.columns), host)
     up, down = [], []
@@ -332,8 +325,6 @@ def _describing_features(features: pd.DataFrame, host) -> pd.DataFrame:
     """Per candidate (row of ``features``) and feature, whether the feature says something about the candidate or
     the ``host`` row: its value is known in either, and an element's content or amount column belongs to an element
     of either. The reasons name only these, so a chloride's reasons never cite its S content."""
-    from mlsse.features.names import feature_element
-
     known = features.notna() | features.loc[host].notna().to_numpy()[None, :]
     for column in features.columns:
         if feature_element(column) is not None:
@@ -362,8 +353,6 @@ def probability_beats_host(delta, paired_half_width) -> np.ndarray:
 def _distances_to(scan: pd.DataFrame, host) -> np.ndarray:
     """The distance of each candidate of ``scan`` to the row ``host`` (the fraction of atoms exchanged, a
     composite's additive included: :func:`~mlsse.models.series.member_pairs`), once per distinct candidate."""
-    from mlsse.models.series import atom_fractions, fraction_distance
-
     members = scan[["composition", "additive", "additive_wt_pct"]].fillna({"additive": "", "additive_wt_pct": 0.0})
     keys = list(members.itertuples(index=False, name=None))
     reference = atom_fractions(*members.loc[host])

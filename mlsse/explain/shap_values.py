@@ -13,6 +13,7 @@ from mlsse.features.names import feature_group, readable_name
 from mlsse.io import atomic_path
 from mlsse.models.targets import Target
 from mlsse.paths import cache_dir
+from mlsse.progress import SILENT
 
 #: How each target is labelled in tables and plots.
 LABELS = {Target.LOG10_SIGMA: "log10 σ at 25 °C", Target.EA: "Ea"}
@@ -46,8 +47,6 @@ def shap_explanation(predictor, features: pd.DataFrame, target="log10_sigma", pr
         ``feature_names``.
     """
     import shap
-
-    from mlsse.progress import SILENT
 
     X = features.reindex(columns=predictor.feature_names)
     starts = range(0, len(X), chunk_rows)
@@ -118,8 +117,6 @@ def waterfall_png(explanation, row: int, path: str | Path, title: str, max_displ
     import matplotlib.pyplot as plt
     import shap
 
-    from mlsse.io import atomic_path
-
     one = explanation[row]
     # An unknown value (a structure the query does not give) reads "unknown", not "nan".
     one.display_data = np.array(["unknown" if isinstance(v, float) and v != v else
@@ -183,8 +180,6 @@ def global_pngs(explanation, importance: pd.DataFrame, out_dir: str | Path, targ
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import shap
-
-    from mlsse.io import atomic_path
 
     out_dir = Path(out_dir)
     written = []

@@ -11,7 +11,9 @@ from typing import Iterable
 import numpy as np
 
 from mlsse.errors import MlsseWarning
+from mlsse.features.preset import FEATURIZER_VERSION
 from mlsse.io import atomic_path
+from mlsse.paths import cache_dir
 
 #: Sub-directory of ``mlsse.paths.cache_dir()`` holding the feature caches.
 CACHE_SUBDIR = "features"
@@ -52,9 +54,6 @@ class FeatureCache:
 
     def __init__(self, directory: str | Path | None = None, version: str | None = None,
                  max_rows: int = DEFAULT_MAX_ROWS):
-        from mlsse.features.preset import FEATURIZER_VERSION
-        from mlsse.paths import cache_dir
-
         self.directory = Path(directory) if directory is not None else cache_dir() / CACHE_SUBDIR
         self.version = version or FEATURIZER_VERSION
         self.path = self.directory / f"{self.version}.npz"

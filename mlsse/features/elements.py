@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from mlsse.chemistry import common_oxidation_states
 from mlsse.features.preset import ANION_CHARGES, ANIONS, MAGPIE_PROPERTIES
 
 
@@ -83,8 +84,6 @@ def element_tables() -> ElementTables:
             r = Species(symbol, charge).ionic_radius
         radius.append(np.nan if r is None else float(r))
     z_of = {el.symbol: el.Z for el in elements}
-    from mlsse.chemistry import common_oxidation_states
-
     oxidation = common_oxidation_states()
     return ElementTables(z_of=z_of, magpie=magpie, electronegativity=electronegativity,
                          anion_z=np.array([z_of[s] for s in ANIONS]),

@@ -16,6 +16,7 @@ from mlsse.features.composition import parsed_composition
 from mlsse.features.elements import element_tables
 from mlsse.features.featurizers import IMPLEMENTORS, WARD_2016
 from mlsse.features.preset import MAGPIE_PROPERTIES
+from mlsse.features.rows import per_distinct_row
 
 _ROUTES: dict[str, re.Pattern] = {
     "route: ball milling": re.compile(
@@ -163,8 +164,6 @@ def featurize_process_frame(frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per row of ``frame`` (RangeIndex), columns :data:`PROCESS_LABELS`.
     """
-    from mlsse.features.rows import per_distinct_row
-
     columns = [frame[c].tolist() if c in frame.columns else [""] * len(frame) for c in PROCESS_COLUMNS]
     values = per_distinct_row(CompositeProcessFeaturizer().featurize, columns, len(PROCESS_LABELS))
     return pd.DataFrame(values, columns=PROCESS_LABELS)

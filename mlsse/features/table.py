@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsse.data.cif import cif_file_path, cif_problem, read_cif_structure
+from mlsse.data.schema import cell_text
+from mlsse.features.cache import FeatureCache
 from mlsse.features.composition import featurize_compositions
 from mlsse.features.preset import FEATURIZER_VERSION
 from mlsse.features.rows import per_distinct_row
@@ -73,7 +76,7 @@ def featurize_table(frame: pd.DataFrame, structures: bool = True, *, errors: str
     DataError
         With ``errors="raise"``, for the first composition that cannot be featurized.
     """
-    from mlsse.data.cif import cif_problem
+    # Lazy: the process and structure featurizers load matminer, which `import mlsse.features` does not.
     from mlsse.features.process import featurize_process_frame
     from mlsse.features.structure import (
         LATTICE_LABELS,
@@ -127,8 +130,6 @@ def _missing(value) -> bool:
 
 
 def _cif_text(value) -> str:
-    from mlsse.data.schema import cell_text
-
     return cell_text(value)
 
 
@@ -142,7 +143,6 @@ def _cif_infos(cifs: list[str], cache: bool, cache_dir: str | Path | None) -> di
     key is the cell plus the size and modification time of the CIF (or archive) file, so an edited file is
     featurized again.
     """
-    from mlsse.features.cache import FeatureCache
     from mlsse.features.structure import STRUCTURE_LABELS
 
     labels = STRUCTURE_LABELS + _CIF_EXTRA
@@ -171,8 +171,6 @@ def _cif_infos(cifs: list[str], cache: bool, cache_dir: str | Path | None) -> di
 
 
 def _cif_cache_key(cif: str) -> str:
-    from mlsse.data.cif import cif_file_path
-
     try:
         stat = cif_file_path(cif).stat()
     except OSError:
@@ -185,7 +183,6 @@ def _cif_info(cif: str) -> CifInfo | None:
     """Return what the feature table takes from the CIF behind a ``cif`` cell, or None if it is unreadable."""
     import warnings
 
-    from mlsse.data.cif import read_cif_structure
     from mlsse.features.structure import featurize_structure
 
     try:

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlsse.models.conformal import conformal_quantile
+from mlsse.models.ensemble import checked_view_columns, forest_columns, member_input, mixture_mean
 from mlsse.models.splits import grouped_folds
 
 
@@ -26,11 +27,11 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
     With ``censored_value`` the model has two parts: the members regress on the measured rows alone, and a
     classifier (:data:`CENSOR_CLASSIFIER_PARAMS`) gives the probability p that a row is censored. The
     prediction is the mean of the mixture "``censored_value`` with probability p, else the members' mean"
-    (:func:`mixture_mean`), p·``censored_value`` + (1 − p)·mean: it moves with p in proportion, so a small change
-    of p never makes the prediction jump to the censored label (the mixture's median did, by up to 5 decades for
-    p going from 0.48 to 0.53). ``censored_scale``, the spread of the mixture's normal part, enters the
-    probability below a threshold (:meth:`predict_probability_below`). A squared-error fit of the censored
-    labels would instead pull the members themselves towards ``censored_value``.
+    (:func:`~mlsse.models.ensemble.mixture_mean`), p·``censored_value`` + (1 − p)·mean: it moves with p in
+    proportion, so a small change of p never makes the prediction jump to the censored label (the mixture's median
+    did, by up to 5 decades for p going from 0.48 to 0.53). ``censored_scale``, the spread of the mixture's normal
+    part, enters the probability below a threshold (:meth:`predict_probability_below`). A squared-error fit of the
+    censored labels would instead pull the members themselves towards ``censored_value``.
 
     NaN features are allowed (XGBoost routes them in the boosters).
 
@@ -214,7 +215,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         -------
         numpy.ndarray
             The prediction per row, in the target's units: the members' mean, or with a censor classifier the
-            mean of the mixture (:func:`mixture_mean`).
+            mean of the mixture (:func:`~mlsse.models.ensemble.mixture_mean`).
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
@@ -410,107 +411,3 @@ FOREST_PARAMS = {"n_estimators": 100, "max_depth": 16, "min_child_weight": 1.0, 
 #: for the mixture's MAE.
 CENSOR_CLASSIFIER_PARAMS = {"n_estimators": 300, "max_depth": 4, "learning_rate": 0.05, "subsample": 0.8,
                             "colsample_bytree": 0.5}
-
-
-def mixture_mean(mean, p, censored_value: float) -> np.ndarray:
-    """Return the mean of "``censored_value`` with probability ``p``, else ``mean``": p·c + (1 − p)·mean.
-
-    Parameters
-    ----------
-    mean : float or array_like
-        The prediction of a measured value, in the target's units.
-    p : float or array_like
-        Probability of ``censored_value``, in [0, 1].
-    censored_value : float
-        The censored label c, in the target's units.
-
-    Returns
-    -------
-    numpy.ndarray
-        The mean, ``mean`` and ``p`` broadcast; NaN where ``mean`` or ``p`` is NaN.
-    """
-    mean, p = np.broadcast_arrays(np.asarray(mean, dtype=float), np.asarray(p, dtype=float))
-    return p * censored_value + (1.0 - p) * mean
-
-
-def member_input(X: np.ndarray, columns: np.ndarray, filled: bool) -> np.ndarray:
-    """Return the columns of ``X`` one member reads.
-
-    Parameters
-    ----------
-    X : numpy.ndarray, shape (n_rows, n_features)
-        Features.
-    columns : numpy.ndarray
-        The member's column indices.
-    filled : bool
-        Set NaN to −1 (a forest member).
-
-    Returns
-    -------
-    numpy.ndarray, shape (n_rows, len(columns))
-        The member's input.
-    """
-    return np.where(np.isnan(X[:, columns]), -1.0, X[:, columns]) if filled else X[:, columns]
-
-
-def checked_view_columns(views, n_features: int, name: str = "views") -> list[np.ndarray]:
-    """Return the column indices each booster reads, checked.
-
-    Parameters
-    ----------
-    views : list of list of int or None
-        The views; None: one view of every column.
-    n_features : int
-        Number of feature columns.
-    name : str, default "views"
-        The parameter the error message names.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        One integer array per view.
-
-    Raises
-    ------
-    ValueError
-        For an empty list or view, a view that is not a list of integers, or an index outside
-        ``0 … n_features − 1``.
-    """
-    if views is None:
-        return [np.arange(n_features)]
-    if len(views) == 0:
-        raise ValueError(f"{name} must be None or hold at least one view")
-    columns = []
-    for i, view in enumerate(views):
-        view = np.asarray(view)
-        if view.ndim != 1 or view.size == 0 or not np.issubdtype(view.dtype, np.integer):
-            raise ValueError(f"{name}: view {i} must be a non-empty list of column indices")
-        if view.min() < 0 or view.max() >= n_features:
-            raise ValueError(f"{name}: view {i} has a column index outside 0…{n_features - 1}")
-        columns.append(view.astype(int))
-    return columns
-
-
-def forest_columns(forest_views, n_features: int) -> list[np.ndarray]:
-    """Return the column indices each forest member reads, checked.
-
-    Parameters
-    ----------
-    forest_views : list of list of int or None
-        The views; None: no forest.
-    n_features : int
-        Number of feature columns.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        One integer array per view; empty for None.
-
-    Raises
-    ------
-    ValueError
-        As :func:`checked_view_columns`, naming ``forest_views``.
-    """
-    return [] if forest_views is None else checked_view_columns(forest_views, n_features, "forest_views")
-
-

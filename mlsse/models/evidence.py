@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from mlsse.chemistry import composition_key
 from mlsse.data.references import reference_label
+from mlsse.models.conformal import conformal_quantile
+from mlsse.models.metrics import repeat_measurement_deviation
 
 #: Measurements of one composition agree when their papers' medians lie within this many decades of each other.
 AGREEING_SPREAD_LOG10 = 1.0
@@ -40,8 +43,6 @@ def evidence_key(composition, additive=None, additive_wt_pct=None) -> str:
     ValueError
         If the formula cannot be parsed.
     """
-    from mlsse.chemistry import composition_key
-
     key = composition_key(composition)
     if isinstance(additive, str) and additive.strip():
         wt = pd.to_numeric(additive_wt_pct, errors="coerce")
@@ -154,8 +155,6 @@ class MeasuredCompositions:
             ``tolerance`` from the measured value (or above ``detection_limit`` + ``tolerance`` for a material
             reported only below detection); ``""`` when it is not, or the composition was never measured.
         """
-        from mlsse.chemistry import composition_key
-
         notes = []
         element_sets = self._element_sets() if elements is not None and len(compositions) > 64 else None
         for i, (formula, predicted) in enumerate(zip(compositions, np.asarray(predicted_log10_sigma, dtype=float))):
@@ -330,9 +329,6 @@ def measured_half_width(compositions, groups, values, censored, coverage: float 
     float or None
         The half-width, log10 S/cm.
     """
-    from mlsse.models.conformal import conformal_quantile
-    from mlsse.models.metrics import repeat_measurement_deviation
-
     keep = ~np.asarray(censored, dtype=bool)
     deviation = repeat_measurement_deviation(np.asarray(compositions)[keep], np.asarray(groups)[keep],
                                              np.asarray(values, dtype=float)[keep])

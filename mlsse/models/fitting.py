@@ -8,13 +8,13 @@ and :func:`model_metadata`.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from mlsse import __version__
 from mlsse.chemistry import parse_composition
 from mlsse.features import FEATURIZER_VERSION, featurize_compositions, featurize_table
 from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
@@ -550,7 +550,7 @@ def model_metadata(name: str, fitted: dict, metrics: dict, *, seed: int, trials:
         ``featurizer_version``, ``library_versions``, ``data_sha256``, the row and group counts and ``metrics``.
     """
     return {
-        "name": name, "mlsse_version": __version__, "seed": seed, "trials": trials,
+        "name": name, "mlsse_version": importlib.metadata.version("mlsse"), "seed": seed, "trials": trials,
         "tuned_targets": list(tune_targets), "params": {t: m.get_params() for t, m in fitted.items()},
         "featurizer_version": FEATURIZER_VERSION, "library_versions": library_versions(),
         "data_sha256": data_sha256, "n_sigma_rows": int(n_sigma_rows), "n_ea_rows": int(n_ea_rows),

@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 
 from mlsse.data.schema import as_query_frame
+from mlsse.features import featurize_table
+from mlsse.features.names import absent_element, readable_name
+from mlsse.features.preset import ELEMENT_FRACTION_LABELS
 from mlsse.models.domain import ApplicabilityDomain
 from mlsse.models.evidence import (
     AGREEING_SPREAD_LOG10,
@@ -18,6 +21,7 @@ from mlsse.models.evidence import (
     anchored_log10_sigma,
     evidence_key,
 )
+from mlsse.models.series import half_width_at
 from mlsse.models.targets import CENSORED_LOG10_SIGMA, DETECTION_LIMIT_LOG10_SIGMA, Target
 from mlsse.temperature import (
     ROOM_TEMPERATURE_C,
@@ -182,8 +186,6 @@ class Predictor:
         them (the fraction of atoms exchanged, :func:`~mlsse.models.series.composition_distance`): calibrated on
         held-out within-series differences, where a lab's offset cancels. A model saved without it uses its
         in-domain half-width."""
-        from mlsse.models.series import half_width_at
-
         target = Target.named(target)
         distance = np.atleast_1d(np.asarray(distance, dtype=float))
         widths = (self.metadata.get("paired_half_widths") or {}).get(target.value)
@@ -216,8 +218,6 @@ class Predictor:
             ``data``'s index. A row whose composition or CIF cannot be featurized has empty predictions and the
             reason in ``note``. Queries are not checked further here: ``mlsse.predict`` checks them first.
         """
-        from mlsse.features import featurize_table
-
         frame = as_query_frame(data)
         if features is None:
             features = featurize_table(frame, errors="nan", cache=cache)
@@ -399,8 +399,6 @@ class Predictor:
         ValueError
             For an unknown target.
         """
-        from mlsse.features import featurize_table
-
         frame = as_query_frame(data)
         return self.explain_features(featurize_table(frame), target).set_axis(frame.index)
 
@@ -448,9 +446,6 @@ class Predictor:
             Per formula, ``(readable name, the formula's feature value, contribution)``; the value says why, e.g.
             a space group that is unknown (NaN). Contributions are in the target's unit.
         """
-        from mlsse.features import featurize_table
-        from mlsse.features.names import absent_element, readable_name
-
         if features is None:
             query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
             features = featurize_table(query)
@@ -489,8 +484,6 @@ def feature_elements(features: pd.DataFrame) -> list[set[str]]:
     list of set of str
         Per row, the elements with a positive fraction.
     """
-    from mlsse.features.preset import ELEMENT_FRACTION_LABELS
-
     present = features.reindex(columns=ELEMENT_FRACTION_LABELS).fillna(0.0).to_numpy() > 0
     symbols = np.array(ELEMENT_FRACTION_LABELS)
     return [set(symbols[row]) for row in present]

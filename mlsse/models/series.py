@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mlsse.chemistry import composition_key, parse_composition
+from mlsse.models.conformal import conformal_quantile
+
 #: A series has at least this many distinct members (compositions, or composites of one composition).
 MIN_SERIES_MEMBERS = 3
 
@@ -39,8 +42,6 @@ def doping_series(rows: pd.DataFrame) -> pd.DataFrame:
         ``additive_wt_pct``, ``measured`` (log10 S/cm), ``rows`` (the positions in ``rows`` merged into the
         member), ordered by series, then measured σ.
     """
-    from mlsse.chemistry import composition_key, parse_composition
-
     work = pd.DataFrame({
         "position": np.arange(len(rows)),
         "group": rows["group"].astype(str).to_numpy(),
@@ -187,8 +188,6 @@ def atom_fractions(composition, additive: str | None = None, additive_wt_pct: fl
     dict
         Element symbol → fraction of all atoms (summing to 1).
     """
-    from mlsse.chemistry import parse_composition
-
     matrix = parse_composition(composition)
     share = float(additive_wt_pct or 0.0) / 100.0
     if not additive or share <= 0.0:
@@ -277,8 +276,6 @@ def pair_residuals(pairs: pd.DataFrame, measured, predicted) -> np.ndarray:
 def calibrate_paired_half_widths(pairs: pd.DataFrame, residual, coverage: float = 0.8) -> dict | None:
     """Return the conformal half-width at ``coverage`` of each distance class of ``pairs``
     (:func:`paired_half_widths` says how); None without pairs."""
-    from mlsse.models.conformal import conformal_quantile
-
     residual = np.asarray(residual, dtype=float)
     if not len(residual):
         return None

@@ -20,11 +20,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from mlsse.errors import ModelError
+from mlsse.features import FEATURIZER_VERSION
 from mlsse.io import atomic_directory, atomic_path, write_text_atomic
 from mlsse.models.card import model_card
 from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.ensemble import checked_view_columns, forest_columns
+from mlsse.models.estimator import ConformalBoostedRegressor
 from mlsse.models.evidence import MeasuredCompositions
 from mlsse.models.predictor import Predictor
+from mlsse.models.ranking import SeriesRanker
 
 #: Version of the saved-model layout; loading refuses other major versions.
 MODEL_FORMAT = "mlsse-model/5"
@@ -285,17 +289,9 @@ def model_problem(directory: str | Path) -> str | None:
 def _load(directory: Path, metadata: dict):
     from xgboost import XGBClassifier, XGBRegressor
 
-    from mlsse.models.estimator import (
-        ConformalBoostedRegressor,
-        checked_view_columns,
-        forest_columns,
-    )
-
     if metadata.get("format") not in READABLE_FORMATS:
         raise ModelError(f"model at {directory} has format {metadata.get('format')!r}; this mlsse reads "
                          f"{MODEL_FORMAT!r}: retrain it with this version (mlsse train)")
-    from mlsse.features import FEATURIZER_VERSION
-
     if metadata.get("featurizer_version") != FEATURIZER_VERSION:
         raise ModelError(f"model at {directory} was trained on features {metadata.get('featurizer_version')!r}, "
                          f"this mlsse computes {FEATURIZER_VERSION!r}: retrain it (mlsse train)")
@@ -321,8 +317,6 @@ def _load(directory: Path, metadata: dict):
     ranker = None
     if metadata.get("sigma_ranker"):
         from xgboost import XGBRanker
-
-        from mlsse.models.ranking import SeriesRanker
 
         ranker = SeriesRanker()
         ranker.booster_ = _load_booster(directory / f"sigma-{RANKER_STEM}{BOOSTER_SUFFIX}", XGBRanker())

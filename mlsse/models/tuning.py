@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsse.models.estimator import ConformalBoostedRegressor
+from mlsse.features import FEATURIZER_VERSION
+from mlsse.models.estimator import CENSOR_CLASSIFIER_PARAMS, FOREST_PARAMS, ConformalBoostedRegressor
 from mlsse.models.splits import out_of_fold_predictions
+from mlsse.progress import SILENT
 
 #: Default hyper-parameters when no tuning trials are run.
 DEFAULT_PARAMS = {"n_estimators": 400, "max_depth": 5, "learning_rate": 0.05, "subsample": 0.8,
@@ -123,8 +125,6 @@ def tune(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, trials: int, seed:
     study.enqueue_trial({k: v for k, v in base.items() if k != "objective"}, skip_if_exists=True)
     remaining = trials - len([t for t in study.trials if t.state.is_finished()])
     if remaining > 0:
-        from mlsse.progress import SILENT
-
         with (progress or SILENT).task("tuning: Optuna trials", total=remaining) as advance:
             study.optimize(objective, n_trials=remaining, callbacks=[lambda study, trial: advance(1)])
     # Only the searched hyper-parameters: a study from an older mlsse may hold others (e.g. the objective).
@@ -166,17 +166,11 @@ def study_name(name: str, target: str, data_sha256: str, seed: int, feature_name
     import hashlib
     import json
 
-    from mlsse.features import FEATURIZER_VERSION
-
     setup = [FEATURIZER_VERSION, feature_names, views, default_params(target)["objective"], n_splits,
              np.asarray(groups).astype(str).tolist()]
     if forest_views:  # appended only when present, so names of studies without forests stay as they were
-        from mlsse.models.estimator import FOREST_PARAMS
-
         setup += [forest_views, FOREST_PARAMS]
     if censored_value is not None:
-        from mlsse.models.estimator import CENSOR_CLASSIFIER_PARAMS
-
         setup += [censored_value, CENSOR_CLASSIFIER_PARAMS]
     setup = json.dumps(setup)
     return f"{name}-{target}-{data_sha256[:12]}-seed{seed}-{hashlib.sha256(setup.encode()).hexdigest()[:8]}"

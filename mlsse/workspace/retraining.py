@@ -14,7 +14,7 @@ from mlsse.data.build import load_curated, table_sha256
 from mlsse.data.lab import ValidationError, validate_lab_file
 from mlsse.errors import DataError, MlsseError
 from mlsse.features import featurize_table
-from mlsse.models.evaluation import compare_on_same_folds
+from mlsse.models.cross_validation import compare_on_same_folds
 from mlsse.models.fitting import feature_matrix, train_predictor
 from mlsse.models.storage import save_model
 from mlsse.progress import SILENT
@@ -52,7 +52,7 @@ class RetrainReport:
     rows_added : int
         Rows in the batch.
     comparison : dict
-        :func:`~mlsse.models.evaluation.compare_on_same_folds`' metrics of the previous and the new model.
+        :func:`~mlsse.models.cross_validation.compare_on_same_folds`' metrics of the previous and the new model.
     new_row_predictions : pandas.DataFrame or None
         The new rows' measured values beside the previous and the new model's predictions at each row's
         temperature (log10 S/cm, eV).
