@@ -5,9 +5,9 @@ far it moves the predictions of the public compositions.
 
 Runs in a temporary MLSSE_HOME so your own store is untouched: the first retrain featurizes every CIF of the
 public data with cold caches (as a user's first retrain does), the second retrains a second batch into the same
-workspace. Targets: < 5 minutes on 2 cores with 20 trials
-per model (issue 6); with 0 trials (the default: the shipped model's hyper-parameters) < 90 s (issue 23) and the public compositions'
-log10 σ moves by a median |Δ| under 0.05 decades (issue 16).
+workspace. Targets: < 5 minutes on 2 cores with 20 trials per model (issue 6); with 0 trials (the default: the
+shipped model's hyper-parameters) < 90 s (issue 23) and the public compositions' log10 σ moves by a median |Δ|
+under 0.05 decades (issue 16).
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from mlsse.chemistry import composition_key
 from mlsse.data.build import load_curated
 from mlsse.data.seed import read_seed_table
 from mlsse.doping.scanning import scan
-from mlsse.models.storage import save_model
 from mlsse.models.fitting import train_predictor
+from mlsse.models.storage import save_model
 from mlsse.workspace.registry import load_predictor
 
 

@@ -185,8 +185,8 @@ def test_a_composition_without_li_is_out_of_domain(small_model):
 def test_a_prediction_contradicting_the_measured_value_of_the_same_composition_is_out_of_domain(small_model):
     from mlsse.chemistry import composition_key
     from mlsse.features import featurize_table
+    from mlsse.models.domain import composition_elements
     from mlsse.models.evidence import MeasuredCompositions
-    from mlsse.models.fitting import composition_elements
 
     predictor = load_model(small_model)
     # the model records the room-temperature σ measured for each training composition (the seed's LZC-N0.15)
@@ -332,7 +332,7 @@ def test_composition_far_from_training_is_flagged_and_gets_the_wider_interval(sm
     assert np.allclose(out["ea_eV"] - out["ea_lo"], expected)
     # the lower Ea bound stops at 0: an activation energy is positive however wide the interval
     from mlsse.features import featurize_table
-    from mlsse.models.fitting import composition_elements
+    from mlsse.models.domain import composition_elements
 
     predictor = load_model(small_model)
     predictor.half_widths = {**predictor.half_widths, "ea_eV": {"in_domain": 0.1, "out_of_domain": 5.0}}

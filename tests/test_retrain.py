@@ -358,7 +358,7 @@ def test_the_state_changes_only_through_the_store_functions_and_only_when_writte
 
 def test_a_batch_merged_into_the_cached_table_and_features_equals_a_rebuild(public_slice, tmp_path, isolated_home):
     from mlsse.data.build import build_curated, load_curated, merge_curated, table_sha256
-    from mlsse.models.fitting import feature_matrix, target_rows
+    from mlsse.models.recipe import feature_matrix, target_rows
     from mlsse.models.targets import ea_training_rows, sigma_training_rows
     from mlsse.workspace.training import training_table
 

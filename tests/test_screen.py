@@ -138,8 +138,8 @@ def test_screen_gives_the_same_file_on_a_dask_cluster_and_locally(small_model, t
 
 
 def test_acquisition_scores():
-    from mlsse.doping.scanning import probability_beats_host
     from mlsse.doping.acquisition import acquisition_scores, pareto_front
+    from mlsse.doping.scanning import probability_beats_host
 
     # from the predicted change versus the host and its paired interval
     assert probability_beats_host(0.0, 1.0) == pytest.approx(0.5)

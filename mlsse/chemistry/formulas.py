@@ -9,6 +9,7 @@ import re
 import pandas as pd
 from pymatgen.core import Composition, DummySpecies, Element, Species
 
+
 def parse_composition(formula: str | Composition, *, chemists_notation: bool = True,
                       name_formula: bool = True) -> Composition:
     """Return the pymatgen ``Composition`` of ``formula``, refusing what pymatgen would accept silently.

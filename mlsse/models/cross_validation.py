@@ -19,21 +19,15 @@ from mlsse.chemistry import composition_key, parse_composition
 from mlsse.data.schema import family_name
 from mlsse.features.preset import ELEMENT_FRACTION_LABELS
 from mlsse.models.conformal import grouped_interval_hits
-from mlsse.models.domain import ApplicabilityDomain
+from mlsse.models.domain import ApplicabilityDomain, composition_elements, domain_feature_names
 from mlsse.models.evidence import MeasuredCompositions, anchored_log10_sigma, evidence_key
-from mlsse.models.fitting import (
-    composition_elements,
-    domain_feature_names,
-    model_for,
-    target_rows,
-    usable_feature_names,
-)
 from mlsse.models.metrics import (
     discovery_metrics,
     probability_metrics,
     regression_metrics,
     repeat_measurement_deviation,
 )
+from mlsse.models.recipe import model_for, target_rows, usable_feature_names
 from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
 from mlsse.progress import SILENT
@@ -92,7 +86,7 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
                    ) -> CrossValidation:
     """Cross-validate the model and both baselines on the same paper-grouped folds.
 
-    Our model is :func:`~mlsse.models.fitting.model_for` ``target`` with ``params``. Its 80 % interval coverage
+    Our model is :func:`~mlsse.models.recipe.model_for` ``target`` with ``params``. Its 80 % interval coverage
     is reported overall and per domain class, the intervals calibrated per class as the saved model's are. Each
     held-out row is flagged by an applicability domain fitted on the fold's training side of this run, on the
     leading composition descriptors of the model evaluated; the saved model's domain uses the σ model's
@@ -321,7 +315,7 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
     progress : mlsse.progress.Progress, optional
         Receives one step per fold.
     features : pandas.DataFrame, optional
-        ``table``'s feature table row for row (:func:`~mlsse.models.fitting.feature_matrix`), when already
+        ``table``'s feature table row for row (:func:`~mlsse.models.recipe.feature_matrix`), when already
         computed; default: featurized here.
 
     Returns

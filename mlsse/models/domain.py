@@ -7,6 +7,10 @@ from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
+from mlsse.chemistry import parse_composition
+from mlsse.features import featurize_compositions
+from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
+
 
 class ApplicabilityDomain(BaseEstimator):
     """Flags queries outside the training data (the applicability domain).
@@ -211,3 +215,54 @@ def out_of_fold_in_domain(X, elements, groups, folds, pool_X, pool_elements, poo
         domain = ApplicabilityDomain(percentile).fit(pool_X[keep], [pool_elements[i] for i in np.flatnonzero(keep)])
         inside[test] = domain.assess(X[test], [elements[i] for i in test])[0]
     return inside
+
+
+#: Features the applicability domain measures distance on (the σ model's most important composition ones).
+N_DOMAIN_FEATURES = 20
+
+
+def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
+    """Return the composition descriptors the σ model leans on most: the applicability domain's space.
+
+    Every query has them, with or without a structure. Element fractions and amounts are left out: they are
+    sparse, and unknown elements are flagged apart.
+
+    Parameters
+    ----------
+    sigma_model : ConformalBoostedRegressor
+        The fitted σ model.
+    feature_names : list of str
+        Its feature columns, in order.
+
+    Returns
+    -------
+    list of str
+        At most :data:`N_DOMAIN_FEATURES` names, by decreasing feature importance.
+    """
+    # Element fractions and amounts are sparse, and unknown elements are flagged apart.
+    composition_columns = (set(featurize_compositions(["Li3N"]).columns) - set(ELEMENT_FRACTION_LABELS)
+                           - set(ELEMENT_AMOUNT_LABELS))
+    ranked = [feature_names[i] for i in np.argsort(-sigma_model.feature_importances_, kind="stable")
+              if feature_names[i] in composition_columns]
+    return ranked[:N_DOMAIN_FEATURES]
+
+
+def composition_elements(formula: str) -> set[str]:
+    """Return the element symbols of a formula.
+
+    Parameters
+    ----------
+    formula : str
+        The formula.
+
+    Returns
+    -------
+    set of str
+        Its element symbols.
+
+    Raises
+    ------
+    ValueError
+        If the formula cannot be parsed (:func:`mlsse.chemistry.parse_composition`).
+    """
+    return {el.symbol for el in parse_composition(formula).elements}

@@ -13,8 +13,8 @@ import pandas as pd
 from mlsse.data.references import paper_group_map
 from mlsse.io import atomic_path, write_text_atomic
 from mlsse.models.cross_validation import CrossValidation, cross_validate
-from mlsse.models.fitting import feature_matrix, usable_feature_names
 from mlsse.models.ranking import RANKING_WEIGHT, out_of_fold_ranking_scores
+from mlsse.models.recipe import feature_matrix, usable_feature_names
 from mlsse.models.series import doping_series, series_report
 from mlsse.models.targets import ea_training_rows, sigma_temperature_rows, sigma_training_rows
 from mlsse.models.temperature_cv import temperature_cross_validate

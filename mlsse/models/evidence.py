@@ -193,8 +193,8 @@ class MeasuredCompositions:
         -------
         pandas.DataFrame
             ``measured_log10_sigma`` (log10 S/cm), ``measured_censored``, ``measured_papers``,
-            ``measured_spread_log10`` (decades), ``measured_references`` (:func:`~mlsse.data.references.reference_label`:
-            a seed file named by its paper's DOI), one row per key.
+            ``measured_spread_log10`` (decades), ``measured_references``
+            (:func:`~mlsse.data.references.reference_label`: a seed file named by its paper's DOI), one row per key.
         """
         rows = []
         for key in keys:

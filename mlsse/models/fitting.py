@@ -1,5 +1,5 @@
-"""Fitting the σ and Ea models: their structure and feature views, tuning (Optuna TPE, paper-grouped CV), and
-training them on a curated table into a predictor.
+"""Fitting the σ and Ea models: tuning them (Optuna TPE, paper-grouped CV) and training them on a curated table
+into a predictor (what each model is made of is in :mod:`mlsse.models.recipe`).
 
 :func:`train_predictor` returns both models as one :class:`~mlsse.models.predictor.Predictor`, in stages:
 :func:`fit_target_models`, :func:`fit_domain_and_widths`, :func:`fit_paired_widths`, :func:`measured_evidence`
@@ -10,249 +10,31 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from mlsse.chemistry import parse_composition
-from mlsse.features import FEATURIZER_VERSION, featurize_compositions, featurize_table
-from mlsse.features.preset import ELEMENT_AMOUNT_LABELS, ELEMENT_FRACTION_LABELS
-from mlsse.features.structure import CELL_LABELS, LATTICE_CONSTANT_LABELS
+from mlsse.features import FEATURIZER_VERSION
 from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
-from mlsse.models.domain import ApplicabilityDomain, out_of_fold_in_domain
+from mlsse.models.domain import (
+    ApplicabilityDomain,
+    composition_elements,
+    domain_feature_names,
+    out_of_fold_in_domain,
+)
 from mlsse.models.estimator import ConformalBoostedRegressor
 from mlsse.models.evidence import MeasuredCompositions, evidence_key, measured_half_width
 from mlsse.models.metrics import regression_metrics
 from mlsse.models.predictor import Predictor
 from mlsse.models.ranking import RANKING_WEIGHT, SeriesRanker, member_features, out_of_fold_ranking_scores
+from mlsse.models.recipe import TargetRows, model_structure, target_rows, usable_feature_names
 from mlsse.models.series import doping_series, member_values, paired_half_widths
 from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.storage import library_versions
-from mlsse.models.targets import (
-    CENSORED_LOG10_SIGMA,
-    ea_training_mask,
-    ea_training_rows,
-    sigma_training_mask,
-    sigma_training_rows,
-)
 from mlsse.models.tuning import DEFAULT_PARAMS, default_params, study_name, tune
 from mlsse.progress import SILENT
 
 log = logging.getLogger(__name__)
-
-#: Features the applicability domain measures distance on (the σ model's most important composition ones).
-N_DOMAIN_FEATURES = 20
-
-
-def feature_views(feature_names: list[str], target: str) -> list[list[int]] | None:
-    """Return the column views the ``target`` model's boosters average over (see ``ConformalBoostedRegressor``).
-
-    log10 σ: the descriptors (everything but the element fractions, element amounts and lattice constants) and,
-    separately, the element fractions with crystal system, space-group number, cell volume and volume per atom.
-    Ea: the descriptors only. The element amounts and lattice constants are left to the forest
-    (:func:`forest_feature_views`).
-
-    Parameters
-    ----------
-    feature_names : list of str
-        The feature columns, in order.
-    target : str
-        ``"log10_sigma"`` or ``"ea_eV"``.
-
-    Returns
-    -------
-    list of list of int or None
-        Column indices per view; empty views are dropped, and None (no view left) means one booster on every
-        column.
-    """
-    fractions = set(ELEMENT_FRACTION_LABELS)
-    forest_only = set(ELEMENT_AMOUNT_LABELS) | set(LATTICE_CONSTANT_LABELS)
-    descriptors = [i for i, name in enumerate(feature_names) if name not in fractions | forest_only]
-    if target == "ea_eV":
-        return [descriptors] if descriptors else None
-    composition = [i for i, name in enumerate(feature_names) if name in fractions or name in CELL_LABELS]
-    return [view for view in (descriptors, composition) if view] or None
-
-
-def forest_feature_views(feature_names: list[str], target: str) -> list[list[int]] | None:
-    """Return the column views of the ``target`` model's random-forest members (see ``ConformalBoostedRegressor``).
-
-    log10 σ: one forest on the element amounts, space-group number and lattice constants, the OBELiX paper's
-    random-forest inputs, a view of the material unlike the boosters'. Ea: none.
-
-    Parameters
-    ----------
-    feature_names : list of str
-        The feature columns, in order.
-    target : str
-        ``"log10_sigma"`` or ``"ea_eV"``.
-
-    Returns
-    -------
-    list of list of int or None
-        Column indices per forest; None for no forest (Ea, or none of those columns present).
-    """
-    if target == "ea_eV":
-        return None
-    inputs = set(ELEMENT_AMOUNT_LABELS) | set(LATTICE_CONSTANT_LABELS) | {"space group number"}
-    view = [i for i, name in enumerate(feature_names) if name in inputs]
-    return [view] if view else None
-
-
-def model_structure(feature_names: list[str], target: str) -> dict:
-    """Return the ``target`` model's structural settings: the ``ConformalBoostedRegressor`` parameters not tuned.
-
-    For log10 σ the censored label is set, so censored rows (σ below a detection limit) get a classifier of
-    their own instead of pulling the regressors towards −15.
-
-    Parameters
-    ----------
-    feature_names : list of str
-        The feature columns, in order.
-    target : str
-        ``"log10_sigma"`` or ``"ea_eV"``.
-
-    Returns
-    -------
-    dict
-        ``views`` (:func:`feature_views`), ``forest_views`` (:func:`forest_feature_views`) and
-        ``censored_value`` (:data:`~mlsse.models.targets.CENSORED_LOG10_SIGMA` for log10 σ, else None).
-    """
-    return {"views": feature_views(feature_names, target),
-            "forest_views": forest_feature_views(feature_names, target),
-            "censored_value": CENSORED_LOG10_SIGMA if target == "log10_sigma" else None}
-
-
-def model_for(target: str, feature_names: list[str], params: dict | None = None, *, seed: int = 0,
-              calibrate: bool = False) -> ConformalBoostedRegressor:
-    """Return an unfitted ``target`` model over ``feature_names``.
-
-    Parameters
-    ----------
-    target : str
-        ``"log10_sigma"`` or ``"ea_eV"``.
-    feature_names : list of str
-        The feature columns the model will be fitted on, in order.
-    params : dict, optional
-        Hyper-parameters (e.g. a saved model's); only the entries of
-        :data:`~mlsse.models.tuning.DEFAULT_PARAMS` are used, over :func:`default_params`.
-    seed : int, default 0
-        ``random_state`` of the model.
-    calibrate : bool, default False
-        Calibrate the interval when fitted.
-
-    Returns
-    -------
-    ConformalBoostedRegressor
-        The model, with the target's :func:`model_structure`.
-    """
-    hyper = default_params(target)
-    hyper.update({k: v for k, v in (params or {}).items() if k in DEFAULT_PARAMS})
-    return ConformalBoostedRegressor(**hyper, **model_structure(feature_names, target), calibrate=calibrate,
-                                     random_state=seed)
-
-
-def feature_matrix(table: pd.DataFrame) -> pd.DataFrame:
-    """Featurize curated rows (composition, process, lattice and structure blocks) in the table's order.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Curated rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :func:`mlsse.features.featurize_table` of the rows, with a RangeIndex.
-
-    Raises
-    ------
-    DataError
-        If a composition cannot be featurized.
-    """
-    return featurize_table(table).reset_index(drop=True)
-
-
-def usable_feature_names(features: pd.DataFrame) -> list[str]:
-    """Return the columns that carry information: numeric, not all NaN, not constant.
-
-    Parameters
-    ----------
-    features : pandas.DataFrame
-        A feature table.
-
-    Returns
-    -------
-    list of str
-        The columns, in the table's order.
-    """
-    numeric = features.select_dtypes(include=[np.number, bool])
-    keep = [c for c in numeric.columns if numeric[c].notna().any() and numeric[c].nunique(dropna=True) > 1]
-    return keep
-
-
-@dataclass
-class TargetRows:
-    """One target's training rows and their features, row for row.
-
-    Attributes
-    ----------
-    target : str
-        ``"log10_sigma"`` or ``"ea_eV"``.
-    rows : pandas.DataFrame
-        The curated rows with ``target`` (log10 S/cm or eV) and ``group`` (paper) (:mod:`mlsse.models.targets`).
-    features : pandas.DataFrame
-        Their feature table (RangeIndex).
-    """
-
-    target: str
-    rows: pd.DataFrame
-    features: pd.DataFrame
-
-    @property
-    def y(self) -> np.ndarray:
-        """The labels (log10 S/cm or eV)."""
-        return self.rows["target"].to_numpy(dtype=float)
-
-    @property
-    def groups(self) -> np.ndarray:
-        """Each row's paper group."""
-        return self.rows["group"].to_numpy()
-
-
-def target_rows(table: pd.DataFrame, features: pd.DataFrame | None = None, progress=None) -> dict[str, TargetRows]:
-    """Return the σ and the Ea training rows of a curated table, with their features.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The curated table.
-    features : pandas.DataFrame, optional
-        ``table``'s feature table row for row (:func:`feature_matrix`), when already computed: each target's
-        rows take theirs from it (a row's features do not depend on the other rows). Default: featurized here.
-    progress : mlsse.progress.Progress, optional
-        Told when the rows are featurized here.
-
-    Returns
-    -------
-    dict of str to TargetRows
-        ``"log10_sigma"`` (:func:`~mlsse.models.targets.sigma_training_rows`) and ``"ea_eV"``
-        (:func:`~mlsse.models.targets.ea_training_rows`).
-
-    Raises
-    ------
-    DataError
-        If a composition cannot be featurized.
-    """
-    sigma_rows, ea_rows = sigma_training_rows(table), ea_training_rows(table)
-    if features is None:
-        (progress or SILENT).message(f"featurizing {len(sigma_rows)} σ rows and {len(ea_rows)} Ea rows")
-        return {"log10_sigma": TargetRows("log10_sigma", sigma_rows, feature_matrix(sigma_rows)),
-                "ea_eV": TargetRows("ea_eV", ea_rows, feature_matrix(ea_rows))}
-    return {target: TargetRows(target, rows, features.iloc[np.flatnonzero(mask(table))].reset_index(drop=True))
-            for target, rows, mask in (("log10_sigma", sigma_rows, sigma_training_mask),
-                                       ("ea_eV", ea_rows, ea_training_mask))}
 
 
 def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, storage: str | None = None,
@@ -593,32 +375,6 @@ def fit_ranking_member(series: pd.DataFrame, X: np.ndarray, groups, n_splits: in
     return ranker, held_out
 
 
-def domain_feature_names(sigma_model, feature_names: list[str]) -> list[str]:
-    """Return the composition descriptors the σ model leans on most: the applicability domain's space.
-
-    Every query has them, with or without a structure. Element fractions and amounts are left out: they are
-    sparse, and unknown elements are flagged apart.
-
-    Parameters
-    ----------
-    sigma_model : ConformalBoostedRegressor
-        The fitted σ model.
-    feature_names : list of str
-        Its feature columns, in order.
-
-    Returns
-    -------
-    list of str
-        At most :data:`N_DOMAIN_FEATURES` names, by decreasing feature importance.
-    """
-    # Element fractions and amounts are sparse, and unknown elements are flagged apart.
-    composition_columns = (set(featurize_compositions(["Li3N"]).columns) - set(ELEMENT_FRACTION_LABELS)
-                           - set(ELEMENT_AMOUNT_LABELS))
-    ranked = [feature_names[i] for i in np.argsort(-sigma_model.feature_importances_, kind="stable")
-              if feature_names[i] in composition_columns]
-    return ranked[:N_DOMAIN_FEATURES]
-
-
 def median_baseline_mae(y, groups, n_splits=5, seed=0) -> float:
     """Return the grouped-CV MAE of predicting the training folds' median (the same folds as the models).
 
@@ -645,27 +401,5 @@ def median_baseline_mae(y, groups, n_splits=5, seed=0) -> float:
     return float(np.mean(np.concatenate(errors)))
 
 
-def composition_elements(formula: str) -> set[str]:
-    """Return the element symbols of a formula.
-
-    Parameters
-    ----------
-    formula : str
-        The formula.
-
-    Returns
-    -------
-    set of str
-        Its element symbols.
-
-    Raises
-    ------
-    ValueError
-        If the formula cannot be parsed (:func:`mlsse.chemistry.parse_composition`).
-    """
-    return {el.symbol for el in parse_composition(formula).elements}
-
-
-__all__ = ["train_predictor", "tune", "feature_matrix", "feature_views", "forest_feature_views", "default_params",
-           "model_for", "model_structure", "DEFAULT_PARAMS", "TargetRows", "target_rows", "fit_target_models",
-           "fit_domain_and_widths", "fit_paired_widths", "measured_evidence", "model_metadata"]
+__all__ = ["train_predictor", "fit_target_models", "fit_domain_and_widths", "fit_paired_widths", "measured_evidence",
+           "model_metadata", "fit_ranking_member", "median_baseline_mae"]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from mlsse.models.conformal import domain_half_widths
-from mlsse.models.domain import ApplicabilityDomain
-from mlsse.models.fitting import composition_elements, domain_feature_names, model_for, usable_feature_names
+from mlsse.models.domain import ApplicabilityDomain, composition_elements, domain_feature_names
+from mlsse.models.recipe import model_for, usable_feature_names
 from mlsse.models.splits import grouped_folds
 from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
 

@@ -152,7 +152,7 @@ def study_name(name: str, target: str, data_sha256: str, seed: int, feature_name
     feature_names : list of str
         The feature columns.
     views, forest_views, censored_value
-        The model's structure (:func:`~mlsse.models.fitting.model_structure`).
+        The model's structure (:func:`~mlsse.models.recipe.model_structure`).
     groups : array_like
         Each row's paper group.
     n_splits : int

@@ -15,7 +15,8 @@ from mlsse.data.lab import ValidationError, validate_lab_file
 from mlsse.errors import DataError, MlsseError
 from mlsse.features import featurize_table
 from mlsse.models.cross_validation import compare_on_same_folds
-from mlsse.models.fitting import feature_matrix, train_predictor
+from mlsse.models.fitting import train_predictor
+from mlsse.models.recipe import feature_matrix
 from mlsse.models.storage import save_model
 from mlsse.progress import SILENT
 from mlsse.workspace.registry import (
