@@ -123,8 +123,8 @@ def reference_label(references: object) -> str:
     Returns
     -------
     str
-        The same list with each seed file replaced by ``doi (seed file)``, e.g.
-        ``10.1039/d5eb00116a (seed 000_878e6fb3c4b52443.txt)``.
+        The same list with each seed file replaced by its paper's DOI (``000_878e6fb3c4b52443.txt`` →
+        ``10.1039/d5eb00116a``), as the other sources' papers are named; the file stays in the data's ``reference``.
     """
     if references is None or (isinstance(references, float) and pd.isna(references)):
         return ""
@@ -133,6 +133,6 @@ def reference_label(references: object) -> str:
     for part in str(references).split("; "):
         # "X and 2 more": the count after the last name stays as it is.
         name, _, rest = part.partition(" and ")
-        label = f"{dois[name]} (seed {name})" if name in dois else name
+        label = dois.get(name, name)
         parts.append(label + (f" and {rest}" if rest else ""))
     return "; ".join(parts)
