@@ -29,8 +29,8 @@ Li2.8In0.8Zr0.2Cl6,1.7e-3,25,0.30,lab notebook 9
 Li6PS5Cl,2.1e-3,25,0.28,lab notebook 10
 Li6PS5Cl,6.0e-3,60,,lab notebook 10
 """
-#: A second batch, retrained into the same workspace: its feature caches are warm, as for every retrain after a
-#: user's first.
+#: A second batch, retrained into the same workspace: its on-disk feature caches are warm, as for every retrain
+#: after a user's first (and, run in this process, so are the in-memory caches a new process would not have).
 SECOND_LAB_ROWS = """composition,sigma_S_cm,temperature_C,ea_eV,reference
 Li2.35ZrCl5.825N0.175,1.2e-3,25,0.27,lab notebook 11
 Li2.25ZrCl5.875N0.125,1.2e-3,25,,lab notebook 11
@@ -63,7 +63,7 @@ def main() -> None:
     target = "< 90 s" if args.trials == 0 else "< 300 s" if args.trials <= 20 else "-"
     print(f"{'case':<58} {'value':>9}  target")
     print(f"{f'retrain, {args.trials} trials per model, 8 lab rows (s)':<58} {seconds:9.1f}  {target}")
-    print(f"{'the next retrain, 8 more rows, warm feature caches (s)':<58} {warm_seconds:9.1f}  {target}")
+    print(f"{'the next retrain, 8 more rows, warm caches, same process (s)':<58} {warm_seconds:9.1f}  {target}")
     shift = report.public_shift["log10_sigma"]
     label = f"public log10 σ moved, median |Δ| ({shift['n']} compositions)"
     print(f"{label:<58} {shift['median_abs']:9.3f}  {'< 0.05' if args.trials == 0 else '-'}")

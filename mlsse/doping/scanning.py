@@ -220,7 +220,10 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     if isinstance(levels, str):
         levels = parse_levels(levels)
     if isinstance(wt_pcts, str):
-        wt_pcts = parse_levels(wt_pcts)
+        try:
+            wt_pcts = parse_levels(wt_pcts)
+        except DopingError as exc:
+            raise DopingError(str(exc).replace("levels", "wt%", 1), field="wt") from None
     if isinstance(dopants, str):
         dopants = [d.strip() for d in dopants.split(",") if d.strip()]
     if temperature_c is not None:

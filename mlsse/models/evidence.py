@@ -168,7 +168,7 @@ class MeasuredCompositions:
             if measured is None or np.isnan(predicted):
                 notes.append("")
                 continue
-            value, censored, papers = measured[:3]
+            value, censored, papers = measured[0], measured[1], reference_label(measured[2])
             if censored:
                 notes.append(f"reported below {10 ** detection_limit:.0e} S/cm at room temperature ({papers}), "
                              f"predicted {10 ** predicted:.2g} S/cm" if predicted > detection_limit + tolerance
