@@ -113,7 +113,7 @@ def _read_temperature(text: str | None) -> tuple[float | None, list[float] | Non
         return None, None
     if ":" in text:
         try:
-            return None, parse_levels(text)
+            return None, parse_levels(text, field="temperatures")
         except MlsseError as exc:
             raise MlsseError(f"--temperature-c {text}: {exc}") from None
     try:

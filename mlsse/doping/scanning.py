@@ -35,13 +35,16 @@ UNDOPED = "undoped"
 N_REASONS = 3
 
 
-def parse_levels(spec: str) -> list[float]:
+def parse_levels(spec: str, field: str = "levels") -> list[float]:
     """Parse dopant levels or wt% values from text.
 
     Parameters
     ----------
     spec : str
         ``start:stop:step`` (stop included) or a comma list.
+    field : str, default "levels"
+        What the values are (``"levels"``, ``"wt"``): named in an error's message and its
+        :attr:`~mlsse.doping.substitution.DopingError.field`.
 
     Returns
     -------
@@ -62,22 +65,22 @@ def parse_levels(spec: str) -> list[float]:
                 raise ValueError
             # Said plainly: a zero step or a reversed range is a slip, not an unreadable text.
             if step <= 0:
-                raise DopingError(f"levels {echo(spec)}: the step is {step:g}; give a step > 0", field="levels")
+                raise DopingError(f"{field} {echo(spec)}: the step is {step:g}; give a step > 0", field=field)
             if stop < start:
-                raise DopingError(f"levels {echo(spec)}: the range runs backwards ({start:g} to {stop:g}); give "
-                                  "start ≤ stop", field="levels")
+                raise DopingError(f"{field} {echo(spec)}: the range runs backwards ({start:g} to {stop:g}); give "
+                                  "start ≤ stop", field=field)
             count = int(np.floor((stop - start) / step + 1e-9)) + 1
             if count > MAX_LEVELS:
-                raise DopingError(f"levels {echo(spec)}: {count:,} values, more than {MAX_LEVELS:,}; give a "
-                                  "larger step", field="levels")
+                raise DopingError(f"{field} {echo(spec)}: {count:,} values, more than {MAX_LEVELS:,}; give a "
+                                  "larger step", field=field)
             return [round(start + i * step, 10) for i in range(count)]
         levels = [round(float(part), 10) for part in spec.split(",") if part.strip()]
         if not levels or not all(np.isfinite(levels)):
             raise ValueError
         return levels
     except ValueError:
-        raise DopingError(f"cannot read levels {echo(spec)}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
-                          f"(0.05,0.1)", field="levels") from None
+        raise DopingError(f"cannot read {field} {echo(spec)}: use start:stop:step (e.g. 0:0.3:0.05) or a list "
+                          f"(0.05,0.1)", field=field) from None
 
 
 def candidate_table(host: str, site: str, dopants: list[str], levels: list[float],
@@ -220,10 +223,7 @@ def scan(host: str, site: str, dopants: list[str], levels: list[float] | str,
     if isinstance(levels, str):
         levels = parse_levels(levels)
     if isinstance(wt_pcts, str):
-        try:
-            wt_pcts = parse_levels(wt_pcts)
-        except DopingError as exc:
-            raise DopingError(str(exc).replace("levels", "wt%", 1), field="wt") from None
+        wt_pcts = parse_levels(wt_pcts, field="wt")
     if isinstance(dopants, str):
         dopants = [d.strip() for d in dopants.split(",") if d.strip()]
     if temperature_c is not None:

@@ -370,9 +370,9 @@ def _long_texts(name: str, texts: list[str]) -> list[tuple[tuple, str]]:
 
 def _levels(name: str, spec: str, problems: list) -> list[float]:
     try:
-        return parse_levels(spec)
+        return parse_levels(spec, field=name)
     except DopingError as exc:
-        problems.append((("body", name), str(exc).replace("levels", name, 1) if name != "levels" else str(exc)))
+        problems.append((("body", name), str(exc)))
         return []
 
 
