@@ -84,9 +84,10 @@ def test_shap_attributions_sum_to_prediction_minus_base(small_model):
     features = featurize_table(pd.DataFrame({"composition": ["Li2.3ZrCl5.85N0.15", "Li6PS5Cl"]}))
     for target, model in (("sigma", predictor.sigma_model), ("ea", predictor.ea_model)):
         explanation = shap_explanation(predictor, features, target)
-        prediction = model.predict(features.reindex(columns=predictor.feature_names).to_numpy(dtype=float))
+        # The Ea model reads the σ model's prediction after the features (model_input).
+        prediction = model.predict(predictor.model_input(features, target))
         assert np.allclose(explanation.values.sum(axis=1), prediction - explanation.base_values, atol=1e-6)
-        grouped = grouped_contributions(explanation, predictor.feature_names, 0)
+        grouped = grouped_contributions(explanation, predictor.input_names(target), 0)
         assert grouped["contribution"].sum() == pytest.approx(explanation.values[0].sum(), abs=1e-6)
         assert "electronegativity" in set(grouped["group"])
 

@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -527,3 +528,48 @@ def test_a_model_with_one_paired_width_per_target_still_loads(small_model, tmp_p
     assert predictor.paired_half_width("log10_sigma", [0.0, 0.03, 0.5]).tolist() == [0.9, 0.9, 0.9]
     assert predictor.paired_half_width("ea_eV", 0.2).tolist() == [0.07]
     assert "log10_sigma ±0.900 from 0; ea_eV ±0.070 from 0" in model_card(predictor.metadata)
+
+
+def test_the_ea_model_reads_the_sigma_prediction_and_calibrates_on_the_held_out_one(tmp_path):
+    """The Ea model's last input is the σ model's log10 σ; its interval is calibrated on the value a σ model that
+    never saw the row's paper gives (``X_held_out``), and the saved model keeps reading it."""
+    from mlsse.features import FEATURIZER_VERSION
+    from mlsse.models.predictor import Predictor
+    from mlsse.models.recipe import PREDICTED_LOG10_SIGMA, with_predicted_log10_sigma
+    from mlsse.models.storage import load_model, save_model
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(150, 4))
+    log10_sigma = 2 * X[:, 0] - X[:, 1] + rng.normal(scale=0.2, size=150)
+    ea = 0.4 - 0.03 * log10_sigma + rng.normal(scale=0.01, size=150)
+    groups = np.arange(150) % 10
+    sigma = ConformalBoostedRegressor(n_estimators=30).fit(X, log10_sigma, groups)
+    fit_input = with_predicted_log10_sigma(X, sigma.predict(X))
+    held_out = with_predicted_log10_sigma(X, sigma.oof_prediction_)
+    plain = ConformalBoostedRegressor(n_estimators=30).fit(fit_input, ea, groups)
+    stacked = ConformalBoostedRegressor(n_estimators=30).fit(fit_input, ea, groups, X_held_out=held_out)
+    # The fitted boosters are the same; only the calibration folds read the held-out σ, and err more on it.
+    np.testing.assert_array_equal(stacked.predict(fit_input), plain.predict(fit_input))
+    assert np.mean(np.abs(stacked.oof_prediction_ - ea)) > np.mean(np.abs(plain.oof_prediction_ - ea))
+    assert stacked.interval_half_width_ > plain.interval_half_width_
+    with pytest.raises(ValueError, match="X_held_out has shape"):
+        ConformalBoostedRegressor(n_estimators=5).fit(fit_input, ea, groups, X_held_out=X)
+
+    names = ["f0", "f1", "f2", "f3"]
+    domain = ApplicabilityDomain().fit(X[:, :2], [{"Li"}] * len(X))
+    predictor = Predictor(sigma_model=sigma, ea_model=stacked, feature_names=names, domain=domain,
+                          domain_features=names[:2], metadata={"featurizer_version": FEATURIZER_VERSION},
+                          ea_reads_predicted_log10_sigma=True)
+    frame = pd.DataFrame(X, columns=names)
+    assert predictor.input_names("ea") == [*names, PREDICTED_LOG10_SIGMA]
+    np.testing.assert_allclose(predictor.model_input(frame, "ea")[:, -1], sigma.predict(X), rtol=0, atol=0)
+    contributions = predictor.explain_features(frame, "ea_eV")
+    assert list(contributions.columns) == [*names, PREDICTED_LOG10_SIGMA, "bias"]
+    # Ea is learnt from σ here, so most of its attribution goes to the σ model's prediction.
+    assert contributions[PREDICTED_LOG10_SIGMA].abs().mean() > contributions[names].abs().mean().max()
+    np.testing.assert_allclose(contributions.sum(axis=1), stacked.predict(fit_input), rtol=0, atol=1e-4)
+    save_model(predictor, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert loaded.ea_reads_predicted_log10_sigma
+    np.testing.assert_array_equal(loaded.ea_model.predict(loaded.model_input(frame, "ea")), stacked.predict(fit_input))
+    np.testing.assert_array_equal(loaded.sigma_model.predict(X), sigma.predict(X))

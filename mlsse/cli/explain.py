@@ -89,14 +89,14 @@ def explain_command(
                 explanation = shap_explanation(predictor, featurize_table(rows), target.value, progress=progress)
             if not missing:  # an explanation on part of the rows is not the model's: not kept
                 save_explanation(explanation, cache)
-        importance = global_importance(explanation, predictor.feature_names)
+        importance = global_importance(explanation, predictor.input_names(target.value))
         csv = write_csv_atomic(importance, out / f"shap_global_{target.value}.csv")
         pngs = global_pngs(explanation, importance, out, target.value)
         typer.echo(f"wrote {csv}, " + ", ".join(str(p) for p in pngs))
         return
     features = featurize_table(pd.DataFrame({"composition": [formula]}))
     explanation = shap_explanation(predictor, features, target.value)
-    groups = grouped_contributions(explanation, predictor.feature_names, 0)
+    groups = grouped_contributions(explanation, predictor.input_names(target.value), 0)
     stem = re.sub(r"[^A-Za-z0-9.]+", "_", formula)
     csv = write_csv_atomic(groups, out / f"explain_{stem}_{target.value}.csv")
     label, unit = LABELS[Target.named(target.value)], Target.named(target.value).unit

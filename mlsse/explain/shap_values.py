@@ -53,10 +53,9 @@ def shap_explanation(predictor, features: pd.DataFrame, target="log10_sigma", pr
     chunks = [predictor.explain_features(X.iloc[start:start + chunk_rows], target)
               for start in (progress or SILENT).track(starts, "SHAP attributions")]
     contributions = (pd.concat(chunks) if chunks else predictor.explain_features(X, target)).to_numpy()
-    X = X.to_numpy(dtype=float)
     values, base = contributions[:, :-1], contributions[:, -1]
-    return shap.Explanation(values=values, base_values=base, data=X,
-                            feature_names=[readable_name(n) for n in predictor.feature_names])
+    return shap.Explanation(values=values, base_values=base, data=predictor.model_input(X, target),
+                            feature_names=[readable_name(n) for n in predictor.input_names(target)])
 
 
 def grouped_contributions(explanation, raw_names: list[str], row: int = 0) -> pd.DataFrame:

@@ -27,7 +27,13 @@ from mlsse.models.metrics import (
     regression_metrics,
     repeat_measurement_deviation,
 )
-from mlsse.models.recipe import model_for, target_rows, usable_feature_names
+from mlsse.models.recipe import (
+    ea_feature_names,
+    model_for,
+    target_rows,
+    usable_feature_names,
+    with_predicted_log10_sigma,
+)
 from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.targets import DETECTION_LIMIT_LOG10_SIGMA
 from mlsse.progress import SILENT
@@ -82,8 +88,8 @@ def element_amount_matrix(rows: pd.DataFrame) -> pd.DataFrame:
 def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | None = None, *,
                    target: str = "log10_sigma", seed: int = 0, n_splits: int = 5, pool: pd.DataFrame | None = None,
                    pool_features: pd.DataFrame | None = None, unseen_compositions: bool = False,
-                   unseen_families: bool = False, composition_only_features: pd.DataFrame | None = None
-                   ) -> CrossValidation:
+                   unseen_families: bool = False, composition_only_features: pd.DataFrame | None = None,
+                   sigma_pool: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> CrossValidation:
     """Cross-validate the model and both baselines on the same paper-grouped folds.
 
     Our model is :func:`~mlsse.models.recipe.model_for` ``target`` with ``params``. Its 80 % interval coverage
@@ -126,6 +132,11 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     composition_only_features : pandas.DataFrame, optional
         ``rows``' features with their structure inputs (space group, lattice, CIF) left out: the same fold models
         predict them too, as a user with the composition alone would be answered (``composition_only``).
+    sigma_pool : (pandas.DataFrame, pandas.DataFrame), optional
+        For Ea, the σ training rows and their feature table: each fold fits a σ model (with ``params``'s
+        ``"log10_sigma"`` entry) on those its training side keeps (papers, and compositions with
+        ``unseen_compositions``), and its log10 σ is our Ea model's last input, as in the saved model
+        (:func:`~mlsse.models.recipe.with_predicted_log10_sigma`). Then ``params`` is per target.
 
     Returns
     -------
@@ -186,14 +197,36 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     in_domain = np.zeros(len(y), dtype=bool)
     elements = [composition_elements(c) for c in rows["composition"]]
     pool_elements = [composition_elements(c) for c in pool["composition"]]
-    model = model_for(target, names, params, seed=seed)
+    stacked = target == "ea_eV" and sigma_pool is not None
+    if stacked:
+        sigma_rows, sigma_features = sigma_pool
+        sigma_names = sorted(set(usable_feature_names(sigma_features)))
+        X_sigma = sigma_features.reindex(columns=sigma_names).to_numpy(dtype=float)
+        y_sigma, sigma_groups = sigma_rows["target"].to_numpy(dtype=float), sigma_rows["group"].to_numpy()
+        sigma_compositions = sigma_rows["composition"].map(composition_key).to_numpy()
+        sigma_params, params = (params or {}).get("log10_sigma"), (params or {}).get("ea_eV")
+        X_sigma_input = features.reindex(columns=sigma_names).to_numpy(dtype=float)
+        X_sigma_pool_input = pool_features.reindex(columns=sigma_names).to_numpy(dtype=float)
+    model_names = ea_feature_names(names) if stacked else names
+    model = model_for(target, model_names, params, seed=seed)
     for _, test in folds:
         train = ~np.isin(pool_groups, groups[test])
         if unseen_compositions or unseen_families:
             train &= ~np.isin(pool_compositions, compositions[test])
         if unseen_families:
             train &= ~np.isin(pool_families, row_families[test])
-        model.fit(X_pool[train], y_pool[train])
+        if stacked:
+            keep = ~np.isin(sigma_groups, groups[test])
+            if unseen_compositions:
+                keep &= ~np.isin(sigma_compositions, compositions[test])
+            sigma_model = model_for("log10_sigma", sigma_names, sigma_params, seed=seed).fit(
+                X_sigma[keep], y_sigma[keep])
+            model.fit(with_predicted_log10_sigma(X_pool[train], sigma_model.predict(X_sigma_pool_input[train])),
+                      y_pool[train])
+            predictions["mlsse"][test] = model.predict(
+                with_predicted_log10_sigma(X[test], sigma_model.predict(X_sigma_input[test])))
+        else:
+            model.fit(X_pool[train], y_pool[train])
         if sigma:  # one pass of the members gives σ and the probability below detection
             predictions["mlsse"][test], below_detection[test] = model.predict_with_probability_below(
                 X[test], DETECTION_LIMIT_LOG10_SIGMA)
@@ -203,10 +236,10 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
             predictions["mlsse"][test] = anchored_log10_sigma(predictions["mlsse"][test], records)[0]
             if X_plain is not None:
                 composition_only[test] = anchored_log10_sigma(model.predict(X_plain[test]), records)[0]
-        else:
+        elif not stacked:
             predictions["mlsse"][test] = model.predict(X[test])
         # The flag the held-out rows would get from a model trained on this fold's training side.
-        columns = [names.index(n) for n in domain_feature_names(model, names)]
+        columns = [names.index(n) for n in domain_feature_names(model, model_names)]
         domain = ApplicabilityDomain().fit(X_pool[train][:, columns],
                                            [pool_elements[i] for i in np.flatnonzero(train)])
         in_domain[test] = domain.assess(X[test][:, columns], [elements[i] for i in test])[0]
@@ -324,17 +357,36 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
         Per target (``log10_sigma``, ``ea_eV``), ``{"old": metrics, "new": metrics}``
         (:func:`~mlsse.models.metrics.regression_metrics`, log10 S/cm or eV).
     """
-    report = {}
-    for target, part in target_rows(table, features).items():
+    parts = target_rows(table, features)
+    # Folds over the papers of both targets: fold k holds out the same papers from σ and Ea, so the σ models of
+    # fold k give its Ea models their input (the σ model's log10 σ, as in the saved model) without more fits.
+    every_group = np.concatenate([part.groups for part in parts.values()])
+    held_out = [np.unique(every_group[test]) for _, test in grouped_folds(len(every_group), every_group, n_splits, seed)]
+    report, sigma_models, sigma_names = {}, {}, None
+    for target in ("log10_sigma", "ea_eV"):
+        part = parts[target]
         numeric = part.features.select_dtypes(include=[np.number, bool])
         X, y = numeric.to_numpy(dtype=float), part.y
         names = list(numeric.columns)
+        if target == "log10_sigma":
+            sigma_names = names
+        else:
+            X_sigma, names = part.features.reindex(columns=sigma_names).to_numpy(dtype=float), ea_feature_names(names)
         is_new = part.rows["batch"].eq(batch_id).to_numpy()
         predictions = {"old": np.full(len(y), np.nan), "new": np.full(len(y), np.nan)}
-        folds = grouped_folds(len(y), part.groups, n_splits, seed)
-        for train, test in (progress or SILENT).track(folds, f"comparing previous and new {target} model"):
-            for which, params, train_rows in (("old", old_params, train[~is_new[train]]), ("new", new_params, train)):
+        for k in (progress or SILENT).track(range(len(held_out)), f"comparing previous and new {target} model"):
+            test = np.isin(part.groups, held_out[k])
+            if not test.any() and target == "ea_eV":
+                continue
+            for which, params, train_rows in (("old", old_params, ~test & ~is_new), ("new", new_params, ~test)):
                 model = model_for(target, names, params.get(target), seed=seed)
-                predictions[which][test] = model.fit(X[train_rows], y[train_rows]).predict(X[test])
+                if target == "log10_sigma":
+                    inputs = X
+                    sigma_models[k, which] = model.fit(X[train_rows], y[train_rows])
+                else:
+                    inputs = with_predicted_log10_sigma(X, sigma_models[k, which].predict(X_sigma))
+                    model.fit(inputs[train_rows], y[train_rows])
+                if test.any():
+                    predictions[which][test] = model.predict(inputs[test])
         report[target] = {which: regression_metrics(y, p) for which, p in predictions.items()}
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from mlsse.models.conformal import conformal_quantile
 from mlsse.models.ensemble import checked_view_columns, forest_columns, member_input, mixture_mean
@@ -164,7 +164,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             return mean
         return mixture_mean(mean, classifier.predict_proba(X)[:, 1], self.censored_value)
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, X_held_out=None):
         """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals.
 
         Parameters
@@ -175,6 +175,11 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             Targets.
         groups : array_like, shape (n_rows,), optional
             Group of each row (e.g. its paper) for the calibration folds; None: shuffled k-fold.
+        X_held_out : array_like, shape (n_rows, n_features), optional
+            The rows as a query from an unseen paper would present them, where that differs from ``X``: the
+            calibration folds predict their held-out rows from it. The Ea model's last column is the σ model's
+            prediction, which for a training row comes from a σ model that saw the row's paper; the held-out rows
+            must get one from a σ model that did not, or the interval comes out too narrow. Default: ``X``.
 
         Returns
         -------
@@ -187,6 +192,10 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             If a view is empty or names a column outside ``X``, or every target is censored.
         """
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
+        X_held_out = X if X_held_out is None else check_array(X_held_out, ensure_all_finite="allow-nan",
+                                                              dtype=np.float64)
+        if X_held_out.shape != X.shape:
+            raise ValueError(f"X_held_out has shape {X_held_out.shape}, X {X.shape}")
         # Frozen at fit, so a later set_params(views=...) cannot feed the boosters other columns.
         self.view_columns_ = checked_view_columns(self.views, X.shape[1])
         self.forest_columns_ = forest_columns(self.forest_views, X.shape[1])
@@ -199,7 +208,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             self.oof_prediction_ = np.full(len(y), np.nan)
             for train, test in grouped_folds(len(y), groups, self.n_splits, self.random_state):
                 fold_members = self._fit_members(X[train], y[train])
-                self.oof_prediction_[test] = self._predict_members(fold_members, X[test])
+                self.oof_prediction_[test] = self._predict_members(fold_members, X_held_out[test])
             self.interval_half_width_ = conformal_quantile(np.abs(y - self.oof_prediction_), self.coverage)
         return self
 

@@ -98,11 +98,13 @@ def evaluate(table: pd.DataFrame, obelix: pd.DataFrame, out_dir: str | Path, par
                 name = f"{key}/{held_out}"
                 by_seed, discovery_by_seed = {}, {}
                 for fold_seed in range(seed, seed + max(1, repeats)):
-                    run = cross_validate(rows, features[id(rows)], params.get(target), target=target, seed=fold_seed,
-                                            pool=pool, pool_features=features[id(pool)],
-                                            unseen_compositions=held_out == "papers+compositions",
-                                            unseen_families=held_out == "families",
-                                            composition_only_features=obelix_plain if rows is obelix_rows else None)
+                    ea = target == "ea_eV"  # the Ea model reads a σ model's prediction, as the saved one does
+                    run = cross_validate(rows, features[id(rows)], params if ea else params.get(target),
+                                         target=target, seed=fold_seed, pool=pool, pool_features=features[id(pool)],
+                                         sigma_pool=(sigma_rows, features[id(sigma_rows)]) if ea else None,
+                                         unseen_compositions=held_out == "papers+compositions",
+                                         unseen_families=held_out == "families",
+                                         composition_only_features=obelix_plain if rows is obelix_rows else None)
                     advance(1)
                     by_seed[fold_seed] = {model: m["mae"] for model, m in run.report["models"].items()}
                     if target == "log10_sigma":

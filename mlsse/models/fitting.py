@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from mlsse.features import FEATURIZER_VERSION
 from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
@@ -27,7 +28,14 @@ from mlsse.models.evidence import MeasuredCompositions, evidence_key, measured_h
 from mlsse.models.metrics import regression_metrics
 from mlsse.models.predictor import Predictor
 from mlsse.models.ranking import RANKING_WEIGHT, SeriesRanker, member_features, out_of_fold_ranking_scores
-from mlsse.models.recipe import TargetRows, model_structure, target_rows, usable_feature_names
+from mlsse.models.recipe import (
+    TargetRows,
+    ea_feature_names,
+    model_structure,
+    target_rows,
+    usable_feature_names,
+    with_predicted_log10_sigma,
+)
 from mlsse.models.series import doping_series, member_values, paired_half_widths
 from mlsse.models.splits import fold_of_each_group, grouped_folds
 from mlsse.models.storage import library_versions
@@ -115,7 +123,7 @@ def train_predictor(table: pd.DataFrame, *, seed: int = 0, trials: int = 0, stor
         half_widths["log10_sigma"]["measured"] = width
     return Predictor(sigma_model=fitted["log10_sigma"], ea_model=fitted["ea_eV"], feature_names=names,
                      domain=domain, domain_features=domain_features, metadata=metadata, half_widths=half_widths,
-                     measured=measured, ranker=ranker)
+                     measured=measured, ranker=ranker, ea_reads_predicted_log10_sigma=True)
 
 
 def fit_target_models(parts: dict[str, TargetRows], names: list[str], *, seed: int = 0, trials: int = 0,
@@ -145,29 +153,76 @@ def fit_target_models(parts: dict[str, TargetRows], names: list[str], *, seed: i
     """
     progress = progress or SILENT
     fitted, metrics = {}, {}
-    for target, part in parts.items():
+    for target in ("log10_sigma", "ea_eV"):  # σ first: the Ea model reads the σ model's prediction
+        part = parts[target]
         X = part.features.reindex(columns=names).to_numpy(dtype=float)
+        X_held_out, input_names = X, names
         y, groups = part.y, part.groups
         n_trials = trials if target in tune_targets else 0
         progress.message(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
-        structure = model_structure(names, target)
+        if target == "ea_eV":
+            with progress.task(f"predicting log10 σ of the Ea rows, and on their {n_splits} folds"):
+                X, X_held_out = ea_inputs(X, groups, parts["log10_sigma"], names, fitted["log10_sigma"],
+                                          n_splits=n_splits, seed=seed)
+            input_names = ea_feature_names(names)
+        structure = model_structure(input_names, target)
         start = default_params(target)
         start.update({k: v for k, v in ((start_params or {}).get(target) or {}).items()
                       if k in DEFAULT_PARAMS and k != "objective"})
-        params = tune(X, y, groups, trials=n_trials, seed=seed, storage=storage, n_splits=n_splits,
-                      study_name=study_name(name, target, data_sha256, seed, names, structure["views"], groups,
+        # Tuned on the held-out view of the rows, as the calibration folds predict them.
+        params = tune(X_held_out, y, groups, trials=n_trials, seed=seed, storage=storage, n_splits=n_splits,
+                      study_name=study_name(name, target, data_sha256, seed, input_names, structure["views"], groups,
                                             n_splits, structure["forest_views"], structure["censored_value"]),
                       base_params=start, progress=progress, **structure)
         if n_trials == 0 and base_params:
             params.update(base_params)
         with progress.task(f"fitting {target} and its {n_splits} calibration folds"):
             model = ConformalBoostedRegressor(**params, **structure, random_state=seed,
-                                              n_splits=n_splits).fit(X, y, groups)
+                                              n_splits=n_splits).fit(X, y, groups, X_held_out=X_held_out)
         fitted[target] = model
         metrics[target] = regression_metrics(y, model.oof_prediction_)
         metrics[target]["groups"] = int(len(np.unique(groups)))
         metrics[target]["median_baseline_mae"] = median_baseline_mae(y, groups, n_splits, seed)
     return fitted, metrics
+
+
+def ea_inputs(X: np.ndarray, groups, sigma: TargetRows, names: list[str], sigma_model, *, n_splits: int = 5,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Ea model's input for its training rows, as it is fitted on and as its calibration folds see it.
+
+    The fitted Ea model learns from the fitted σ model's prediction of each row (:data:`~mlsse.models.recipe.PREDICTED_LOG10_SIGMA`);
+    a query from a new paper gets one from a σ model that never saw that paper, so the calibration folds' held-out
+    rows do too: for each of the Ea model's folds, a σ model with the same hyper-parameters is fitted on the σ rows
+    of the other papers.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The Ea rows' features (``names``).
+    groups : array_like
+        Each Ea row's paper group.
+    sigma : TargetRows
+        The σ training rows.
+    names : list of str
+        The feature columns of ``X`` and of the σ model.
+    sigma_model : ConformalBoostedRegressor
+        The fitted σ model.
+    n_splits, seed : int
+        The Ea model's calibration folds (:func:`~mlsse.models.splits.grouped_folds`).
+
+    Returns
+    -------
+    X_fit, X_held_out : numpy.ndarray
+        ``X`` with the fitted σ model's log10 σ, and with that of the σ model that did not see the row's paper
+        (log10 S/cm, last column).
+    """
+    X_sigma = sigma.features.reindex(columns=names).to_numpy(dtype=float)
+    held_out = np.full(len(X), np.nan)
+    for _, test in grouped_folds(len(X), groups, n_splits, seed):
+        keep = ~np.isin(sigma.groups, np.unique(np.asarray(groups)[test]))
+        fold_model = clone(sigma_model).set_params(calibrate=False).fit(X_sigma[keep], sigma.y[keep])
+        held_out[test] = fold_model.predict(X[test])
+    return with_predicted_log10_sigma(X, sigma_model.predict(X)), with_predicted_log10_sigma(X, held_out)
 
 
 def fit_domain_and_widths(parts: dict[str, TargetRows], fitted: dict, names: list[str], metrics: dict, *,

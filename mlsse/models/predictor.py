@@ -21,6 +21,7 @@ from mlsse.models.evidence import (
     anchored_log10_sigma,
     evidence_key,
 )
+from mlsse.models.recipe import ea_feature_names, with_predicted_log10_sigma
 from mlsse.models.series import half_width_at
 from mlsse.models.targets import CENSORED_LOG10_SIGMA, DETECTION_LIMIT_LOG10_SIGMA, Target
 from mlsse.temperature import (
@@ -119,6 +120,9 @@ class Predictor:
     #: The ranking member (:class:`~mlsse.models.ranking.SeriesRanker`) that orders the members of a doping
     #: series, or None.
     ranker: object = None
+    #: Whether the Ea model reads the σ model's log10 σ at 25 °C after the features
+    #: (:data:`~mlsse.models.recipe.PREDICTED_LOG10_SIGMA`); False for models saved before it did.
+    ea_reads_predicted_log10_sigma: bool = False
 
     def model(self, target="log10_sigma"):
         """Return the fitted regressor of a target.
@@ -139,6 +143,36 @@ class Predictor:
             For an unknown target.
         """
         return self.sigma_model if Target.named(target) is Target.LOG10_SIGMA else self.ea_model
+
+    def input_names(self, target="log10_sigma") -> list[str]:
+        """Return the columns a target's model reads, in order: :attr:`feature_names`, and for an Ea model that
+        reads it, the σ model's prediction (:data:`~mlsse.models.recipe.PREDICTED_LOG10_SIGMA`)."""
+        if Target.named(target) is Target.EA and self.ea_reads_predicted_log10_sigma:
+            return ea_feature_names(self.feature_names)
+        return list(self.feature_names)
+
+    def model_input(self, features: pd.DataFrame, target="log10_sigma", log10_sigma=None) -> np.ndarray:
+        """Return the matrix a target's model reads (:meth:`input_names`) for a feature frame.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Feature table whose columns include :attr:`feature_names`.
+        target : Target or str, default "log10_sigma"
+            A :class:`~mlsse.models.targets.Target` or its name.
+        log10_sigma : array_like, optional
+            The σ model's log10 σ at 25 °C for these rows (log10 S/cm) when already predicted, so that the σ
+            members do not run twice for Ea.
+
+        Returns
+        -------
+        numpy.ndarray
+            One row per feature row.
+        """
+        X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
+        if Target.named(target) is Target.EA and self.ea_reads_predicted_log10_sigma:
+            return with_predicted_log10_sigma(X, self.sigma_model.predict(X) if log10_sigma is None else log10_sigma)
+        return X
 
     def half_width(self, target, in_domain) -> np.ndarray:
         """Return the 80 % interval half-width of a target for each query, by its in-domain flag.
@@ -293,7 +327,7 @@ class Predictor:
         X = features.reindex(columns=self.feature_names).to_numpy(dtype=float)
         # One pass of the σ members and the censor classifier gives σ and the probability below detection.
         sigma_rt, p_below = self.sigma_model.predict_with_probability_below(X, DETECTION_LIMIT_LOG10_SIGMA)
-        ea = self.ea_model.predict(X)
+        ea = self.ea_model.predict(self.model_input(features, "ea_eV", log10_sigma=sigma_rt))
         inside, reasons = self.domain.assess(features.reindex(columns=self.domain_features).to_numpy(dtype=float),
                                              elements)
         model_sigma = sigma_rt
@@ -417,8 +451,8 @@ class Predictor:
         pandas.DataFrame
             One column per feature, then ``bias``, in the target's unit, with ``features``' index.
         """
-        values = self.model(target).contributions(features.reindex(columns=self.feature_names).to_numpy(dtype=float))
-        return pd.DataFrame(values, columns=[*self.feature_names, "bias"], index=features.index)
+        values = self.model(target).contributions(self.model_input(features, target))
+        return pd.DataFrame(values, columns=[*self.input_names(target), "bias"], index=features.index)
 
     def top_contributions(self, formulas, k: int = 3, target="log10_sigma", *,
                           features: pd.DataFrame | None = None) -> list[list[tuple[str, float, float]]]:
@@ -449,13 +483,14 @@ class Predictor:
         if features is None:
             query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
             features = featurize_table(query)
-        features = features.reindex(columns=self.feature_names)
+        names = self.input_names(target)
         contributions = self.explain_features(features, target).drop(columns="bias")
+        features = pd.DataFrame(self.model_input(features, target), columns=names, index=features.index)
         ranked = []
         for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
             present: list[tuple[str, float, float]] = []
             absent: dict[str, float] = {}
-            for name in self.feature_names:
+            for name in names:
                 element = absent_element(name, values[name])
                 if element is not None:
                     absent[element] = absent.get(element, 0.0) + float(row[name])

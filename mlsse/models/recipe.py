@@ -23,6 +23,23 @@ from mlsse.models.tuning import DEFAULT_PARAMS, default_params
 from mlsse.progress import SILENT
 
 
+#: The column the Ea model reads after the features: the σ model's log10 σ at 25 °C (log10 S/cm) of the same row.
+#: Ea and room-temperature σ are tied by Arrhenius and the σ model learns from twice the rows, so Ea is predicted
+#: from what the σ model makes of the material (docs/decisions.md, "Ea with the predicted σ as an input").
+PREDICTED_LOG10_SIGMA = "log10 σ at 25 °C predicted by the σ model"
+
+
+def ea_feature_names(feature_names: list[str]) -> list[str]:
+    """Return the Ea model's input columns: ``feature_names`` then :data:`PREDICTED_LOG10_SIGMA`."""
+    return [*feature_names, PREDICTED_LOG10_SIGMA]
+
+
+def with_predicted_log10_sigma(X: np.ndarray, log10_sigma) -> np.ndarray:
+    """Return the Ea model's input: the feature matrix ``X`` with each row's predicted log10 σ at 25 °C (log10
+    S/cm, from the σ model) as one more column (:data:`PREDICTED_LOG10_SIGMA`)."""
+    return np.column_stack([np.asarray(X, dtype=float), np.asarray(log10_sigma, dtype=float)])
+
+
 def feature_views(feature_names: list[str], target: str) -> list[list[int]] | None:
     """Return the column views the ``target`` model's boosters average over (see ``ConformalBoostedRegressor``).
 

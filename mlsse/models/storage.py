@@ -31,9 +31,10 @@ from mlsse.models.predictor import Predictor
 from mlsse.models.ranking import SeriesRanker
 
 #: Version of the saved-model layout; loading refuses other major versions.
-MODEL_FORMAT = "mlsse-model/5"
-#: Formats this mlsse loads: 5 adds the optional ranking member to 4.
-READABLE_FORMATS = ("mlsse-model/4", MODEL_FORMAT)
+MODEL_FORMAT = "mlsse-model/6"
+#: Formats this mlsse loads: 5 adds the optional ranking member to 4; 6 lets the Ea model read the σ model's
+#: prediction (``ea_reads_predicted_log10_sigma``), which an older mlsse would not give it.
+READABLE_FORMATS = ("mlsse-model/4", "mlsse-model/5", MODEL_FORMAT)
 
 
 #: File suffix of each saved booster.
@@ -190,6 +191,7 @@ def _write_files(predictor, directory: Path) -> None:
         "ea_censor_classifier": getattr(predictor.ea_model, "censor_classifier_", None) is not None,
         "measured_log10_sigma": predictor.measured.values if predictor.measured is not None else None,
         "sigma_ranker": predictor.ranker is not None,
+        "ea_reads_predicted_log10_sigma": predictor.ea_reads_predicted_log10_sigma,
     })
     write_text_atomic(json.dumps(metadata, indent=1, sort_keys=True) + "\n", directory / "metadata.json")
     write_text_atomic(model_card(metadata), directory / "MODEL_CARD.md")
@@ -296,9 +298,10 @@ def _load(directory: Path, metadata: dict):
         raise ModelError(f"model at {directory} was trained on features {metadata.get('featurizer_version')!r}, "
                          f"this mlsse computes {FEATURIZER_VERSION!r}: retrain it (mlsse train)")
     models = {}
+    ea_reads_sigma = bool(metadata.get("ea_reads_predicted_log10_sigma", False))
     for name in ("sigma", "ea"):
         estimator = ConformalBoostedRegressor(**metadata[f"{name}_params"])
-        n_features = len(metadata["feature_names"])
+        n_features = len(metadata["feature_names"]) + (1 if name == "ea" and ea_reads_sigma else 0)
         estimator.view_columns_ = checked_view_columns(estimator.views, n_features)
         estimator.forest_columns_ = forest_columns(estimator.forest_views, n_features)
         estimator.boosters_ = [_load_booster(directory / f"{name}-{i}{BOOSTER_SUFFIX}", XGBRegressor())
@@ -312,7 +315,7 @@ def _load(directory: Path, metadata: dict):
                              f"{'exists' if classifier_path.exists() else 'is absent'}; retrain it")
         estimator.censor_classifier_ = _load_booster(classifier_path, XGBClassifier()) if has_classifier else None
         estimator.interval_half_width_ = float(metadata[f"{name}_interval_half_width"])
-        estimator.n_features_in_ = len(metadata["feature_names"])
+        estimator.n_features_in_ = n_features
         models[name] = estimator
     ranker = None
     if metadata.get("sigma_ranker"):
@@ -331,7 +334,8 @@ def _load(directory: Path, metadata: dict):
                domain_features=metadata["domain_features"], metadata=metadata,
                half_widths=metadata.get("interval_half_widths"),
                measured=(MeasuredCompositions(metadata["measured_log10_sigma"])
-                         if metadata.get("measured_log10_sigma") is not None else None), ranker=ranker)
+                         if metadata.get("measured_log10_sigma") is not None else None), ranker=ranker,
+               ea_reads_predicted_log10_sigma=ea_reads_sigma)
 
 
 _PACKAGES = ["mlsse", "xgboost", "xgboost-cpu", "scikit-learn", "matminer", "pymatgen", "numpy", "pandas", "optuna"]

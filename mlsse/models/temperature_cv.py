@@ -9,7 +9,7 @@ import pandas as pd
 
 from mlsse.models.conformal import domain_half_widths
 from mlsse.models.domain import ApplicabilityDomain, composition_elements, domain_feature_names
-from mlsse.models.recipe import model_for, usable_feature_names
+from mlsse.models.recipe import ea_feature_names, model_for, usable_feature_names, with_predicted_log10_sigma
 from mlsse.models.splits import grouped_folds
 from mlsse.temperature import log10_sigma_at, temperature_half_width_extra
 
@@ -72,8 +72,11 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
         held_out = {key: np.isin(groups[key], every_group[test]) for key in parts}
         sigma_model = model_for("log10_sigma", names, params.get("log10_sigma"), seed=seed).fit(
             X["sigma"][~held_out["sigma"]], y["sigma"][~held_out["sigma"]])
-        ea_model = model_for("ea_eV", names, params.get("ea_eV"), seed=seed).fit(
-            X["ea"][~held_out["ea"]], y["ea"][~held_out["ea"]])
+        # As in the saved model, the Ea model reads the σ model's log10 σ (the fold's, so it never saw the paper).
+        ea_input = {key: with_predicted_log10_sigma(X[key], sigma_model.predict(X[key]))
+                    for key in ("ea", "temperature")}
+        ea_model = model_for("ea_eV", ea_feature_names(names), params.get("ea_eV"), seed=seed).fit(
+            ea_input["ea"][~held_out["ea"]], y["ea"][~held_out["ea"]])
         columns = [names.index(n) for n in domain_feature_names(sigma_model, names)]
         domain = ApplicabilityDomain().fit(
             np.vstack([X[key][~held_out[key]][:, columns] for key in ("sigma", "ea")]),
@@ -83,10 +86,12 @@ def temperature_cross_validate(sigma_rows: pd.DataFrame, ea_rows: pd.DataFrame, 
             if not test_rows.any():
                 continue
             fold[key][test_rows] = k
-            model = ea_model if key == "ea" else sigma_model
-            prediction[key][test_rows] = model.predict(X[key][test_rows])
+            if key == "ea":
+                prediction[key][test_rows] = ea_model.predict(ea_input[key][test_rows])
+            else:
+                prediction[key][test_rows] = sigma_model.predict(X[key][test_rows])
             if key == "temperature":
-                ea_at_temperature[test_rows] = ea_model.predict(X[key][test_rows])
+                ea_at_temperature[test_rows] = ea_model.predict(ea_input[key][test_rows])
             in_domain[key][test_rows] = domain.assess(
                 X[key][test_rows][:, columns], [e for e, out in zip(elements[key], test_rows) if out])[0]
     temperature = temperature_rows["temperature_C"].to_numpy(dtype=float)
