@@ -543,9 +543,14 @@ def test_the_ea_model_reads_the_sigma_prediction_and_calibrates_on_the_held_out_
     log10_sigma = 2 * X[:, 0] - X[:, 1] + rng.normal(scale=0.2, size=150)
     ea = 0.4 - 0.03 * log10_sigma + rng.normal(scale=0.01, size=150)
     groups = np.arange(150) % 10
-    sigma = ConformalBoostedRegressor(n_estimators=30).fit(X, log10_sigma, groups)
+    sigma = ConformalBoostedRegressor(n_estimators=30).fit(X, log10_sigma, groups, keep_fold_models=True)
+    # Each row by the calibration fold that held its group out; a group never trained on, by the fitted model.
+    np.testing.assert_array_equal(sigma.predict_held_out(X, groups), sigma.oof_prediction_)
+    np.testing.assert_array_equal(sigma.predict_held_out(X[:5], [99] * 5), sigma.predict(X[:5]))
+    with pytest.raises(ValueError, match="keep_fold_models=True"):
+        ConformalBoostedRegressor(n_estimators=5).fit(X, log10_sigma, groups).predict_held_out(X, groups)
     fit_input = with_predicted_log10_sigma(X, sigma.predict(X))
-    held_out = with_predicted_log10_sigma(X, sigma.oof_prediction_)
+    held_out = with_predicted_log10_sigma(X, sigma.predict_held_out(X, groups))
     plain = ConformalBoostedRegressor(n_estimators=30).fit(fit_input, ea, groups)
     stacked = ConformalBoostedRegressor(n_estimators=30).fit(fit_input, ea, groups, X_held_out=held_out)
     # The fitted boosters are the same; only the calibration folds read the held-out σ, and err more on it.

@@ -164,7 +164,7 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             return mean
         return mixture_mean(mean, classifier.predict_proba(X)[:, 1], self.censored_value)
 
-    def fit(self, X, y, groups=None, X_held_out=None):
+    def fit(self, X, y, groups=None, X_held_out=None, keep_fold_models=False):
         """Fit on all rows and, if ``calibrate``, calibrate the interval on grouped out-of-fold residuals.
 
         Parameters
@@ -180,6 +180,9 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             calibration folds predict their held-out rows from it. The Ea model's last column is the σ model's
             prediction, which for a training row comes from a σ model that saw the row's paper; the held-out rows
             must get one from a σ model that did not, or the interval comes out too narrow. Default: ``X``.
+        keep_fold_models : bool, default False
+            Keep the calibration folds' models (``fold_models_``) for :meth:`predict_held_out`; they are not saved
+            with the model.
 
         Returns
         -------
@@ -206,11 +209,51 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
         self.feature_importances_ = importance
         if self.calibrate:
             self.oof_prediction_ = np.full(len(y), np.nan)
+            fold_models = []
             for train, test in grouped_folds(len(y), groups, self.n_splits, self.random_state):
                 fold_members = self._fit_members(X[train], y[train])
                 self.oof_prediction_[test] = self._predict_members(fold_members, X_held_out[test])
+                if keep_fold_models and groups is not None:
+                    fold_models.append((np.unique(np.asarray(groups)[test]), fold_members))
+            if keep_fold_models:
+                self.fold_models_ = fold_models
             self.interval_half_width_ = conformal_quantile(np.abs(y - self.oof_prediction_), self.coverage)
         return self
+
+    def predict_held_out(self, X, groups) -> np.ndarray:
+        """Return each row's prediction by a model that never saw the row's group.
+
+        A row whose group (paper) a calibration fold held out is predicted by that fold's model. A row whose group
+        is not among the training groups is predicted by the fitted model, which never saw the group either.
+        Needs ``fit(..., groups, keep_fold_models=True)``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            Features; NaN allowed.
+        groups : array_like, shape (n_rows,)
+            Each row's group, as in ``fit``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The predictions, in the target's unit.
+
+        Raises
+        ------
+        ValueError
+            If the fold models were not kept.
+        """
+        if not getattr(self, "fold_models_", None):
+            raise ValueError("predict_held_out needs fit(X, y, groups, keep_fold_models=True)")
+        X = np.asarray(X, dtype=float)
+        groups = np.asarray(groups)
+        prediction = self.predict(X)
+        for held_out, members in self.fold_models_:
+            rows = np.isin(groups, held_out)
+            if rows.any():
+                prediction[rows] = self._predict_members(members, X[rows])
+        return prediction
 
     def predict(self, X):
         """Return the predicted target for each row of ``X``.

@@ -13,7 +13,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from mlsse.features import FEATURIZER_VERSION
 from mlsse.models.conformal import domain_half_widths, grouped_interval_hits
@@ -161,9 +160,8 @@ def fit_target_models(parts: dict[str, TargetRows], names: list[str], *, seed: i
         n_trials = trials if target in tune_targets else 0
         progress.message(f"{target}: {len(y)} rows from {len(np.unique(groups))} papers, {n_trials} tuning trials")
         if target == "ea_eV":
-            with progress.task(f"predicting log10 σ of the Ea rows, and on their {n_splits} folds"):
-                X, X_held_out = ea_inputs(X, groups, parts["log10_sigma"], names, fitted["log10_sigma"],
-                                          n_splits=n_splits, seed=seed)
+            X, X_held_out = ea_inputs(X, groups, fitted["log10_sigma"])
+            vars(fitted["log10_sigma"]).pop("fold_models_", None)  # needed for the Ea input only; never saved
             input_names = ea_feature_names(names)
         structure = model_structure(input_names, target)
         tuned_structure = model_structure(names, target)
@@ -181,7 +179,8 @@ def fit_target_models(parts: dict[str, TargetRows], names: list[str], *, seed: i
             params.update(base_params)
         with progress.task(f"fitting {target} and its {n_splits} calibration folds"):
             model = ConformalBoostedRegressor(**params, **structure, random_state=seed,
-                                              n_splits=n_splits).fit(X, y, groups, X_held_out=X_held_out)
+                                              n_splits=n_splits).fit(X, y, groups, X_held_out=X_held_out,
+                                                                     keep_fold_models=target == "log10_sigma")
         fitted[target] = model
         metrics[target] = regression_metrics(y, model.oof_prediction_)
         metrics[target]["groups"] = int(len(np.unique(groups)))
@@ -189,43 +188,31 @@ def fit_target_models(parts: dict[str, TargetRows], names: list[str], *, seed: i
     return fitted, metrics
 
 
-def ea_inputs(X: np.ndarray, groups, sigma: TargetRows, names: list[str], sigma_model, *, n_splits: int = 5,
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def ea_inputs(X: np.ndarray, groups, sigma_model) -> tuple[np.ndarray, np.ndarray]:
     """Return the Ea model's input for its training rows, as it is fitted on and as its calibration folds see it.
 
-    The fitted Ea model learns from the fitted σ model's prediction of each row (:data:`~mlsse.models.recipe.PREDICTED_LOG10_SIGMA`);
-    a query from a new paper gets one from a σ model that never saw that paper, so the calibration folds' held-out
-    rows do too: for each of the Ea model's folds, a σ model with the same hyper-parameters is fitted on the σ rows
-    of the other papers.
+    The fitted Ea model learns from the fitted σ model's prediction of each row
+    (:data:`~mlsse.models.recipe.PREDICTED_LOG10_SIGMA`). A query from a new paper gets a value from a σ model that
+    never saw that paper, so the calibration folds' held-out rows do too: the σ model's own calibration fold that
+    held the row's paper out (:meth:`~mlsse.models.estimator.ConformalBoostedRegressor.predict_held_out`).
 
     Parameters
     ----------
     X : numpy.ndarray
-        The Ea rows' features (``names``).
+        The Ea rows' features (the σ model's columns).
     groups : array_like
         Each Ea row's paper group.
-    sigma : TargetRows
-        The σ training rows.
-    names : list of str
-        The feature columns of ``X`` and of the σ model.
     sigma_model : ConformalBoostedRegressor
-        The fitted σ model.
-    n_splits, seed : int
-        The Ea model's calibration folds (:func:`~mlsse.models.splits.grouped_folds`).
+        The fitted σ model, its calibration fold models kept.
 
     Returns
     -------
     X_fit, X_held_out : numpy.ndarray
-        ``X`` with the fitted σ model's log10 σ, and with that of the σ model that did not see the row's paper
+        ``X`` with the fitted σ model's log10 σ, and with that of a σ model that did not see the row's paper
         (log10 S/cm, last column).
     """
-    X_sigma = sigma.features.reindex(columns=names).to_numpy(dtype=float)
-    held_out = np.full(len(X), np.nan)
-    for _, test in grouped_folds(len(X), groups, n_splits, seed):
-        keep = ~np.isin(sigma.groups, np.unique(np.asarray(groups)[test]))
-        fold_model = clone(sigma_model).set_params(calibrate=False).fit(X_sigma[keep], sigma.y[keep])
-        held_out[test] = fold_model.predict(X[test])
-    return with_predicted_log10_sigma(X, sigma_model.predict(X)), with_predicted_log10_sigma(X, held_out)
+    return (with_predicted_log10_sigma(X, sigma_model.predict(X)),
+            with_predicted_log10_sigma(X, sigma_model.predict_held_out(X, groups)))
 
 
 def fit_domain_and_widths(parts: dict[str, TargetRows], fitted: dict, names: list[str], metrics: dict, *,
