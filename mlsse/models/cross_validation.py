@@ -361,7 +361,8 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
     # Folds over the papers of both targets: fold k holds out the same papers from σ and Ea, so the σ models of
     # fold k give its Ea models their input (the σ model's log10 σ, as in the saved model) without more fits.
     every_group = np.concatenate([part.groups for part in parts.values()])
-    held_out = [np.unique(every_group[test]) for _, test in grouped_folds(len(every_group), every_group, n_splits, seed)]
+    held_out = [np.unique(every_group[test])
+                for _, test in grouped_folds(len(every_group), every_group, n_splits, seed)]
     report, sigma_models, sigma_names = {}, {}, None
     for target in ("log10_sigma", "ea_eV"):
         part = parts[target]
