@@ -66,7 +66,7 @@ def grouped_contributions(explanation, raw_names: list[str], row: int = 0) -> pd
     explanation : shap.Explanation
         From :func:`shap_explanation`.
     raw_names : list of str
-        The model's feature column names (``Predictor.feature_names``), which the groups are read from.
+        The model's input column names (``Predictor.input_names(target)``), which the groups are read from.
     row : int, default 0
         The row.
 

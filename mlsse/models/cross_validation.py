@@ -198,6 +198,8 @@ def cross_validate(rows: pd.DataFrame, features: pd.DataFrame, params: dict | No
     elements = [composition_elements(c) for c in rows["composition"]]
     pool_elements = [composition_elements(c) for c in pool["composition"]]
     stacked = target == "ea_eV" and sigma_pool is not None
+    if stacked and unseen_families:  # the σ input would keep the held-out families: refuse a leaky score
+        raise ValueError("sigma_pool with unseen_families is not supported: the σ model would see the families")
     if stacked:
         sigma_rows, sigma_features = sigma_pool
         sigma_names = sorted(set(usable_feature_names(sigma_features)))
@@ -332,6 +334,9 @@ def compare_on_same_folds(table: pd.DataFrame, batch_id: str, old_params: dict, 
                           seed: int = 0, n_splits: int = 5, progress=None,
                           features: pd.DataFrame | None = None) -> dict:
     """Compare the previous and the new model by grouped CV on the same folds of the new table.
+
+    Both sides use this mlsse's recipe (the Ea model reads the fold's σ model's prediction) with their own
+    hyper-parameters; the previous side trains without the new batch. Fold k holds out the same papers from σ and Ea.
 
     Parameters
     ----------

@@ -195,6 +195,9 @@ class ConformalBoostedRegressor(RegressorMixin, BaseEstimator):
             If a view is empty or names a column outside ``X``, or every target is censored.
         """
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
+        vars(self).pop("fold_models_", None)  # never the fold models of an earlier fit
+        if keep_fold_models and (groups is None or not self.calibrate):
+            raise ValueError("keep_fold_models needs groups and calibrate=True")
         X_held_out = X if X_held_out is None else check_array(X_held_out, ensure_all_finite="allow-nan",
                                                               dtype=np.float64)
         if X_held_out.shape != X.shape:

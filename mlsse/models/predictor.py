@@ -93,7 +93,7 @@ class Predictor:
     ea_model : ConformalBoostedRegressor
         The Ea model (eV).
     feature_names : list of str
-        The feature columns both models read, in order.
+        The feature columns both models read, in order (the Ea model may read one more: :meth:`input_names`).
     domain : ApplicabilityDomain
         The fitted applicability domain.
     domain_features : list of str
@@ -449,7 +449,8 @@ class Predictor:
         Returns
         -------
         pandas.DataFrame
-            One column per feature, then ``bias``, in the target's unit, with ``features``' index.
+            One column per input of the target's model (:meth:`input_names`), then ``bias``, in the target's unit,
+            with ``features``' index.
         """
         values = self.model(target).contributions(self.model_input(features, target))
         return pd.DataFrame(values, columns=[*self.input_names(target), "bias"], index=features.index)

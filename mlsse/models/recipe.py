@@ -45,7 +45,8 @@ def feature_views(feature_names: list[str], target: str) -> list[list[int]] | No
 
     log10 σ: the descriptors (everything but the element fractions, element amounts and lattice constants) and,
     separately, the element fractions with crystal system, space-group number, cell volume and volume per atom.
-    Ea: the descriptors only. The element amounts and lattice constants are left to the forest
+    Ea: the descriptors only (with :data:`PREDICTED_LOG10_SIGMA` when given). The element amounts and lattice
+    constants are left to the forest
     (:func:`forest_feature_views`).
 
     Parameters
