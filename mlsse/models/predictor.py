@@ -485,8 +485,9 @@ class Predictor:
             query = formulas if isinstance(formulas, pd.DataFrame) else pd.DataFrame({"composition": list(formulas)})
             features = featurize_table(query)
         names = self.input_names(target)
-        contributions = self.explain_features(features, target).drop(columns="bias")
-        features = pd.DataFrame(self.model_input(features, target), columns=names, index=features.index)
+        X = self.model_input(features, target)  # once: for Ea it runs the σ members
+        contributions = pd.DataFrame(self.model(target).contributions(X)[:, :-1], columns=names, index=features.index)
+        features = pd.DataFrame(X, columns=names, index=features.index)
         ranked = []
         for (_, row), (_, values) in zip(contributions.iterrows(), features.iterrows()):
             present: list[tuple[str, float, float]] = []
